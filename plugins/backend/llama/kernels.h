@@ -1,0 +1,55 @@
+/* CPU kernels for the llama backend: dequantization, activation
+ * quantization and matrix-times-batch products for F32, F16, Q8_0, Q4_0,
+ * Q4_K and Q6_K weights (block layouts as GGUF/ggml define them).
+ *
+ * Each kernel has a scalar reference; SIMD versions (AVX2+FMA+F16C,
+ * AVX-512 where present) are chosen once at run time by kernels_init() and
+ * must agree with the scalar path (tests compare them). */
+#ifndef WEFT_LLAMA_KERNELS_H
+#define WEFT_LLAMA_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gguf.h"
+
+typedef enum kernel_isa { KERNEL_SCALAR = 0, KERNEL_AVX2 = 1, KERNEL_AVX512 = 2 } kernel_isa;
+
+/* Detect the CPU and pick kernels; `force` < 0 = best available, else that
+ * ISA (if supported). Returns the ISA chosen. Thread-safe, idempotent. */
+kernel_isa kernels_init(int force);
+const char *kernel_isa_name(kernel_isa isa);
+
+/* fp16 <-> fp32 (IEEE half). */
+float fp16_to_fp32(uint16_t h);
+uint16_t fp32_to_fp16(float f);
+
+/* Bytes of one row of `n` elements of type t (n a multiple of the block size). */
+size_t row_bytes(ggml_type t, int64_t n);
+
+/* Dequantize one row of n elements. */
+void dequantize_row(ggml_type t, const void *src, float *dst, int64_t n);
+/* Quantize one row of n floats to type t (Q8_0, Q4_0, F16, F32 at least;
+ * used by tests and the model-writing tool). */
+void quantize_row(ggml_type t, const float *src, void *dst, int64_t n);
+
+/* Activations are quantized once per batch row into the "dot type" of the
+ * weight type (Q8_0 for Q8_0/Q4_0 weights, Q8_K for K-quants, F32/F16 use the
+ * floats as they are). act_bytes() tells the buffer size per row. */
+size_t act_bytes(ggml_type weight_type, int64_t n);
+void quantize_act(ggml_type weight_type, const float *x, void *xq, int64_t n);
+
+/* Y[b * ldy + r] = dot(W row r, X row b) for r in [r0, r1), b in [0, n_batch).
+ * W: rows of `n` elements of type wt, row-major, row stride row_bytes(wt, n).
+ * XQ: n_batch activation rows produced by quantize_act (stride act_bytes);
+ * for F32/F16 weights XQ holds plain floats (stride n * 4).
+ * Reads each weight block once for all batch rows (the cost of k rows must
+ * stay close to the cost of one). */
+void matmul_rows(ggml_type wt, const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
+                 int n_batch, float *y, int64_t ldy);
+
+/* Scalar reference of the same product, for tests. */
+void matmul_rows_ref(ggml_type wt, const void *w, int64_t n, int64_t r0, int64_t r1,
+                     const void *xq, int n_batch, float *y, int64_t ldy);
+
+#endif
