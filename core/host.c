@@ -1,0 +1,202 @@
+/* The host service table and per-instance environments. */
+#include "host.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_view.h"
+
+/* ---- environments and messages ---- */
+
+static const char *level_name[] = {"error", "warning", "info", "debug"};
+
+static void host_log(const weft_env *env, weft_log_level level, const char *fmt, ...) {
+    const weft_env_impl *e = (const weft_env_impl *)env;
+    if (e && e->rt && (int)level > e->rt->log_level) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "weft: %s: %s: %s\n", e ? e->name : "?",
+            level_name[level <= WEFT_LOG_DEBUG ? level : WEFT_LOG_DEBUG], msg);
+}
+
+static void host_error(const weft_env *env, const char *fmt, ...) {
+    weft_env_impl *e = (weft_env_impl *)env;
+    if (!e) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->error, sizeof e->error, fmt, ap);
+    va_end(ap);
+}
+
+weft_env *weft_env_new(weft_runtime *rt, const char *name) {
+    weft_env_impl *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    e->pub.struct_size = sizeof e->pub;
+    e->pub.host = weft_host_table();
+    e->rt = rt;
+    e->name = strdup(name ? name : "?");
+    if (!e->name) {
+        free(e);
+        return NULL;
+    }
+    return &e->pub;
+}
+
+void weft_env_free(weft_env *env) {
+    weft_env_impl *e = (weft_env_impl *)env;
+    if (!e) return;
+    free(e->name);
+    free(e);
+}
+
+const char *weft_env_error(const weft_env *env) { return ((const weft_env_impl *)env)->error; }
+void weft_env_clear_error(weft_env *env) { ((weft_env_impl *)env)->error[0] = 0; }
+const char *weft_env_name(const weft_env *env) { return ((const weft_env_impl *)env)->name; }
+
+/* ---- memory: 64-byte aligned so SIMD code may assume it ---- */
+
+enum { ALIGN = 64 };
+
+/* The size sits in front of the block so realloc can copy. */
+static void *host_alloc(size_t size) {
+    if (size > SIZE_MAX - ALIGN) return NULL;
+    unsigned char *raw;
+    if (posix_memalign((void **)&raw, ALIGN, size + ALIGN) != 0) return NULL;
+    memcpy(raw, &size, sizeof size);
+    return raw + ALIGN;
+}
+
+static void host_free(void *p) {
+    if (p) free((unsigned char *)p - ALIGN);
+}
+
+static void *host_calloc(size_t n, size_t size) {
+    if (size && n > SIZE_MAX / size) return NULL;
+    void *p = host_alloc(n * size);
+    if (p) memset(p, 0, n * size);
+    return p;
+}
+
+static void *host_realloc(void *p, size_t size) {
+    if (!p) return host_alloc(size);
+    size_t old;
+    memcpy(&old, (unsigned char *)p - ALIGN, sizeof old);
+    void *q = host_alloc(size);
+    if (!q) return NULL;
+    memcpy(q, p, old < size ? old : size);
+    host_free(p);
+    return q;
+}
+
+/* ---- random numbers: xoshiro256**, seeded through splitmix64 ---- */
+
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void weft_rng_seed(weft_rng *rng, uint64_t seed) {
+    for (int i = 0; i < 4; i++) rng->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t weft_rng_next(weft_rng *rng) {
+    uint64_t *s = rng->s;
+    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return r;
+}
+
+double weft_rng_uniform(weft_rng *rng) { return (double)(weft_rng_next(rng) >> 11) * 0x1.0p-53; }
+
+/* ---- threads ---- */
+
+static void host_parallel_for(const weft_env *env, size_t n, size_t grain, weft_parallel_fn fn,
+                              void *arg) {
+    const weft_env_impl *e = (const weft_env_impl *)env;
+    weft_threadpool_run(e && e->rt ? e->rt->pool : NULL, n, grain, fn, arg);
+}
+
+static int host_n_workers(const weft_env *env) {
+    const weft_env_impl *e = (const weft_env_impl *)env;
+    return e && e->rt ? weft_threadpool_size(e->rt->pool) : 1;
+}
+
+/* ---- nested components ---- */
+
+static weft_status host_create_component(const weft_env *env, weft_kind kind, const char *json,
+                                         weft_instance **out) {
+    const weft_env_impl *e = (const weft_env_impl *)env;
+    *out = NULL;
+    if (!e || !e->rt || !e->rt->create_component) {
+        host_error(env, "nested components cannot be created here (no pipeline)");
+        return WEFT_ERR_UNSUPPORTED;
+    }
+    return e->rt->create_component(e->rt->create_ctx, env, kind, json, out);
+}
+
+static void host_destroy_component(const weft_env *env, weft_instance *inst) {
+    const weft_env_impl *e = (const weft_env_impl *)env;
+    if (inst && e && e->rt && e->rt->destroy_component)
+        e->rt->destroy_component(e->rt->create_ctx, inst);
+}
+
+static const weft_host host_table = {
+    .struct_size = sizeof(weft_host),
+    .abi_major = WEFT_ABI_MAJOR,
+    .abi_minor = WEFT_ABI_MINOR,
+    .log = host_log,
+    .error = host_error,
+    .alloc = host_alloc,
+    .calloc = host_calloc,
+    .realloc = host_realloc,
+    .free = host_free,
+    .rng_u64 = weft_rng_next,
+    .rng_uniform = weft_rng_uniform,
+    .parallel_for = host_parallel_for,
+    .n_workers = host_n_workers,
+    .create_component = host_create_component,
+    .destroy_component = host_destroy_component,
+    .json_type = json_view_type,
+    .json_bool = json_view_bool,
+    .json_number = json_view_number,
+    .json_string = json_view_string,
+    .json_count = json_view_count,
+    .json_item = json_view_item,
+    .json_key = json_view_key,
+    .json_get = json_view_get,
+    .json_pointer = json_view_pointer,
+};
+
+const weft_host *weft_host_table(void) { return &host_table; }
+
+weft_runtime *weft_runtime_new(int n_threads) {
+    weft_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) return NULL;
+    rt->pool = weft_threadpool_new(n_threads);
+    rt->log_level = WEFT_LOG_WARN;
+    if (!rt->pool) {
+        free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+void weft_runtime_free(weft_runtime *rt) {
+    if (!rt) return;
+    weft_threadpool_free(rt->pool);
+    free(rt);
+}

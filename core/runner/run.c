@@ -1,0 +1,368 @@
+/* weft run / check / call. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+char *runner_read(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "weft: cannot open %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) free(buf);
+            buf = nb;
+        }
+    }
+    fclose(f);
+    if (!buf) {
+        fprintf(stderr, "weft: out of memory reading %s\n", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+weft_registry *runner_registry(const char *extra_dir, bool verbose) {
+    weft_registry *reg = weft_registry_new();
+    if (!reg) return NULL;
+    char problems[8192] = "";
+    if (extra_dir) weft_registry_scan(reg, extra_dir, problems, sizeof problems);
+    weft_registry_scan_defaults(reg, problems, sizeof problems);
+    if (verbose && *problems) fprintf(stderr, "weft: plugin problems:\n%s\n", problems);
+    return reg;
+}
+
+static const struct option common_opts[] = {
+    {"prompt", required_argument, 0, 'p'},     {"max-tokens", required_argument, 0, 'n'},
+    {"seed", required_argument, 0, 's'},       {"threads", required_argument, 0, 't'},
+    {"models", required_argument, 0, 'm'},     {"plugins", required_argument, 0, 'P'},
+    {"stats-json", required_argument, 0, 'S'}, {"input", required_argument, 0, 'i'},
+    {"output", required_argument, 0, 'o'},     {"quiet", no_argument, 0, 'q'},
+    {"verbose", no_argument, 0, 'v'},          {"help", no_argument, 0, 'h'},
+    {"prompt-file", required_argument, 0, 'f'}, {0, 0, 0, 0}};
+
+typedef struct run_args {
+    const char *pipeline, *prompt, *prompt_file, *stats_json, *input, *output, *models, *plugins;
+    long long max_tokens, seed;
+    bool has_seed, quiet, verbose;
+    int threads;
+} run_args;
+
+static bool parse_int(const char *s, long long lo, long long *out, const char *what) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s || v < lo) {
+        fprintf(stderr, "weft: %s must be an integer >= %lld, got '%s'\n", what, lo, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Returns -1 when parsed, else an exit code. */
+static int parse_run_args(int argc, char **argv, run_args *a, const char *help) {
+    memset(a, 0, sizeof *a);
+    a->max_tokens = -1;
+    optind = 1;
+    int c;
+    long long v;
+    while ((c = getopt_long(argc, argv, "p:n:s:t:m:P:S:i:o:qvhf:", common_opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': a->prompt = optarg; break;
+        case 'f': a->prompt_file = optarg; break;
+        case 'n': if (!parse_int(optarg, 0, &a->max_tokens, "--max-tokens")) return EXIT_USAGE; break;
+        case 's': if (!parse_int(optarg, 0, &a->seed, "--seed")) return EXIT_USAGE; a->has_seed = true; break;
+        case 't': if (!parse_int(optarg, 1, &v, "--threads")) return EXIT_USAGE; a->threads = (int)v; break;
+        case 'm': a->models = optarg; break;
+        case 'P': a->plugins = optarg; break;
+        case 'S': a->stats_json = optarg; break;
+        case 'i': a->input = optarg; break;
+        case 'o': a->output = optarg; break;
+        case 'q': a->quiet = true; break;
+        case 'v': a->verbose = true; break;
+        case 'h': fputs(help, stdout); return EXIT_OK;
+        default: fputs(help, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "weft: missing PIPELINE.json\n%s", help);
+        return EXIT_USAGE;
+    }
+    a->pipeline = argv[optind++];
+    if (optind < argc) {
+        fprintf(stderr, "weft: unexpected argument '%s'\n%s", argv[optind], help);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+static void stream_text(void *user, const char *text, size_t len) {
+    (void)user;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+}
+
+static weft_pipeline *load_pipeline(const run_args *a, weft_registry **reg_out, int *code) {
+    size_t len;
+    char *json = runner_read(a->pipeline, &len);
+    if (!json) {
+        *code = EXIT_IO;
+        return NULL;
+    }
+    weft_registry *reg = runner_registry(a->plugins, a->verbose);
+    weft_options opt = {.n_threads = a->threads, .models_dir = a->models, .log_level = a->verbose ? WEFT_LOG_INFO : 0};
+    char err[WEFT_ERR_CAP] = "";
+    weft_pipeline *p = reg ? weft_pipeline_new(reg, json, len, a->pipeline, &opt, err, sizeof err) : NULL;
+    free(json);
+    if (!p) {
+        fprintf(stderr, "weft: %s: %s\n", a->pipeline, err);
+        *code = strstr(err, "(available: ") ? EXIT_PLUGIN : EXIT_CONFIG; /* unknown component */
+        weft_registry_free(reg);
+        return NULL;
+    }
+    *reg_out = reg;
+    return p;
+}
+
+static int write_stats_json(const char *path, const weft_stats *s) {
+    char *txt = weft_stats_json(s);
+    FILE *f = fopen(path, "w");
+    if (!f || !txt) {
+        fprintf(stderr, "weft: cannot write %s: %s\n", path, strerror(errno));
+        free(txt);
+        if (f) fclose(f);
+        return EXIT_IO;
+    }
+    fprintf(f, "%s\n", txt);
+    free(txt);
+    return fclose(f) == 0 ? EXIT_OK : EXIT_IO;
+}
+
+static int run_one(weft_pipeline *p, const run_args *a) {
+    size_t plen = a->prompt ? strlen(a->prompt) : 0;
+    char *file_prompt = NULL;
+    if (a->prompt_file && !(file_prompt = runner_read(a->prompt_file, &plen))) return EXIT_IO;
+    weft_request req = {.prompt = file_prompt ? file_prompt : a->prompt, .prompt_len = plen, .max_tokens = a->max_tokens,
+                        .seed = a->seed, .has_seed = a->has_seed, .on_text = stream_text};
+    weft_result r;
+    char err[WEFT_ERR_CAP] = "";
+    weft_status st = weft_generate(p, &req, &r, err, sizeof err);
+    free(file_prompt);
+    printf("\n");
+    int code = EXIT_OK;
+    if (st != WEFT_OK) {
+        fprintf(stderr, "weft: %s\n", err);
+        code = EXIT_RUNTIME;
+    }
+    if (!a->quiet) {
+        fprintf(stderr, "finish: %s\n", weft_finish_name(r.finish));
+        weft_stats_print(&r.stats, stderr);
+    }
+    if (a->stats_json && write_stats_json(a->stats_json, &r.stats) != EXIT_OK) code = EXIT_IO;
+    weft_result_free(&r);
+    return code;
+}
+
+/* One JSON object per line in, one per line out, flushed as it goes. */
+static int run_batch(weft_pipeline *p, const run_args *a) {
+    FILE *in = strcmp(a->input, "-") == 0 ? stdin : fopen(a->input, "r");
+    if (!in) {
+        fprintf(stderr, "weft: cannot open %s: %s\n", a->input, strerror(errno));
+        return EXIT_IO;
+    }
+    FILE *out = !a->output || strcmp(a->output, "-") == 0 ? stdout : fopen(a->output, "w");
+    if (!out) {
+        fprintf(stderr, "weft: cannot write %s: %s\n", a->output, strerror(errno));
+        if (in != stdin) fclose(in);
+        return EXIT_IO;
+    }
+    signal(SIGINT, on_sigint);
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t n;
+    long lineno = 0, failed = 0, done = 0;
+    weft_stats total = {0};
+    while (!interrupted && (n = getline(&line, &lcap, in)) > 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == (size_t)n) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON *q = cJSON_ParseWithLength(line, (size_t)n);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(q, "id");
+        const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(q, "prompt");
+        if (id) cJSON_AddItemToObject(o, "id", cJSON_Duplicate(id, 1));
+        else cJSON_AddNumberToObject(o, "id", (double)lineno);
+        char err[WEFT_ERR_CAP] = "";
+        if (!q || !cJSON_IsString(prompt)) {
+            snprintf(err, sizeof err, "%s:%ld: expected a JSON object with a string \"prompt\"", a->input, lineno);
+            cJSON_AddStringToObject(o, "error", err);
+            failed++;
+        } else {
+            const cJSON *mt = cJSON_GetObjectItemCaseSensitive(q, "max_tokens");
+            const cJSON *sd = cJSON_GetObjectItemCaseSensitive(q, "seed");
+            weft_request req = {.prompt = prompt->valuestring, .prompt_len = strlen(prompt->valuestring),
+                                .max_tokens = cJSON_IsNumber(mt) ? (int64_t)mt->valuedouble : a->max_tokens,
+                                .seed = cJSON_IsNumber(sd) ? (int64_t)sd->valuedouble : a->seed,
+                                .has_seed = cJSON_IsNumber(sd) || a->has_seed};
+            weft_result r;
+            weft_status st = weft_generate(p, &req, &r, err, sizeof err);
+            cJSON_AddStringToObject(o, "text", r.text ? r.text : "");
+            cJSON_AddStringToObject(o, "finish", weft_finish_name(r.finish));
+            if (st != WEFT_OK) {
+                cJSON_AddStringToObject(o, "error", err);
+                failed++;
+            }
+            char *sj = weft_stats_json(&r.stats);
+            cJSON_AddItemToObject(o, "stats", cJSON_Parse(sj));
+            free(sj);
+            total.n_generated += r.stats.n_generated;
+            total.seconds_decode += r.stats.seconds_decode;
+            weft_result_free(&r);
+        }
+        char *txt = cJSON_PrintUnformatted(o);
+        fprintf(out, "%s\n", txt);
+        fflush(out);
+        free(txt);
+        cJSON_Delete(o);
+        cJSON_Delete(q);
+        done++;
+    }
+    free(line);
+    if (in != stdin) fclose(in);
+    bool write_failed = (out != stdout && fclose(out) != 0) || (out == stdout && fflush(out) != 0);
+    if (!a->quiet)
+        fprintf(stderr, "batch: %ld lines, %ld failed, %lld tokens, %.1f tok/s decode\n", done, failed,
+                (long long)total.n_generated,
+                total.seconds_decode > 0 ? (double)total.n_generated / total.seconds_decode : 0.0);
+    if (interrupted) return EXIT_INTERRUPTED;
+    if (write_failed) return EXIT_IO;
+    return failed ? EXIT_PARTIAL : EXIT_OK;
+}
+
+static const char run_help[] =
+    "usage: weft run PIPELINE.json (-p PROMPT | --prompt-file F | --input IN.jsonl [--output OUT.jsonl]) [options]\n"
+    "  -p, --prompt TEXT        the prompt; generated text goes to stdout\n"
+    "      --prompt-file F      read the prompt from a file\n"
+    "  -i, --input F.jsonl      batch: one {\"id\":..., \"prompt\":...} per line ('-' = stdin)\n"
+    "  -o, --output F.jsonl     batch results, one line per input line, flushed per line\n"
+    "  -n, --max-tokens N       override generate.max_tokens\n"
+    "  -s, --seed N             override generate.seed\n"
+    "  -t, --threads N          worker threads (default: the pipeline's, else all cores)\n"
+    "  -m, --models DIR         model folder (default $WEFT_MODELS, else ../shared/models)\n"
+    "  -P, --plugins DIR        extra plugin folder (also $WEFT_PLUGIN_PATH)\n"
+    "  -S, --stats-json F       write the run's statistics as JSON\n"
+    "  -q, --quiet              no statistics on stderr\n"
+    "  -v, --verbose            report plugin problems and component logs\n";
+
+int cmd_run(int argc, char **argv) {
+    run_args a;
+    int code = parse_run_args(argc, argv, &a, run_help);
+    if (code >= 0) return code;
+    if (!a.input && !a.prompt && !a.prompt_file) {
+        fprintf(stderr, "weft: give a prompt (-p), a prompt file (--prompt-file) or a batch (--input)\n");
+        return EXIT_USAGE;
+    }
+    weft_registry *reg = NULL;
+    weft_pipeline *p = load_pipeline(&a, &reg, &code);
+    if (!p) return code;
+    code = a.input ? run_batch(p, &a) : run_one(p, &a);
+    weft_pipeline_free(p);
+    weft_registry_free(reg);
+    return code;
+}
+
+static const char check_help[] =
+    "usage: weft check PIPELINE.json [-m MODELS] [-P PLUGINS] [-v]\n"
+    "  validates the pipeline against the plugins' declared parameters; prints 'ok' or the\n"
+    "  error with its JSON pointer; exit 0 when valid, 3 when not\n";
+
+int cmd_check(int argc, char **argv) {
+    run_args a;
+    int code = parse_run_args(argc, argv, &a, check_help);
+    if (code >= 0) return code;
+    size_t len;
+    char *json = runner_read(a.pipeline, &len);
+    if (!json) return EXIT_IO;
+    weft_registry *reg = runner_registry(a.plugins, a.verbose);
+    weft_options opt = {.models_dir = a.models};
+    char err[WEFT_ERR_CAP] = "";
+    weft_status st = weft_pipeline_check(reg, json, len, a.pipeline, &opt, err, sizeof err);
+    free(json);
+    weft_registry_free(reg);
+    if (st != WEFT_OK) {
+        fprintf(stderr, "weft: %s: %s\n", a.pipeline, err);
+        return EXIT_CONFIG;
+    }
+    printf("%s: ok\n", a.pipeline);
+    return EXIT_OK;
+}
+
+static const char call_help[] =
+    "usage: weft call PIPELINE.json COMPONENT ACTION [ARG...] [-m MODELS] [-P PLUGINS]\n"
+    "  calls a declared action of the component at a JSON pointer (e.g. /drafter);\n"
+    "  each ARG is JSON (42, 2.5, true, \"text\"); a bare word is taken as a string.\n"
+    "  prints the action's result as JSON.\n";
+
+int cmd_call(int argc, char **argv) {
+    /* positional: PIPELINE COMPONENT ACTION ARGS... ; options anywhere before */
+    run_args a;
+    memset(&a, 0, sizeof a);
+    int pos = 0;
+    char *positional[64];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(call_help, stdout);
+            return EXIT_OK;
+        } else if ((strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "--models") == 0) && i + 1 < argc) {
+            a.models = argv[++i];
+        } else if ((strcmp(argv[i], "-P") == 0 || strcmp(argv[i], "--plugins") == 0) && i + 1 < argc) {
+            a.plugins = argv[++i];
+        } else if (pos < 64) {
+            positional[pos++] = argv[i];
+        }
+    }
+    if (pos < 3) {
+        fputs(call_help, stderr);
+        return EXIT_USAGE;
+    }
+    a.pipeline = positional[0];
+    int code;
+    weft_registry *reg = NULL;
+    weft_pipeline *p = load_pipeline(&a, &reg, &code);
+    if (!p) return code;
+    cJSON *args = cJSON_CreateArray();
+    for (int i = 3; i < pos; i++) {
+        cJSON *v = cJSON_Parse(positional[i]);
+        cJSON_AddItemToArray(args, v ? v : cJSON_CreateString(positional[i]));
+    }
+    char *args_txt = cJSON_PrintUnformatted(args);
+    char result[4096] = "", err[WEFT_ERR_CAP] = "";
+    weft_status st = weft_pipeline_call(p, positional[1], positional[2], args_txt, result, sizeof result, err, sizeof err);
+    free(args_txt);
+    cJSON_Delete(args);
+    if (st == WEFT_OK) printf("%s\n", result);
+    else fprintf(stderr, "weft: %s\n", err);
+    weft_pipeline_free(p);
+    weft_registry_free(reg);
+    return st == WEFT_OK ? EXIT_OK : EXIT_CONFIG;
+}
