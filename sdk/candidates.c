@@ -58,6 +58,14 @@ void weft_cands_top_k(weft_candidates *c, size_t k) {
     weft_cands_sort(c);
 }
 
+void weft_cands_keep_argmax(weft_candidates *c) {
+    ptrdiff_t best = weft_cands_argmax(c);
+    if (best < 0) return;
+    c->data[0] = c->data[best];
+    c->size = 1;
+    c->sorted = true;
+}
+
 float weft_cands_softmax(weft_candidates *c) {
     float mx = -INFINITY;
     for (size_t i = 0; i < c->size; i++)

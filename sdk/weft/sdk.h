@@ -22,6 +22,11 @@ extern "C" {
     WEFT_PARAM(name_, WEFT_TYPE_DOUBLE, WEFT_PARAM_HAS_MIN | WEFT_PARAM_HAS_MAX, min_, max_, def_, doc_)
 #define WEFT_PARAM_BOOL(name_, def_, doc_) WEFT_PARAM(name_, WEFT_TYPE_BOOL, 0, 0, 0, def_, doc_)
 #define WEFT_PARAM_STRING(name_, def_, doc_) WEFT_PARAM(name_, WEFT_TYPE_STRING, 0, 0, 0, def_, doc_)
+/* Lower bound only (e.g. a temperature, a count). */
+#define WEFT_PARAM_INT_MIN(name_, min_, def_, doc_) \
+    WEFT_PARAM(name_, WEFT_TYPE_INT, WEFT_PARAM_HAS_MIN, min_, 0, def_, doc_)
+#define WEFT_PARAM_DOUBLE_MIN(name_, min_, def_, doc_) \
+    WEFT_PARAM(name_, WEFT_TYPE_DOUBLE, WEFT_PARAM_HAS_MIN, min_, 0, def_, doc_)
 
 #define WEFT_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -47,6 +52,24 @@ extern "C" {
 #define weft_calloc(env, n, sz) ((env)->host->calloc((n), (sz)))
 #define weft_free(env, p) ((env)->host->free(p))
 
+/* ---- plugin state -------------------------------------------------------- */
+
+/* Header for plugin state that is one flat block: put it first in the
+ * state struct. destroy() has no env, so the state remembers it to free
+ * itself through the host allocator. */
+typedef struct weft_state {
+    const weft_env *env;
+    size_t size; /* bytes of the whole state, for clone */
+} weft_state;
+
+/* A zeroed block of `size` bytes (>= sizeof(weft_state)) with the header
+ * filled in; NULL after reporting "out of memory" through env. */
+void *weft_state_new(const weft_env *env, size_t size);
+/* Frees a block from weft_state_new (NULL is a no-op); fits desc->destroy. */
+void weft_state_free(void *self);
+/* Byte copy of a flat state (no owned pointers); fits sampler clone(). */
+weft_status weft_state_clone(void *self, void **out);
+
 /* ---- candidates and distributions --------------------------------------- */
 
 /* Sort by logit, descending (sets sorted). */
@@ -54,6 +77,8 @@ void weft_cands_sort(weft_candidates *c);
 /* Keep the k highest logits, sorted descending (k >= size: full sort). Uses
  * selection, not a full sort, when k is small. */
 void weft_cands_top_k(weft_candidates *c, size_t k);
+/* Keep only the highest logit (lowest id on ties): greedy decoding. */
+void weft_cands_keep_argmax(weft_candidates *c);
 /* p = softmax(logit) over the set; returns the max logit. -inf logits get p 0. */
 float weft_cands_softmax(weft_candidates *c);
 /* Index of the highest logit (first on ties, by lowest id), or -1 if empty. */
@@ -65,6 +90,14 @@ float weft_dist_prob(const weft_dist *d, weft_token t);
 weft_token weft_dist_argmax(const weft_dist *d);
 /* Inverse-CDF draw with u in [0, 1). */
 weft_token weft_dist_sample(const weft_dist *d, double u);
+
+/* ---- draft trees --------------------------------------------------------- */
+
+/* The first verifiable child of `parent` (a node index, -1 for the root)
+ * with node index > `after` (pass `parent` to start), in tree order; -1 when
+ * there is none. Auxiliary nodes are skipped. Children follow their parent
+ * (parents[i] < i), so walking all children of one node is O(n_nodes). */
+int32_t weft_tree_next_child(const weft_tree *t, int32_t parent, int32_t after);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,73 @@
+/* top-p (nucleus) sampling, Holtzman et al. 2020: keep the smallest set of
+ * most likely tokens whose probability mass reaches p. Boundary rules follow
+ * llama.cpp's llama_sampler_top_p: p >= 1 keeps everything, and the token
+ * that makes the mass reach p is kept (so p = 0 keeps the argmax). */
+#include <weft/sdk.h>
+
+typedef struct top_p {
+    weft_state base;
+    double p;
+    size_t min_keep;
+} top_p;
+
+static const weft_param_desc params[] = {
+    WEFT_PARAM_DOUBLE("p", 0, 1, "0.95", "Probability mass to keep, in [0, 1]; 1 keeps all"),
+    WEFT_PARAM_INT_MIN("min_keep", 1, "1", "Keep at least this many tokens"),
+};
+
+static weft_status top_p_create(const weft_env *env, const weft_value *args, void **self) {
+    double p = args[0].u.d;
+    int64_t min_keep = args[1].u.i;
+    if (!(p >= 0 && p <= 1) || min_keep < 1) {
+        weft_error(env, "need 0 <= p <= 1 and min_keep >= 1, got p=%g min_keep=%lld", p,
+                   (long long)min_keep);
+        return WEFT_ERR_INVALID;
+    }
+    top_p *s = weft_state_new(env, sizeof *s);
+    if (!s) return WEFT_ERR_NOMEM;
+    s->p = p;
+    s->min_keep = (size_t)min_keep;
+    *self = s;
+    return WEFT_OK;
+}
+
+static weft_status top_p_apply(void *self, const weft_sampler_ctx *ctx, weft_candidates *c) {
+    (void)ctx;
+    const top_p *s = self;
+    if (s->p >= 1 || c->size <= s->min_keep) return WEFT_OK;
+    weft_cands_softmax(c);
+    weft_cands_sort(c); /* by logit = by probability */
+    double mass = 0;
+    for (size_t i = 0; i < c->size; i++) {
+        mass += c->data[i].p;
+        if (mass >= s->p && i + 1 >= s->min_keep) {
+            c->size = i + 1;
+            break;
+        }
+    }
+    return WEFT_OK;
+}
+
+static const weft_sampler_vtable top_p_vtable = {
+    .struct_size = sizeof(weft_sampler_vtable),
+    .apply = top_p_apply,
+    .clone = weft_state_clone,
+};
+
+static const weft_component_desc top_p_desc = {
+    .struct_size = sizeof(weft_component_desc),
+    .abi_major = WEFT_ABI_MAJOR,
+    .abi_minor = WEFT_ABI_MINOR,
+    .kind = WEFT_KIND_SAMPLER,
+    .name = "top-p",
+    .version = "1.0",
+    .description = "Nucleus sampling: keep the most likely tokens up to probability mass p",
+    .params = params,
+    .n_params = WEFT_COUNT_OF(params),
+    .create = top_p_create,
+    .destroy = weft_state_free,
+    .vtable = &top_p_vtable,
+};
+
+static const weft_component_desc *const components[] = {&top_p_desc};
+WEFT_PLUGIN_DEFINE(components)
