@@ -108,6 +108,10 @@ typedef struct weft_value {
 #define WEFT_PARAM_REQUIRED (1u << 0)
 #define WEFT_PARAM_HAS_MIN (1u << 1) /* `min` is enforced (INT, DOUBLE, list lengths) */
 #define WEFT_PARAM_HAS_MAX (1u << 2)
+/* STRING naming a file (a model, a corpus): the host resolves a relative name
+ * against its model search path and reports a missing file at check time;
+ * the plugin receives the resolved path. */
+#define WEFT_PARAM_FILE (1u << 3)
 
 typedef struct weft_param_desc {
     size_t struct_size;
