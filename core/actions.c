@@ -33,15 +33,18 @@ typedef union {
     const char *s;
 } arg_slot;
 
-static bool convert_arg(const weft_action_desc *a, size_t i, const cJSON *v, const char *pointer,
-                        arg_slot *slot, char *err, size_t cap) {
+/* Integers must be exact in a double, as in component parameters. */
+#define MAX_EXACT_INT 9007199254740992.0
+
+static bool convert_arg(const weft_action_desc *a, size_t i, const cJSON *v, const char *args_pointer,
+                        const char *owner, arg_slot *slot, char *err, size_t cap) {
     weft_type t = a->arg_types[i];
     const char *name = a->arg_names && a->arg_names[i] ? a->arg_names[i] : "?";
     bool ok;
     switch (t) {
     case WEFT_TYPE_BOOL: ok = cJSON_IsBool(v); if (ok) slot->b = cJSON_IsTrue(v); break;
     case WEFT_TYPE_INT:
-        ok = cJSON_IsNumber(v) && floor(v->valuedouble) == v->valuedouble && fabs(v->valuedouble) < 9.2e18;
+        ok = cJSON_IsNumber(v) && floor(v->valuedouble) == v->valuedouble && fabs(v->valuedouble) <= MAX_EXACT_INT;
         if (ok) slot->i = (int64_t)v->valuedouble;
         break;
     case WEFT_TYPE_DOUBLE: ok = cJSON_IsNumber(v); if (ok) slot->d = v->valuedouble; break;
@@ -49,18 +52,19 @@ static bool convert_arg(const weft_action_desc *a, size_t i, const cJSON *v, con
     default: ok = false;
     }
     if (ok) return true;
-    char *ip = json_pointer_index(pointer, i);
+    char *ip = args_pointer ? json_pointer_index(args_pointer, i) : NULL;
     char *got = cJSON_PrintUnformatted(v);
-    fail_msg(err, cap, "%s: action '%s' argument %zu ('%s') expects %s, got %s", ip ? ip : pointer, a->name,
-             i, name, t == WEFT_TYPE_INT ? "an integer" : weft_type_name(t), got ? got : "?");
+    fail_msg(err, cap, "%s: action '%s' argument %zu ('%s') expects %s, got %s", ip ? ip : owner, a->name, i, name,
+             t == WEFT_TYPE_INT ? "an integer" : weft_type_name(t), got ? got : "?");
     free(ip);
     cJSON_free(got);
     return false;
 }
 
-weft_status action_invoke(const weft_action_desc *a, void *self, const cJSON *args, const char *pointer,
-                          char *result, size_t result_cap, char *err, size_t cap) {
+weft_status action_invoke(const weft_action_desc *a, void *self, const cJSON *args, const char *args_pointer,
+                          const char *owner, bool dry_run, char *result, size_t result_cap, char *err, size_t cap) {
     size_t n = args ? (size_t)cJSON_GetArraySize(args) : 0;
+    const char *pointer = args_pointer ? args_pointer : owner;
     if (args && !cJSON_IsArray(args)) {
         fail_msg(err, cap, "%s: arguments of action '%s' must be an array", pointer, a->name);
         return WEFT_ERR_INVALID;
@@ -77,10 +81,11 @@ weft_status action_invoke(const weft_action_desc *a, void *self, const cJSON *ar
     values[0] = &self;
     size_t i = 0;
     for (const cJSON *v = args ? args->child : NULL; v; v = v->next, i++) {
-        if (!convert_arg(a, i, v, pointer, &slots[i + 1], err, cap)) return WEFT_ERR_INVALID;
+        if (!convert_arg(a, i, v, args_pointer, owner, &slots[i + 1], err, cap)) return WEFT_ERR_INVALID;
         types[i + 1] = ffi_of(a->arg_types[i]);
         values[i + 1] = &slots[i + 1];
     }
+    if (dry_run) return WEFT_OK;
     ffi_cif cif;
     if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, (unsigned)(n + 1), ffi_of(a->ret), types) != FFI_OK) {
         fail_msg(err, cap, "%s: cannot prepare a call to action '%s'", pointer, a->name);

@@ -333,15 +333,15 @@ static bool prefill(request_state *rs) {
     weft_status s = be->tokenize(BACKEND_SELF(p), q->prompt ? q->prompt : "", q->prompt ? q->prompt_len : 0,
                                  p->gen.add_bos, p->gen.parse_special, b->history, b->history_cap, &n);
     st->t[WEFT_T_TOKENIZE] += now_seconds() - t0;
-    if (s != WEFT_OK && n > b->history_cap) n = b->history_cap + 1;
-    else if (s != WEFT_OK) return comp_fail(rs, p->backend, "tokenize", s);
+    /* a short buffer still reports the full count in n: the prompt is too long */
+    if (s != WEFT_OK && n <= b->history_cap) return comp_fail(rs, p->backend, "tokenize", s);
     if (n == 0) {
         if (p->info->bos < 0) return fail_msg(rs->err, rs->cap, "empty prompt and the model has no BOS token");
         b->history[n++] = p->info->bos;
     }
     if (n >= (size_t)p->info->n_ctx) {
-        fail_msg(rs->err, rs->cap, "prompt is %zu%s tokens but the context holds %d (one more is needed to generate)",
-                 n > b->history_cap ? b->history_cap : n, n > b->history_cap ? "+" : "", p->info->n_ctx);
+        fail_msg(rs->err, rs->cap, "prompt is %zu tokens but the context holds %d (one more is needed to generate)", n,
+                 p->info->n_ctx);
         rs->status = WEFT_ERR_CONTEXT_FULL;
         return false;
     }

@@ -148,9 +148,11 @@ static bool build(weft_pipeline *p, const weft_options *opt, bool instantiate, c
 }
 
 static weft_status pipeline_call(weft_pipeline *p, const char *component, const char *action, const cJSON *args,
-                                 const char *args_pointer, char *result, size_t result_cap, char *err, size_t cap);
+                                 const char *entry, bool dry_run, char *result, size_t result_cap, char *err,
+                                 size_t cap);
 
-static bool run_config_actions(weft_pipeline *p, char *err, size_t cap) {
+/* Calls (or, in check mode, type-checks) the "actions" section. */
+static bool run_config_actions(weft_pipeline *p, bool dry_run, char *err, size_t cap) {
     const cJSON *acts = cJSON_GetObjectItemCaseSensitive(p->root, "actions");
     if (!acts) return true;
     if (!cJSON_IsArray(acts)) return fail_msg(err, cap, "/actions: expected an array");
@@ -161,11 +163,10 @@ static bool run_config_actions(weft_pipeline *p, char *err, size_t cap) {
         const cJSON *args = cJSON_GetObjectItemCaseSensitive(a, "args");
         if (!cJSON_IsString(c) || !cJSON_IsString(n))
             return fail_msg(err, cap, "/actions/%d: expected {\"component\": \"/drafter\", \"action\": \"name\", \"args\": [...]}", i);
-        char where[64], msg[WEFT_ERR_CAP];
-        snprintf(where, sizeof where, "/actions/%d/args", i);
-        if (pipeline_call(p, c->valuestring, n->valuestring, args, where, NULL, 0, msg, sizeof msg) != WEFT_OK)
-            return strncmp(msg, where, strlen(where)) == 0 ? fail_msg(err, cap, "%s", msg)
-                                                           : fail_msg(err, cap, "/actions/%d: %s", i, msg);
+        char where[64];
+        snprintf(where, sizeof where, "/actions/%d", i);
+        if (pipeline_call(p, c->valuestring, n->valuestring, args, where, dry_run, NULL, 0, err, cap) != WEFT_OK)
+            return false;
     }
     return true;
 }
@@ -195,7 +196,7 @@ weft_status weft_pipeline_check(weft_registry *reg, const char *json, size_t len
                                 const weft_options *opt, char *err, size_t cap) {
     weft_pipeline *p = pipeline_parse(reg, json, len, origin, opt, err, cap);
     if (!p) return WEFT_ERR_INVALID;
-    bool ok = build(p, opt, false, err, cap);
+    bool ok = build(p, opt, false, err, cap) && run_config_actions(p, true, err, cap);
     weft_pipeline_free(p);
     return ok ? WEFT_OK : WEFT_ERR_INVALID;
 }
@@ -204,7 +205,7 @@ weft_pipeline *weft_pipeline_new(weft_registry *reg, const char *json, size_t le
                                  const weft_options *opt, char *err, size_t cap) {
     weft_pipeline *p = pipeline_parse(reg, json, len, origin, opt, err, cap);
     if (!p) return NULL;
-    if (!build(p, opt, true, err, cap) || !run_config_actions(p, err, cap) || !decode_buffers_init(p, err, cap) ||
+    if (!build(p, opt, true, err, cap) || !run_config_actions(p, false, err, cap) || !decode_buffers_init(p, err, cap) ||
         (p->grammar && !grammar_vocab_init(p, err, cap))) {
         weft_pipeline_free(p);
         return NULL;
@@ -250,12 +251,16 @@ static component_node *find_any(weft_pipeline *p, const char *pointer) {
     return NULL;
 }
 
-/* args_pointer: where the arguments came from, for messages. */
+/* entry: the pointer of the "actions" entry the call comes from, or NULL for
+ * calls through the API; messages point into the entry when there is one. */
 static weft_status pipeline_call(weft_pipeline *p, const char *component, const char *action, const cJSON *args,
-                                 const char *args_pointer, char *result, size_t result_cap, char *err, size_t cap) {
+                                 const char *entry, bool dry_run, char *result, size_t result_cap, char *err,
+                                 size_t cap) {
+    char at[96] = "";
     component_node *c = find_any(p, component);
     if (!c) {
-        fail_msg(err, cap, "no component at %s (use a JSON pointer such as /drafter or /samplers/0)", component);
+        if (entry) snprintf(at, sizeof at, "%s/component: ", entry);
+        fail_msg(err, cap, "%sno component at %s (use a JSON pointer such as /drafter or /samplers/0)", at, component);
         return WEFT_ERR_INVALID;
     }
     const weft_action_desc *a = action_find(c->info->desc, action);
@@ -265,12 +270,14 @@ static weft_status pipeline_call(weft_pipeline *p, const char *component, const 
             size_t l = strlen(list);
             snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", c->info->desc->actions[i].name);
         }
-        fail_msg(err, cap, "%s: %s '%s' has no action '%s' (actions: %s)", component, weft_kind_name(c->info->desc->kind),
-                 c->info->desc->name, action, *list ? list : "none");
+        if (entry) snprintf(at, sizeof at, "%s/action", entry);
+        fail_msg(err, cap, "%s: %s '%s' has no action '%s' (actions: %s)", entry ? at : component,
+                 weft_kind_name(c->info->desc->kind), c->info->desc->name, action, *list ? list : "none");
         return WEFT_ERR_INVALID;
     }
-    weft_env_clear_error(c->env);
-    return action_invoke(a, c->inst.self, args, args_pointer, result, result_cap, err, cap);
+    if (entry) snprintf(at, sizeof at, "%s/args", entry);
+    if (!dry_run) weft_env_clear_error(c->env);
+    return action_invoke(a, c->inst.self, args, entry ? at : NULL, component, dry_run, result, result_cap, err, cap);
 }
 
 weft_status weft_pipeline_call(weft_pipeline *p, const char *component, const char *action, const char *args_json,
@@ -280,7 +287,7 @@ weft_status weft_pipeline_call(weft_pipeline *p, const char *component, const ch
         fail_msg(err, cap, "%s: arguments of action '%s' are not valid JSON", component, action);
         return WEFT_ERR_INVALID;
     }
-    weft_status st = pipeline_call(p, component, action, args, "args", result, result_cap, err, cap);
+    weft_status st = pipeline_call(p, component, action, args, NULL, false, result, result_cap, err, cap);
     cJSON_Delete(args);
     return st;
 }

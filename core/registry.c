@@ -74,9 +74,9 @@ const char *weft_status_name(weft_status st) {
 size_t registry_min_vtable_size(weft_kind kind) {
     switch (kind) {
     case WEFT_KIND_BACKEND: return END_OF(weft_backend_vtable, kv_keep);
-    case WEFT_KIND_DRAFTER: return END_OF(weft_drafter_vtable, observe);
+    case WEFT_KIND_DRAFTER: return END_OF(weft_drafter_vtable, draft);
     case WEFT_KIND_VERIFIER: return END_OF(weft_verifier_vtable, verify);
-    case WEFT_KIND_SAMPLER: return END_OF(weft_sampler_vtable, clone);
+    case WEFT_KIND_SAMPLER: return END_OF(weft_sampler_vtable, apply);
     case WEFT_KIND_GRAMMAR: return END_OF(weft_grammar_vtable, is_accepting);
     case WEFT_KIND_KV_COMPRESSOR: return END_OF(weft_kv_vtable, plan);
     }

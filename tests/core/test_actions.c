@@ -73,19 +73,19 @@ Test(actions, type_errors_name_the_argument) {
     weft_registry *reg = th_registry();
     weft_pipeline *p = th_pipeline(reg, ACTIONS_PIPELINE "}");
     call_fails(p, "/samplers/0", "configure", "[\"3\", 2.5, \"hi\", true]",
-               "args/0: action 'configure' argument 0 ('n') expects an integer, got \"3\"");
+               "/samplers/0: action 'configure' argument 0 ('n') expects an integer, got \"3\"");
     call_fails(p, "/samplers/0", "configure", "[2.5, 2.5, \"hi\", true]",
-               "args/0: action 'configure' argument 0 ('n') expects an integer, got 2.5");
+               "/samplers/0: action 'configure' argument 0 ('n') expects an integer, got 2.5");
     call_fails(p, "/samplers/0", "configure", "[3, \"2.5\", \"hi\", true]",
-               "args/1: action 'configure' argument 1 ('x') expects number, got \"2.5\"");
+               "/samplers/0: action 'configure' argument 1 ('x') expects number, got \"2.5\"");
     call_fails(p, "/samplers/0", "configure", "[3, 2.5, 7, true]",
-               "args/2: action 'configure' argument 2 ('s') expects string, got 7");
+               "/samplers/0: action 'configure' argument 2 ('s') expects string, got 7");
     call_fails(p, "/samplers/0", "configure", "[3, 2.5, \"hi\", 1]",
-               "args/3: action 'configure' argument 3 ('b') expects bool, got 1");
-    call_fails(p, "/samplers/0", "configure", "[3, 2.5, \"hi\"]", "args: action 'configure' takes 4 arguments, got 3");
-    call_fails(p, "/samplers/0", "count", "[1]", "args: action 'count' takes 0 arguments, got 1");
-    call_fails(p, "/samplers/0", "half", "[]", "args: action 'half' takes 1 argument, got 0");
-    call_fails(p, "/samplers/0", "configure", "{\"n\": 3}", "args: arguments of action 'configure' must be an array");
+               "/samplers/0: action 'configure' argument 3 ('b') expects bool, got 1");
+    call_fails(p, "/samplers/0", "configure", "[3, 2.5, \"hi\"]", "/samplers/0: action 'configure' takes 4 arguments, got 3");
+    call_fails(p, "/samplers/0", "count", "[1]", "/samplers/0: action 'count' takes 0 arguments, got 1");
+    call_fails(p, "/samplers/0", "half", "[]", "/samplers/0: action 'half' takes 1 argument, got 0");
+    call_fails(p, "/samplers/0", "configure", "{\"n\": 3}", "/samplers/0: arguments of action 'configure' must be an array");
     call_fails(p, "/samplers/0", "configure", "[3,", "/samplers/0: arguments of action 'configure' are not valid JSON");
     call_fails(p, "/samplers/0", "nope", "[]",
                "/samplers/0: sampler 'fixture-actions' has no action 'nope' "
@@ -159,7 +159,7 @@ Test(actions, cli_call_type_error_exits_3) {
     th_cli(&c, (const char *[]){"call", pipe, "/samplers/0", "configure", "three", "2.5", "hi", "true", NULL});
     cr_assert_eq(c.code, 3, "exit %d", c.code);
     cr_assert_str_empty(c.out);
-    cr_assert_str_eq(c.err, "weft: args/0: action 'configure' argument 0 ('n') expects an integer, got \"three\"\n");
+    cr_assert_str_eq(c.err, "weft: /samplers/0: action 'configure' argument 0 ('n') expects an integer, got \"three\"\n");
     th_cmd_free(&c);
     th_cli(&c, (const char *[]){"call", pipe, "/samplers/0", "configure", "3", NULL});
     cr_assert_eq(c.code, 3, "exit %d", c.code);
