@@ -30,7 +30,8 @@ size_t row_bytes(ggml_type t, int64_t n);
 /* Dequantize one row of n elements. */
 void dequantize_row(ggml_type t, const void *src, float *dst, int64_t n);
 /* Quantize one row of n floats to type t (Q8_0, Q4_0, F16, F32 at least;
- * used by tests and the model-writing tool). */
+ * used by tests and the model-writing tool). Also BF16, Q8_K, and simple
+ * round-to-nearest Q4_K / Q6_K (valid blocks, not ggml's optimized choice). */
 void quantize_row(ggml_type t, const float *src, void *dst, int64_t n);
 
 /* Activations are quantized once per batch row into the "dot type" of the
@@ -42,11 +43,16 @@ void quantize_act(ggml_type weight_type, const float *x, void *xq, int64_t n);
 /* Y[b * ldy + r] = dot(W row r, X row b) for r in [r0, r1), b in [0, n_batch).
  * W: rows of `n` elements of type wt, row-major, row stride row_bytes(wt, n).
  * XQ: n_batch activation rows produced by quantize_act (stride act_bytes);
- * for F32/F16 weights XQ holds plain floats (stride n * 4).
+ * for F32/F16 weights XQ holds plain floats (stride n * 4). XQ must be
+ * 4-byte aligned (Q8_K blocks start with a float).
  * Reads each weight block once for all batch rows (the cost of k rows must
  * stay close to the cost of one). */
 void matmul_rows(ggml_type wt, const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
                  int n_batch, float *y, int64_t ldy);
+
+/* True if matmul_rows/quantize_act handle weights of type t (F32, F16, BF16,
+ * Q8_0, Q4_0, Q4_K, Q6_K); other types abort there. */
+bool kernels_matmul_supported(ggml_type t);
 
 /* Scalar reference of the same product, for tests. */
 void matmul_rows_ref(ggml_type wt, const void *w, int64_t n, int64_t r0, int64_t r1,

@@ -1,0 +1,435 @@
+/* AVX2 + FMA + F16C kernels. Compiled with -mavx2 -mfma -mf16c; reached only
+ * through kernels_avx2_table, which kernels_init() selects after cpuid.
+ *
+ * Loop order everywhere: rows in blocks, batch in tiles, blocks along n; each
+ * decoded weight block is used for every batch row of the tile while it is
+ * in registers, and a row block stays in L1/L2 while the batch tiles pass.
+ * Every (row, batch) result is computed by the same instruction sequence
+ * whatever the tile shape, so results do not depend on how rows are split. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels_internal.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Rows per block (its weights stay cache-hot while all batch tiles pass). */
+#define ROW_BLOCK 16
+
+typedef struct mm_args {
+    const uint8_t *w; /* weight rows */
+    size_t ws;        /* weight row stride */
+    const uint8_t *x; /* activation rows */
+    size_t xs;        /* activation row stride */
+    int64_t n;
+    float *y;
+    int64_t ldy;
+} mm_args;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+ALWAYS_INLINE float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+ALWAYS_INLINE int32_t hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+ALWAYS_INLINE float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+ALWAYS_INLINE __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* Signed int8 dot of 32 lanes as 8 int32 partial sums. maddubs wants an
+ * unsigned left operand, so move w's sign onto x: |w| * (x * sign(w)). */
+ALWAYS_INLINE __m256i dot_i8(__m256i w_abs, __m256i w, __m256i x) {
+    const __m256i p16 = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(x, w));
+    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+
+/* 32 Q4_0 nibbles as signed int8 (-8..7): low nibbles are elements 0..15,
+ * high nibbles 16..31. */
+ALWAYS_INLINE __m256i unpack_q4_0(const uint8_t *qs) {
+    const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+    return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0xF)), _mm256_set1_epi8(8));
+}
+
+/* Q8_0/Q4_0 tiles read R short rows (about 2 KB) side by side, a pattern
+ * the hardware prefetcher follows late; asking for the same position in the
+ * next tile's rows made DRAM-bound n_batch=1 calls ~1.4x faster. (F32/F16
+ * and K-quant kernels measured no gain or a loss from it.) */
+ALWAYS_INLINE void prefetch_next_tile(const uint8_t *p) {
+    _mm_prefetch((const char *)p, _MM_HINT_T0);
+}
+
+/* ---- driver --------------------------------------------------------------- */
+
+/* Computes rows [r, r+R) for batch rows [b0, b0+B). */
+typedef void (*tile_fn)(const mm_args *a, int64_t r, int R, int b0, int B);
+
+/* rmax: rows per tile for this batch size; bt: batch tile size. */
+static void drive(const mm_args *a, int64_t r0, int64_t r1, int n_batch, int rmax, int bt,
+                  tile_fn tile) {
+    for (int64_t rb = r0; rb < r1; rb += ROW_BLOCK) {
+        const int64_t re = rb + ROW_BLOCK < r1 ? rb + ROW_BLOCK : r1;
+        for (int b0 = 0; b0 < n_batch; b0 += bt) {
+            const int B = n_batch - b0 < bt ? n_batch - b0 : bt;
+            for (int64_t r = rb; r < re;) {
+                const int R = re - r >= rmax ? rmax : 1;
+                tile(a, r, R, b0, B);
+                r += R;
+            }
+        }
+    }
+}
+
+/* Register tiles: R weight rows x B batch rows of vector accumulators. R and
+ * B must be compile-time constants at each call so the accumulators live in
+ * registers. drive() asks for R = 4 when n_batch <= 2, else R = RB (the
+ * family's best with 4-wide batch tiles, measured), and R = 1 for leftover
+ * rows; TILE_SHAPES instantiates exactly those. */
+#define TILE_BATCH 4
+#define TILE_ROWS(n_batch, RB) ((n_batch) <= 2 ? 4 : (RB))
+#define TILE_SHAPES(body, RB, a, r, R, b0, B)                                                      \
+    if ((R) == 4 && (B) <= 2) {                                                                    \
+        if ((B) == 1)                                                                              \
+            body(a, r, 4, b0, 1);                                                                  \
+        else                                                                                       \
+            body(a, r, 4, b0, 2);                                                                  \
+    } else if ((R) == 1) {                                                                         \
+        switch (B) {                                                                               \
+        case 1: body(a, r, 1, b0, 1); break;                                                       \
+        case 2: body(a, r, 1, b0, 2); break;                                                       \
+        case 3: body(a, r, 1, b0, 3); break;                                                       \
+        default: body(a, r, 1, b0, 4); break;                                                      \
+        }                                                                                          \
+    } else {                                                                                       \
+        switch (B) {                                                                               \
+        case 1: body(a, r, RB, b0, 1); break;                                                      \
+        case 2: body(a, r, RB, b0, 2); break;                                                      \
+        case 3: body(a, r, RB, b0, 3); break;                                                      \
+        default: body(a, r, RB, b0, 4); break;                                                     \
+        }                                                                                          \
+    }
+
+/* ---- F32 / F16 weights, float activations ------------------------------ */
+
+ALWAYS_INLINE __m256 load_w8(const uint8_t *row, int64_t i, int is_f16) {
+    return is_f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i)))
+                  : _mm256_loadu_ps((const float *)row + i);
+}
+
+ALWAYS_INLINE float load_w1(const uint8_t *row, int64_t i, int is_f16) {
+    uint16_t h;
+    float f;
+    if (is_f16) {
+        memcpy(&h, row + 2 * i, 2);
+        return f16(h);
+    }
+    memcpy(&f, row + 4 * i, 4);
+    return f;
+}
+
+ALWAYS_INLINE void float_tile(const mm_args *a, int64_t r, const int R, int b0, const int B,
+                              const int is_f16) {
+    __m256 acc[4][TILE_BATCH];
+    const uint8_t *wr[4];
+    const float *xr[TILE_BATCH];
+    for (int i = 0; i < R; i++) wr[i] = a->w + (size_t)(r + i) * a->ws;
+    for (int j = 0; j < B; j++) xr[j] = (const float *)(a->x + (size_t)(b0 + j) * a->xs);
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < B; j++) acc[i][j] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 8 <= a->n; k += 8) {
+        __m256 wv[4];
+        for (int i = 0; i < R; i++) wv[i] = load_w8(wr[i], k, is_f16);
+        for (int j = 0; j < B; j++) {
+            const __m256 xv = _mm256_loadu_ps(xr[j] + k);
+            for (int i = 0; i < R; i++) acc[i][j] = _mm256_fmadd_ps(wv[i], xv, acc[i][j]);
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < B; j++) {
+            float s = hsum_ps(acc[i][j]);
+            for (int64_t t = k; t < a->n; t++) s += load_w1(wr[i], t, is_f16) * xr[j][t];
+            a->y[(b0 + j) * a->ldy + r + i] = s;
+        }
+}
+
+#define F32_TILE(a, r, R, b0, B) float_tile(a, r, R, b0, B, 0)
+#define F16_TILE(a, r, R, b0, B) float_tile(a, r, R, b0, B, 1)
+#define FLOAT_RB 3
+static void f32_tiles(const mm_args *a, int64_t r, int R, int b0, int B) {
+    TILE_SHAPES(F32_TILE, FLOAT_RB, a, r, R, b0, B);
+}
+static void f16_tiles(const mm_args *a, int64_t r, int R, int b0, int B) {
+    TILE_SHAPES(F16_TILE, FLOAT_RB, a, r, R, b0, B);
+}
+
+/* ---- Q8_0 / Q4_0 weights, Q8_0 activations ------------------------------ */
+
+/* Per block: integer dot of 32 lanes, then acc += (d_w * d_x) * isum. */
+ALWAYS_INLINE void q8act_tile(const mm_args *a, int64_t r, const int R, int b0, const int B,
+                              const int is_q4) {
+    __m256 acc[4][TILE_BATCH];
+    const uint8_t *wr[4];
+    const blk_q8_0 *xr[TILE_BATCH];
+    for (int i = 0; i < R; i++) wr[i] = a->w + (size_t)(r + i) * a->ws;
+    for (int j = 0; j < B; j++) xr[j] = (const blk_q8_0 *)(a->x + (size_t)(b0 + j) * a->xs);
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < B; j++) acc[i][j] = _mm256_setzero_ps();
+    const int64_t nb = a->n / QK8_0;
+    for (int64_t k = 0; k < nb; k++) {
+        __m256i wq[4], wabs[4];
+        float dw[4];
+        for (int i = 0; i < R; i++) {
+            prefetch_next_tile(wr[i] + R * a->ws +
+                               k * (is_q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0)));
+            if (is_q4) {
+                const blk_q4_0 *b = (const blk_q4_0 *)wr[i] + k;
+                wq[i] = unpack_q4_0(b->qs);
+                dw[i] = f16(b->d);
+            } else {
+                const blk_q8_0 *b = (const blk_q8_0 *)wr[i] + k;
+                wq[i] = loadu256(b->qs);
+                dw[i] = f16(b->d);
+            }
+            wabs[i] = _mm256_abs_epi8(wq[i]);
+        }
+        for (int j = 0; j < B; j++) {
+            const __m256i xq = loadu256(xr[j][k].qs);
+            const float dx = f16(xr[j][k].d);
+            for (int i = 0; i < R; i++) {
+                const __m256 s = _mm256_cvtepi32_ps(dot_i8(wabs[i], wq[i], xq));
+                acc[i][j] = _mm256_fmadd_ps(s, _mm256_set1_ps(dw[i] * dx), acc[i][j]);
+            }
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < B; j++) a->y[(b0 + j) * a->ldy + r + i] = hsum_ps(acc[i][j]);
+}
+
+#define Q8_0_TILE(a, r, R, b0, B) q8act_tile(a, r, R, b0, B, 0)
+#define Q4_0_TILE(a, r, R, b0, B) q8act_tile(a, r, R, b0, B, 1)
+#define Q8ACT_RB 2
+static void q8_0_tiles(const mm_args *a, int64_t r, int R, int b0, int B) {
+    TILE_SHAPES(Q8_0_TILE, Q8ACT_RB, a, r, R, b0, B);
+}
+static void q4_0_tiles(const mm_args *a, int64_t r, int R, int b0, int B) {
+    TILE_SHAPES(Q4_0_TILE, Q8ACT_RB, a, r, R, b0, B);
+}
+
+/* ---- K-quants, Q8_K activations -------------------------------------------
+ * One weight row at a time, the whole batch tile per super-block: each
+ * super-block is decoded once, its integer dots with every batch row are
+ * summed exactly, and the float step is the reference's expression (so the
+ * bits match the reference unless a compiler contracts it into FMAs). */
+
+#define K_BATCH_TILE 16
+
+/* Q4_K scales[12] -> 8 scales and 8 mins as bytes (see q4_K_scale_min):
+ * words u0, u1 hold the low 6 bits of scales/mins 0..3 and, in their top 2
+ * bits, the high bits of scales/mins 4..7, whose low nibbles are in u2. */
+ALWAYS_INLINE void q4_K_scales_mins(const uint8_t *s, uint32_t sc[2], uint32_t mn[2]) {
+    uint32_t u[3];
+    memcpy(u, s, 12);
+    sc[0] = u[0] & 0x3f3f3f3f;
+    sc[1] = (u[2] & 0x0f0f0f0f) | ((u[0] >> 6) & 0x03030303) << 4;
+    mn[0] = u[1] & 0x3f3f3f3f;
+    mn[1] = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 6) & 0x03030303) << 4;
+}
+
+/* Broadcast int16 lane j of both 128-bit halves of v. */
+ALWAYS_INLINE __m256i bcast_i16(__m256i v, int j) {
+    return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)((2 * j + 1) << 8 | 2 * j)));
+}
+
+static void q4_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
+    (void)R;
+    const blk_q4_K *w = (const blk_q4_K *)(a->w + (size_t)r * a->ws);
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    float sum[K_BATCH_TILE] = {0};
+    for (int64_t k = 0; k < a->n / QK_K; k++) {
+        const blk_q4_K *bw = &w[k];
+        uint32_t sc[2], mn[2];
+        q4_K_scales_mins(bw->scales, sc, mn);
+        /* scales as int16 in both halves; mins as int16 pairs m0 m0 m1 m1 ...
+         * to meet the 16 bsums (two per 32-element sub-block) */
+        const __m256i sc16 = _mm256_broadcastsi128_si256(
+            _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
+        const __m128i mn16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
+        const __m256i mins =
+            _mm256_set_m128i(_mm_unpackhi_epi16(mn16, mn16), _mm_unpacklo_epi16(mn16, mn16));
+        __m256i q[8], s[8];
+        for (int j = 0; j < 4; j++) { /* sub-block 2j: low nibbles, 2j+1: high */
+            const __m256i raw = loadu256(bw->qs + 32 * j);
+            q[2 * j] = _mm256_and_si256(raw, m4);
+            q[2 * j + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+        }
+        for (int j = 0; j < 8; j++) s[j] = bcast_i16(sc16, j);
+        const float d = f16(bw->d), dmin = f16(bw->dmin);
+        for (int b = 0; b < B; b++) {
+            const blk_q8_K *bx = (const blk_q8_K *)(a->x + (size_t)(b0 + b) * a->xs) + k;
+            __m256i isum = _mm256_setzero_si256();
+            for (int j = 0; j < 8; j++) {
+                const __m256i p = _mm256_maddubs_epi16(q[j], loadu256(bx->qs + 32 * j));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, s[j]));
+            }
+            const __m256i imin = _mm256_madd_epi16(loadu256(bx->bsums), mins);
+            sum[b] += bx->d * (d * (float)hsum_i32(isum) - dmin * (float)hsum_i32(imin));
+        }
+    }
+    for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = sum[b];
+}
+
+/* Q6_K: 8 groups of 32 (t = 4*half + quarter), each the 4 low bits from a
+ * nibble of ql and 2 high bits from qh (see q6_K_value). q stays unsigned
+ * (0..63) for maddubs; the -32 offset is folded in through the bsums. */
+static void q6_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
+    (void)R;
+    const blk_q6_K *w = (const blk_q6_K *)(a->w + (size_t)r * a->ws);
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    float sum[K_BATCH_TILE] = {0};
+    for (int64_t k = 0; k < a->n / QK_K; k++) {
+        const blk_q6_K *bw = &w[k];
+        __m256i q[8], s[8];
+        for (int h = 0; h < 2; h++) {
+            const __m256i ql0 = loadu256(bw->ql + 64 * h), ql1 = loadu256(bw->ql + 64 * h + 32);
+            const __m256i qh = loadu256(bw->qh + 32 * h);
+            const __m256i hi0 = _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4);
+            const __m256i hi1 = _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2);
+            const __m256i hi2 = _mm256_and_si256(qh, _mm256_set1_epi8(0x30));
+            const __m256i hi3 =
+                _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8((char)0xC0)), 2);
+            q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), hi0);
+            q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), hi1);
+            q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), hi2);
+            q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), hi3);
+        }
+        /* group t covers scales 2t (its first 16 lanes) and 2t+1 */
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)bw->scales);
+        for (int t = 0; t < 8; t++) {
+            const __m128i pick =
+                _mm_set_epi64x(0x0101010101010101LL * (2 * t + 1), 0x0101010101010101LL * (2 * t));
+            s[t] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
+        }
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        const float d = f16(bw->d);
+        for (int b = 0; b < B; b++) {
+            const blk_q8_K *bx = (const blk_q8_K *)(a->x + (size_t)(b0 + b) * a->xs) + k;
+            __m256i isum = _mm256_setzero_si256();
+            for (int t = 0; t < 8; t++) {
+                const __m256i p = _mm256_maddubs_epi16(q[t], loadu256(bx->qs + 32 * t));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, s[t]));
+            }
+            const __m256i off = _mm256_madd_epi16(sc16, loadu256(bx->bsums));
+            isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
+            sum[b] += bx->d * d * (float)hsum_i32(isum);
+        }
+    }
+    for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = sum[b];
+}
+
+/* ---- activation quantizers ----------------------------------------------
+ * Same arithmetic as quantize_q8_0_ref / quantize_q8_K_ref (cvtps_epi32
+ * rounds to nearest even like round_even), hence the same bytes. */
+
+ALWAYS_INLINE __m256 abs_max8(const float *x, int n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_setzero_ps();
+    for (int i = 0; i < n; i += 8)
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+    return m;
+}
+
+ALWAYS_INLINE float hmax_ps(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* 32 floats times id, rounded, as int8 in order. */
+ALWAYS_INLINE __m256i round_pack32(const float *x, __m256 id) {
+    __m256i i[4];
+    for (int k = 0; k < 4; k++)
+        i[k] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), id));
+    /* packs interleave 128-bit lanes: 0-3 of each input, then 4-7; undo it */
+    const __m256i p =
+        _mm256_packs_epi16(_mm256_packs_epi32(i[0], i[1]), _mm256_packs_epi32(i[2], i[3]));
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+static void quant_q8_0(const float *x, void *dst, int64_t n) {
+    blk_q8_0 *b = dst;
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+        const float d = hmax_ps(abs_max8(x, QK8_0)) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[i].d = (uint16_t)_cvtss_sh(d, 0);
+        _mm256_storeu_si256((__m256i *)b[i].qs, round_pack32(x, _mm256_set1_ps(id)));
+    }
+}
+
+/* bsums: per 32 quants, maddubs/madd give 4 partial sums for each group of 16
+ * (lanes 0-3, 4-7); two hadd levels finish them, in order 0 2 4 6 | 1 3 5 7
+ * (and 8.. in the second vector); packing and unpacking restores 0..15. */
+static void quant_q8_K(const float *x, void *dst, int64_t n) {
+    blk_q8_K *b = dst;
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        const float amax = hmax_ps(abs_max8(x, QK_K));
+        const __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+        b[i].d = amax != 0.0f ? amax / 127.0f : 0.0f;
+        __m256i m[8];
+        for (int k = 0; k < 8; k++) {
+            const __m256i q = round_pack32(x + 32 * k, id);
+            _mm256_storeu_si256((__m256i *)(b[i].qs + 32 * k), q);
+            m[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16);
+        }
+        const __m256i g0 =
+            _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]), _mm256_hadd_epi32(m[2], m[3]));
+        const __m256i g1 =
+            _mm256_hadd_epi32(_mm256_hadd_epi32(m[4], m[5]), _mm256_hadd_epi32(m[6], m[7]));
+        const __m256i p = _mm256_packs_epi32(g0, g1); /* even | odd groups */
+        const __m128i ev = _mm256_castsi256_si128(p), od = _mm256_extracti128_si256(p, 1);
+        _mm_storeu_si128((__m128i *)b[i].bsums, _mm_unpacklo_epi16(ev, od));
+        _mm_storeu_si128((__m128i *)(b[i].bsums + 8), _mm_unpackhi_epi16(ev, od));
+    }
+}
+
+/* ---- entry points ----------------------------------------------------------- */
+
+#define DEFINE_MATMUL(name, type, tiles, rmax, bt)                                                 \
+    static void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,             \
+                     int n_batch, float *y, int64_t ldy) {                                         \
+        const mm_args a = {w, row_bytes(type, n), xq, act_bytes(type, n), n, y, ldy};              \
+        drive(&a, r0, r1, n_batch, rmax, bt, tiles);                                               \
+    }
+
+DEFINE_MATMUL(matmul_f32, GGML_TYPE_F32, f32_tiles, TILE_ROWS(n_batch, FLOAT_RB), TILE_BATCH)
+DEFINE_MATMUL(matmul_f16, GGML_TYPE_F16, f16_tiles, TILE_ROWS(n_batch, FLOAT_RB), TILE_BATCH)
+DEFINE_MATMUL(matmul_q8_0, GGML_TYPE_Q8_0, q8_0_tiles, TILE_ROWS(n_batch, Q8ACT_RB), TILE_BATCH)
+DEFINE_MATMUL(matmul_q4_0, GGML_TYPE_Q4_0, q4_0_tiles, TILE_ROWS(n_batch, Q8ACT_RB), TILE_BATCH)
+DEFINE_MATMUL(matmul_q4_K, GGML_TYPE_Q4_K, q4_K_rowtile, 1, K_BATCH_TILE)
+DEFINE_MATMUL(matmul_q6_K, GGML_TYPE_Q6_K, q6_K_rowtile, 1, K_BATCH_TILE)
+
+const kernel_table kernels_avx2_table = {
+    .isa = KERNEL_AVX2,
+    .matmul =
+        {
+            [SLOT_F32] = matmul_f32,
+            [SLOT_F16] = matmul_f16,
+            [SLOT_Q8_0] = matmul_q8_0,
+            [SLOT_Q4_0] = matmul_q4_0,
+            [SLOT_Q4_K] = matmul_q4_K,
+            [SLOT_Q6_K] = matmul_q6_K,
+        },
+    .quant_q8_0 = quant_q8_0,
+    .quant_q8_K = quant_q8_K,
+};

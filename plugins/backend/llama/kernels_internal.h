@@ -1,0 +1,93 @@
+/* Private to kernels*.c: ggml block layouts, the dispatch table and the
+ * small decoders the scalar and SIMD paths share. */
+#ifndef WEFT_LLAMA_KERNELS_INTERNAL_H
+#define WEFT_LLAMA_KERNELS_INTERNAL_H
+
+#include <stdint.h>
+
+#include "kernels.h"
+
+#define QK8_0 32
+#define QK4_0 32
+#define QK_K 256
+
+typedef struct blk_q8_0 {
+    uint16_t d; /* fp16 */
+    int8_t qs[QK8_0];
+} blk_q8_0;
+
+typedef struct blk_q4_0 {
+    uint16_t d;            /* fp16 */
+    uint8_t qs[QK4_0 / 2]; /* element j: low nibble of qs[j]; j+16: high nibble */
+} blk_q4_0;
+
+typedef struct blk_q4_K {
+    uint16_t d, dmin;   /* fp16 scales of the 6-bit sub-block scales / mins */
+    uint8_t scales[12]; /* 8 scales + 8 mins, 6 bits each, see q4_K_scale_min */
+    uint8_t qs[QK_K / 2];
+} blk_q4_K;
+
+typedef struct blk_q6_K {
+    uint8_t ql[QK_K / 2]; /* low 4 bits */
+    uint8_t qh[QK_K / 4]; /* high 2 bits */
+    int8_t scales[QK_K / 16];
+    uint16_t d; /* fp16 */
+} blk_q6_K;
+
+/* Activation format for K-quant dots; bsums[j] = sum of qs[16j..16j+15]. */
+typedef struct blk_q8_K {
+    float d;
+    int8_t qs[QK_K];
+    int16_t bsums[QK_K / 16];
+} blk_q8_K;
+
+_Static_assert(sizeof(blk_q8_0) == 34, "q8_0 layout");
+_Static_assert(sizeof(blk_q4_0) == 18, "q4_0 layout");
+_Static_assert(sizeof(blk_q4_K) == 144, "q4_K layout");
+_Static_assert(sizeof(blk_q6_K) == 210, "q6_K layout");
+_Static_assert(sizeof(blk_q8_K) == 292, "q8_K layout");
+
+/* Sub-block j (0..7) scale and min of a Q4_K block: j < 4 keep them in the
+ * low 6 bits of scales[j] / scales[j+4]; j >= 4 split them into a low
+ * nibble in scales[j+4] and 2 high bits on top of scales[j-4] / scales[j]. */
+static inline void q4_K_scale_min(const uint8_t *s, int j, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
+        *m = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+    }
+}
+
+/* Q6_K element i of a 128-element half h: ql/qh/scales advance by 64/32/8
+ * per half; within a half, quarter k = i / 32 takes nibble k>>1 of
+ * ql[(i & 31) + 32*(k&1)] and bits 2k..2k+1 of qh[i & 31]. */
+static inline int q6_K_value(const blk_q6_K *b, int idx) {
+    const int h = idx / 128, i = idx % 128, k = i / 32, l = i % 32;
+    const uint8_t ql = b->ql[64 * h + l + 32 * (k & 1)];
+    const uint8_t qh = b->qh[32 * h + l];
+    return (((ql >> (4 * (k >> 1))) & 0xF) | (((qh >> (2 * k)) & 3) << 4)) - 32;
+}
+
+/* Per-type kernels; NULL means "use the scalar reference". */
+typedef void (*matmul_fn)(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
+                          int n_batch, float *y, int64_t ldy);
+typedef void (*quant_fn)(const float *x, void *xq, int64_t n);
+
+enum kernel_slot { SLOT_F32, SLOT_F16, SLOT_Q8_0, SLOT_Q4_0, SLOT_Q4_K, SLOT_Q6_K, SLOT_COUNT };
+
+typedef struct kernel_table {
+    kernel_isa isa;
+    matmul_fn matmul[SLOT_COUNT];
+    quant_fn quant_q8_0; /* activations for Q8_0/Q4_0 weights */
+    quant_fn quant_q8_K; /* activations for K-quant weights */
+} kernel_table;
+
+extern const kernel_table kernels_avx2_table;
+
+/* Scalar activation quantizers; SIMD versions must produce the same bytes. */
+void quantize_q8_0_ref(const float *x, void *dst, int64_t n);
+void quantize_q8_K_ref(const float *x, void *dst, int64_t n);
+
+#endif

@@ -1,0 +1,138 @@
+/* Single-thread benchmark of matmul_rows: for each weight type, shapes
+ * 768x2048 and 2048x768 (rows x n), n_batch 1, 2, 4, 8, 16.
+ *   hot:    the same weights every call (they sit in L2/L3)
+ *   stream: calls rotate over copies totalling > 64 MiB, so weights come from
+ *           DRAM as in real decoding of a model larger than the caches
+ * Prints a table; writes the same rows as JSON to argv[1] if given. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels.h"
+
+#define STREAM_BYTES (96u << 20)
+
+static uint64_t rng = 0x243F6A8885A308D3ull;
+static uint64_t rnd(void) {
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return rng * 0x2545F4914F6CDD1Dull;
+}
+static float frand(void) { return (float)((double)(rnd() >> 11) * 0x1p-53 * 2.0 - 1.0); }
+
+/* Thread CPU time: on a shared machine, time spent descheduled is not ours. */
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Random weights: quantize_row where it exists, else random bytes with small
+ * fp16 super-block scales (K-quants). */
+static void fill_weights(ggml_type t, uint8_t *w, int rows, int n) {
+    const size_t rb = row_bytes(t, n);
+    if (t == GGML_TYPE_Q4_K || t == GGML_TYPE_Q6_K) {
+        const size_t bs = t == GGML_TYPE_Q4_K ? 144 : 210, doff = t == GGML_TYPE_Q4_K ? 0 : 208;
+        for (size_t i = 0; i < rb * rows; i++) w[i] = (uint8_t)rnd();
+        for (size_t b = 0; b < rb * rows / bs; b++) {
+            const uint16_t d = fp32_to_fp16(0.002f);
+            memcpy(w + b * bs + doff, &d, 2);
+            if (t == GGML_TYPE_Q4_K) memcpy(w + b * bs + 2, &d, 2);
+        }
+        return;
+    }
+    float *f = malloc(sizeof(float) * n);
+    for (int r = 0; r < rows; r++) {
+        for (int i = 0; i < n; i++) f[i] = frand();
+        quantize_row(t, f, w + r * rb, n);
+    }
+    free(f);
+}
+
+/* Minimum of 7 trials (the least disturbed), each >= 10 ms. */
+static double time_us(ggml_type t, uint8_t **copies, int n_copies, int rows, int n,
+                      const uint8_t *xq, int nb, float *y) {
+    double best = 1e30;
+    int reps = 1, c = 0;
+    for (int tr = 0; tr < 7; tr++) {
+        for (;;) {
+            const double t0 = now();
+            for (int i = 0; i < reps; i++, c = (c + 1) % n_copies)
+                matmul_rows(t, copies[c], n, 0, rows, xq, nb, y, rows);
+            const double dt = now() - t0;
+            if (dt >= 0.01) {
+                best = fmin(best, dt / reps * 1e6);
+                break;
+            }
+            reps *= 2;
+        }
+    }
+    return best;
+}
+
+int main(int argc, char **argv) {
+    const ggml_type types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_Q8_0,
+                               GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
+    const int shapes[][2] = {{768, 2048}, {2048, 768}}, batches[] = {1, 2, 4, 8, 16};
+    const kernel_isa isa = kernels_init(-1);
+    FILE *js = argc > 1 ? fopen(argv[1], "w") : NULL;
+    if (argc > 1 && !js) {
+        perror(argv[1]);
+        return 1;
+    }
+    if (js) fprintf(js, "{\"isa\": \"%s\", \"threads\": 1, \"results\": [", kernel_isa_name(isa));
+    printf("isa %s, single thread; stream = weights from DRAM (%u MiB rotation)\n",
+           kernel_isa_name(isa), STREAM_BYTES >> 20);
+    printf("%-5s %-10s %3s %10s %8s %6s %10s %8s %6s\n", "type", "rows x n", "k", "hot us", "GB/s",
+           "x k=1", "stream us", "GB/s", "x k=1");
+    int first = 1;
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const ggml_type t = types[ti];
+        for (size_t si = 0; si < 2; si++) {
+            const int rows = shapes[si][0], n = shapes[si][1];
+            const size_t wbytes = row_bytes(t, n) * rows;
+            const int n_copies = (int)(STREAM_BYTES / wbytes) + 1;
+            uint8_t **copies = malloc(sizeof *copies * n_copies);
+            for (int c = 0; c < n_copies; c++) {
+                copies[c] = malloc(wbytes);
+                fill_weights(t, copies[c], rows, n);
+            }
+            uint8_t *xq = malloc(act_bytes(t, n) * 16);
+            float *xf = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * rows * 16);
+            for (int b = 0; b < 16; b++) {
+                for (int i = 0; i < n; i++) xf[i] = frand();
+                quantize_act(t, xf, xq + b * act_bytes(t, n), n);
+            }
+            double hot1 = 0, cold1 = 0;
+            for (size_t bi = 0; bi < sizeof batches / sizeof batches[0]; bi++) {
+                const int nb = batches[bi];
+                const double hot = time_us(t, copies, 1, rows, n, xq, nb, y);
+                const double cold = time_us(t, copies, n_copies, rows, n, xq, nb, y);
+                if (nb == 1) hot1 = hot, cold1 = cold;
+                printf("%-5s %4dx%-5d %3d %10.1f %8.2f %6.2f %10.1f %8.2f %6.2f\n",
+                       ggml_type_name(t), rows, n, nb, hot, wbytes / hot * 1e-3, hot / hot1, cold,
+                       wbytes / cold * 1e-3, cold / cold1);
+                if (js)
+                    fprintf(js,
+                            "%s\n  {\"type\": \"%s\", \"rows\": %d, \"n\": %d, \"n_batch\": %d, "
+                            "\"weight_bytes\": %zu, \"hot_us\": %.2f, \"hot_gbps\": %.3f, "
+                            "\"hot_rel_k1\": %.3f, \"stream_us\": %.2f, \"stream_gbps\": %.3f, "
+                            "\"stream_rel_k1\": %.3f}",
+                            first ? "" : ",", ggml_type_name(t), rows, n, nb, wbytes, hot,
+                            wbytes / hot * 1e-3, hot / hot1, cold, wbytes / cold * 1e-3,
+                            cold / cold1);
+                first = 0;
+            }
+            for (int c = 0; c < n_copies; c++) free(copies[c]);
+            free(copies), free(xq), free(xf), free(y);
+        }
+    }
+    if (js) {
+        fprintf(js, "\n]}\n");
+        fclose(js);
+    }
+    return 0;
+}

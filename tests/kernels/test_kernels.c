@@ -1,0 +1,634 @@
+/* Tests of the llama backend CPU kernels: SIMD matmul against the scalar
+ * reference, split invariance, quantization round trips, hand-built blocks,
+ * K-quant decoding against a decoder written here from the layout, and fp16
+ * conversion edge cases. */
+#include <criterion/criterion.h>
+#include <immintrin.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+
+static uint64_t rnd(void) { /* xorshift64* */
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return rng * 0x2545F4914F6CDD1Dull;
+}
+
+static float frand(void) { return (float)((double)(rnd() >> 11) * 0x1p-53 * 2.0 - 1.0); }
+
+static void put_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static uint16_t get_u16(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+/* (Every AVX2+FMA CPU has F16C; clang's builtin cannot ask for "f16c".) */
+static bool cpu_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* Asks for AVX-512, i.e. the best there is (a forced ISA ignores
+ * $WEFT_KERNEL_ISA, so these tests test the SIMD path whatever the env). */
+static void init_best(void) {
+    const kernel_isa isa = kernels_init(KERNEL_AVX512);
+    if (cpu_has_avx2()) cr_assert_eq(isa, KERNEL_AVX2, "AVX2 CPU but got %s", kernel_isa_name(isa));
+}
+
+/* ---- independent K-quant decoders (from the layout description) ---------
+ * Q4_K, 144 bytes: d (fp16) @0, dmin (fp16) @2, scales[12] @4, qs[128] @16.
+ *   Sub-block j (elements 32j..32j+31) has a 6-bit scale sc_j and min m_j:
+ *     j < 4 : sc_j = scales[j] & 63, m_j = scales[j+4] & 63
+ *     j >= 4: sc_j = (scales[j+4] & 15) | (scales[j-4] >> 6) << 4
+ *             m_j  = (scales[j+4] >> 4) | (scales[j]   >> 6) << 4
+ *   qs bytes 32c..32c+31 hold sub-block 2c in their low nibbles and 2c+1 in
+ *   their high nibbles; value = d*sc_j*q - dmin*m_j.
+ * mag[] receives |d*sc_j*q| + |dmin*m_j|, the size of the two terms. */
+static void ref_decode_q4_K(const uint8_t *blk, float *out, float *mag) {
+    const float d = fp16_to_fp32(get_u16(blk)), dmin = fp16_to_fp32(get_u16(blk + 2));
+    const uint8_t *s = blk + 4, *qs = blk + 16;
+    for (int j = 0; j < 8; j++) {
+        int sc, m;
+        if (j < 4) {
+            sc = s[j] & 63;
+            m = s[j + 4] & 63;
+        } else {
+            sc = (s[j + 4] & 15) | (s[j - 4] >> 6) << 4;
+            m = (s[j + 4] >> 4) | (s[j] >> 6) << 4;
+        }
+        for (int l = 0; l < 32; l++) {
+            const uint8_t byte = qs[32 * (j / 2) + l];
+            const int q = (j % 2 == 0) ? (byte & 15) : (byte >> 4);
+            out[32 * j + l] = d * sc * q - dmin * m;
+            if (mag) mag[32 * j + l] = fabsf(d * sc * q) + fabsf(dmin * m);
+        }
+    }
+}
+
+/* Q6_K, 210 bytes: ql[128] @0, qh[64] @128, scales[16] (int8) @192, d @208.
+ *   Each half (128 elements) uses 64 ql bytes and 32 qh bytes; for l < 32:
+ *     e = l      : low  nibble of ql[l],    qh[l] bits 0-1
+ *     e = l + 32 : low  nibble of ql[l+32], qh[l] bits 2-3
+ *     e = l + 64 : high nibble of ql[l],    qh[l] bits 4-5
+ *     e = l + 96 : high nibble of ql[l+32], qh[l] bits 6-7
+ *   value = d * scales[e/16] * (q - 32), with q = nibble | 2 bits << 4. */
+static void ref_decode_q6_K(const uint8_t *blk, float *out) {
+    const float d = fp16_to_fp32(get_u16(blk + 208));
+    const int8_t *sc = (const int8_t *)(blk + 192);
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = blk + 64 * h, *qh = blk + 128 + 32 * h;
+        float *y = out + 128 * h;
+        for (int l = 0; l < 32; l++) {
+            const int q[4] = {(ql[l] & 15) | ((qh[l] >> 0) & 3) << 4,
+                              (ql[l + 32] & 15) | ((qh[l] >> 2) & 3) << 4,
+                              (ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4,
+                              (ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4};
+            for (int k = 0; k < 4; k++) {
+                const int e = 128 * h + l + 32 * k;
+                y[l + 32 * k] = d * sc[e / 16] * (q[k] - 32);
+            }
+        }
+    }
+}
+
+/* ---- random weights and activations ---------------------------------------- */
+
+static int blck(ggml_type t) {
+    return (t == GGML_TYPE_Q4_K || t == GGML_TYPE_Q6_K)   ? 256
+           : (t == GGML_TYPE_Q8_0 || t == GGML_TYPE_Q4_0) ? 32
+                                                          : 1;
+}
+
+/* Rows of n elements; the float types and Q8_0/Q4_0 go through quantize_row
+ * with a different magnitude per row, K-quants are random bytes with sane
+ * super-block scales (every bit pattern of the rest is a valid block). */
+static uint8_t *make_weights(ggml_type t, int rows, int n) {
+    const size_t rb = row_bytes(t, n);
+    uint8_t *w = malloc(rb * rows);
+    cr_assert(w);
+    if (t == GGML_TYPE_Q4_K || t == GGML_TYPE_Q6_K) {
+        for (size_t i = 0; i < rb * rows; i++) w[i] = (uint8_t)rnd();
+        for (size_t b = 0; b < rb * rows / (t == GGML_TYPE_Q4_K ? 144 : 210); b++) {
+            if (t == GGML_TYPE_Q4_K) {
+                put_u16(w + 144 * b, fp32_to_fp16(0.001f + 0.01f * fabsf(frand())));
+                put_u16(w + 144 * b + 2, fp32_to_fp16(0.001f + 0.01f * fabsf(frand())));
+            } else {
+                put_u16(w + 210 * b + 208, fp32_to_fp16(0.0005f + 0.005f * fabsf(frand())));
+            }
+        }
+        return w;
+    }
+    float *f = malloc(sizeof(float) * n);
+    for (int r = 0; r < rows; r++) {
+        const float scale = r == 3 ? 0.0f : powf(10.0f, 2.0f * frand()); /* row 3: all zero */
+        for (int i = 0; i < n; i++) f[i] = scale * frand();
+        quantize_row(t, f, w + r * rb, n);
+    }
+    free(f);
+    return w;
+}
+
+static uint8_t *make_acts(ggml_type wt, int n_batch, int n) {
+    const size_t xs = act_bytes(wt, n);
+    uint8_t *x = malloc(xs * n_batch);
+    float *f = malloc(sizeof(float) * n);
+    for (int b = 0; b < n_batch; b++) {
+        const float scale = powf(10.0f, frand());
+        for (int i = 0; i < n; i++) f[i] = scale * frand();
+        quantize_act(wt, f, x + b * xs, n);
+    }
+    free(f);
+    return x;
+}
+
+/* |weight| per element, from the decoder above for K-quants. */
+static void weight_mags(ggml_type t, const uint8_t *row, int n, float *mag) {
+    if (t == GGML_TYPE_Q4_K) {
+        float tmp[256];
+        for (int i = 0; i < n / 256; i++) ref_decode_q4_K(row + 144 * i, tmp, mag + 256 * i);
+        return;
+    }
+    dequantize_row(t, row, mag, n);
+    for (int i = 0; i < n; i++) mag[i] = fabsf(mag[i]);
+}
+
+static void act_values(ggml_type wt, const uint8_t *xq, int n, float *out) {
+    if (wt == GGML_TYPE_Q8_0 || wt == GGML_TYPE_Q4_0)
+        dequantize_row(GGML_TYPE_Q8_0, xq, out, n);
+    else if (wt == GGML_TYPE_Q4_K || wt == GGML_TYPE_Q6_K)
+        dequantize_row(GGML_TYPE_Q8_K, xq, out, n);
+    else
+        memcpy(out, xq, sizeof(float) * n);
+}
+
+/* BF16 has no SIMD kernel (matmul_rows falls back to the reference); it is
+ * here so that fallback is exercised too. */
+static const ggml_type all_types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_Q8_0,
+                                      GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K,
+                                      GGML_TYPE_BF16};
+#define N_TYPES (int)(sizeof all_types / sizeof all_types[0])
+static const int batches[] = {1, 2, 3, 4, 5, 8, 16, 17};
+#define N_BATCHES (int)(sizeof batches / sizeof batches[0])
+
+static int sizes_for(ggml_type t, int *out) {
+    if (blck(t) == 256) {
+        out[0] = 256, out[1] = 768, out[2] = 2048;
+        return 3;
+    }
+    if (blck(t) == 32) {
+        out[0] = 32, out[1] = 96, out[2] = 768, out[3] = 2048;
+        return 4;
+    }
+    out[0] = 7, out[1] = 100, out[2] = 768, out[3] = 2048; /* 7, 100: not multiples of 8 */
+    return 4;
+}
+
+/* ---- SIMD matmul == reference ---------------------------------------------
+ * Tolerance: both paths form the same terms (per element for F32/F16, per
+ * block integer dot times scales for the quantized types; the integer parts
+ * are exact) and differ only in the order of the float additions. Any order
+ * of summing m terms t_i has error <= (m-1) u sum|t_i| (u = FLT_EPSILON/2),
+ * and forming each term costs a few more roundings, so the two results differ
+ * by at most about 2 (m+2) u S = (m+2) FLT_EPSILON S, S = sum |w_i| |x_i|.
+ * We allow (m+4) FLT_EPSILON S, m = elements for float types, 2 * blocks for
+ * quantized ones (the Q4_K term has two parts). A real bug (a lost or
+ * doubled block) is orders of magnitude larger. */
+
+#define ROWS 37 /* odd: 4- and 2-row tiles, leftovers, a 16-row block boundary */
+#define LDY_PAD 3
+#define SENTINEL -12345.0f
+
+Test(kernels, matmul_simd_matches_reference) {
+    init_best();
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        const ggml_type t = all_types[ti];
+        int ns[4];
+        const int nn = sizes_for(t, ns);
+        for (int si = 0; si < nn; si++) {
+            const int n = ns[si];
+            uint8_t *w = make_weights(t, ROWS, n);
+            float *wmag = malloc(sizeof(float) * n), *xv = malloc(sizeof(float) * n);
+            for (int bi = 0; bi < N_BATCHES; bi++) {
+                const int nb = batches[bi], ldy = ROWS + LDY_PAD;
+                uint8_t *x = make_acts(t, nb, n);
+                float *ys = malloc(sizeof(float) * ldy * nb),
+                      *yr = malloc(sizeof(float) * ldy * nb);
+                for (int i = 0; i < ldy * nb; i++) ys[i] = yr[i] = SENTINEL;
+                matmul_rows(t, w, n, 0, ROWS, x, nb, ys, ldy);
+                matmul_rows_ref(t, w, n, 0, ROWS, x, nb, yr, ldy);
+                const double m = blck(t) == 1 ? n : 2.0 * n / blck(t);
+                for (int b = 0; b < nb; b++) {
+                    act_values(t, x + b * act_bytes(t, n), n, xv);
+                    for (int r = 0; r < ROWS; r++) {
+                        weight_mags(t, w + r * row_bytes(t, n), n, wmag);
+                        double S = 0;
+                        for (int i = 0; i < n; i++) S += (double)wmag[i] * fabsf(xv[i]);
+                        const double tol = (m + 4) * FLT_EPSILON * S;
+                        const float a = ys[b * ldy + r], e = yr[b * ldy + r];
+                        cr_assert(fabs((double)a - e) <= tol,
+                                  "%s n=%d batch=%d/%d row=%d: simd %.9g ref %.9g (tol %.3g)",
+                                  ggml_type_name(t), n, b, nb, r, a, e, tol);
+                    }
+                    for (int r = ROWS; r < ldy; r++)
+                        cr_assert_eq(ys[b * ldy + r], SENTINEL, "%s wrote outside [r0,r1)",
+                                     ggml_type_name(t));
+                }
+                free(x), free(ys), free(yr);
+            }
+            free(w), free(wmag), free(xv);
+        }
+    }
+}
+
+/* The scalar table must be the reference itself; asking for AVX-512 gives
+ * the best available (no AVX-512 kernels exist). */
+Test(kernels, scalar_isa_is_reference) {
+    cr_assert_eq(kernels_init(KERNEL_AVX512), cpu_has_avx2() ? KERNEL_AVX2 : KERNEL_SCALAR);
+    cr_assert_eq(kernels_init(KERNEL_SCALAR), KERNEL_SCALAR);
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        const ggml_type t = all_types[ti];
+        const int n = 512, nb = 3;
+        uint8_t *w = make_weights(t, ROWS, n), *x = make_acts(t, nb, n);
+        float ys[ROWS * 3], yr[ROWS * 3];
+        matmul_rows(t, w, n, 0, ROWS, x, nb, ys, ROWS);
+        matmul_rows_ref(t, w, n, 0, ROWS, x, nb, yr, ROWS);
+        cr_assert(memcmp(ys, yr, sizeof ys) == 0, "%s", ggml_type_name(t));
+        free(w), free(x);
+    }
+    kernels_init(-1);
+}
+
+/* Results must not depend on how [r0, r1) is split across calls (threads). */
+Test(kernels, matmul_split_invariant) {
+    init_best();
+    const int splits[][4] = {{1, 2, 3, 37}, {5, 16, 17, 37}, {4, 20, 33, 37}, {36, 37, 37, 37}};
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        const ggml_type t = all_types[ti];
+        const int n = 768;
+        for (int bi = 0; bi < N_BATCHES; bi++) {
+            const int nb = batches[bi];
+            uint8_t *w = make_weights(t, ROWS, n), *x = make_acts(t, nb, n);
+            float *full = malloc(sizeof(float) * ROWS * nb),
+                  *part = malloc(sizeof(float) * ROWS * nb);
+            matmul_rows(t, w, n, 0, ROWS, x, nb, full, ROWS);
+            for (size_t s = 0; s < sizeof splits / sizeof splits[0]; s++) {
+                int64_t r0 = 0;
+                for (int k = 0; k < 4; k++) {
+                    matmul_rows(t, w, n, r0, splits[s][k], x, nb, part, ROWS);
+                    r0 = splits[s][k];
+                }
+                cr_assert(memcmp(full, part, sizeof(float) * ROWS * nb) == 0,
+                          "%s batch %d split %zu", ggml_type_name(t), nb, s);
+            }
+            for (int r = 0; r < ROWS; r++) matmul_rows(t, w, n, r, r + 1, x, nb, part, ROWS);
+            cr_assert(memcmp(full, part, sizeof(float) * ROWS * nb) == 0, "%s batch %d per-row",
+                      ggml_type_name(t), nb);
+            free(w), free(x), free(full), free(part);
+        }
+    }
+}
+
+/* ---- quantization round trips ------------------------------------------------ */
+
+/* Q8_0: d = amax/127 is stored as D = fp16(d), q = round(x/d), |q| <= 127, so
+ * |x - D q| <= |x - d q| + |q| |d - D| <= d/2 + 127 d 2^-11 (fp16 rounds with
+ * relative error <= 2^-11 for normal d; the data keeps d normal). */
+Test(kernels, q8_0_round_trip) {
+    enum { N = 4096 };
+    static float x[N], y[N];
+    static uint8_t q[N / 32 * 34];
+    for (int i = 0; i < N; i++) x[i] = powf(10.0f, 2.0f * frand()) * frand();
+    quantize_row(GGML_TYPE_Q8_0, x, q, N);
+    dequantize_row(GGML_TYPE_Q8_0, q, y, N);
+    for (int b = 0; b < N / 32; b++) {
+        float amax = 0;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[32 * b + j]));
+        const float d = amax / 127.0f, bound = d * (0.5f + 127.0f / 2048.0f) * (1 + 1e-5f);
+        for (int j = 0; j < 32; j++)
+            cr_assert(fabsf(x[32 * b + j] - y[32 * b + j]) <= bound, "block %d elem %d: %g vs %g",
+                      b, j, x[32 * b + j], y[32 * b + j]);
+    }
+}
+
+/* Q4_0: d = max / -8 for the signed value of largest magnitude, q = min(15,
+ * floor(x/d + 8.5)); x/d lies in [-8, 8], so |x/d - (q-8)| <= 1/2 except that
+ * x/d > 7.5 clamps to 7 (error up to 1). With D = fp16(d) and |q-8| <= 8:
+ * |x - D (q-8)| <= |d| (1/2 or 1) + 8 |d| 2^-11. */
+Test(kernels, q4_0_round_trip) {
+    enum { N = 4096 };
+    static float x[N], y[N];
+    static uint8_t q[N / 32 * 18];
+    for (int i = 0; i < N; i++) x[i] = powf(10.0f, 2.0f * frand()) * frand();
+    quantize_row(GGML_TYPE_Q4_0, x, q, N);
+    dequantize_row(GGML_TYPE_Q4_0, q, y, N);
+    for (int b = 0; b < N / 32; b++) {
+        float amax = 0, max = 0;
+        for (int j = 0; j < 32; j++)
+            if (fabsf(x[32 * b + j]) > amax) amax = fabsf(x[32 * b + j]), max = x[32 * b + j];
+        const float d = max / -8.0f;
+        for (int j = 0; j < 32; j++) {
+            const float v = x[32 * b + j], rel = v / d;
+            const float bound =
+                fabsf(d) * ((rel > 7.5f ? 1.0f : 0.5f) + 8.0f / 2048.0f) * (1 + 1e-5f);
+            cr_assert(fabsf(v - y[32 * b + j]) <= bound, "block %d elem %d: %g vs %g", b, j, v,
+                      y[32 * b + j]);
+        }
+    }
+}
+
+/* Q4_K (simple quantizer): per sub-block of 32, step = (max - min')/15 with
+ * min' = min(0, min x); the stored step' = d*sc >= step and offset
+ * dmin*m >= -min' are rounded up, d <= max step/63 * (1 + 2^-10) and
+ * dmin <= max(-min')/63 * (1 + 2^-10) (fp16 rounded up). Rounding gives
+ * error <= step'/2; only the top can clamp, by at most dmin*m + min' < dmin.
+ * Q6_K: step = amax/31 per 16, step' = d*sc in [step, step + d], no clamping,
+ * error <= step'/2. Slack 1e-6 * amax for float rounding. */
+Test(kernels, k_quant_round_trip) {
+    enum { N = 2048 };
+    static float x[N], y[N];
+    static uint8_t q[N / 256 * 210];
+    for (int i = 0; i < N; i++)
+        x[i] = powf(10.0f, frand()) * frand() + (i % 512 < 64 ? 0.7f : 0.0f);
+    for (int i = 1024; i < 1056; i++) x[i] = 0.0f;  /* a zero sub-block */
+    for (int i = 1056; i < 1088; i++) x[i] = -2.5f; /* a constant negative one */
+    const double slack = 1e-6 * 10.0 * 2;
+    quantize_row(GGML_TYPE_Q4_K, x, q, N);
+    dequantize_row(GGML_TYPE_Q4_K, q, y, N);
+    for (int b = 0; b < N / 256; b++) {
+        float step[8], negmin[8], max_step = 0, max_min = 0;
+        for (int j = 0; j < 8; j++) {
+            float lo = 0, hi = -INFINITY;
+            for (int l = 0; l < 32; l++)
+                lo = fminf(lo, x[256 * b + 32 * j + l]), hi = fmaxf(hi, x[256 * b + 32 * j + l]);
+            step[j] = (hi - lo) / 15, negmin[j] = -lo;
+            max_step = fmaxf(max_step, step[j]), max_min = fmaxf(max_min, negmin[j]);
+        }
+        const double d = max_step / 63.0 * (1 + 0x1p-10), dmin = max_min / 63.0 * (1 + 0x1p-10);
+        for (int e = 0; e < 256; e++) {
+            const double bound = fmax((step[e / 32] + d) / 2, dmin) + slack;
+            const int i = 256 * b + e;
+            cr_assert(fabs((double)x[i] - y[i]) <= bound, "q4_K elem %d: %g vs %g (bound %g)", i,
+                      x[i], y[i], bound);
+        }
+    }
+    quantize_row(GGML_TYPE_Q6_K, x, q, N);
+    dequantize_row(GGML_TYPE_Q6_K, q, y, N);
+    for (int b = 0; b < N / 256; b++) {
+        float step[16], max_step = 0;
+        for (int j = 0; j < 16; j++) {
+            float amax = 0;
+            for (int l = 0; l < 16; l++) amax = fmaxf(amax, fabsf(x[256 * b + 16 * j + l]));
+            step[j] = amax / 31, max_step = fmaxf(max_step, step[j]);
+        }
+        const double d = max_step / 127.0 * (1 + 0x1p-10);
+        for (int e = 0; e < 256; e++) {
+            const int i = 256 * b + e;
+            const double bound = (step[e / 16] + d) / 2 + slack;
+            cr_assert(fabs((double)x[i] - y[i]) <= bound, "q6_K elem %d: %g vs %g (bound %g)", i,
+                      x[i], y[i], bound);
+        }
+    }
+}
+
+/* Activation quantization: dispatched quantize_act gives the reference bytes,
+ * and Q8_K bsums are the sums of their 16 quants. */
+Test(kernels, quantize_act_matches_reference) {
+    init_best();
+    enum { N = 2048 };
+    static float x[N];
+    static uint8_t a[N / 256 * 292], b[N / 256 * 292];
+    for (int i = 0; i < N; i++) x[i] = 3.0f * frand();
+    for (int i = 0; i < 256; i++) x[i] = 0.0f;                 /* zero blocks: d = 0 */
+    for (int i = 256; i < 512; i++) x[i] = 1e30f * frand();    /* huge values */
+    for (int i = 512; i < 544; i++) x[i] = (float)(i % 5) - 2; /* halves of d: ties */
+    x[600] = 1e-30f;
+    quantize_act(GGML_TYPE_Q4_0, x, a, N);
+    quantize_row(GGML_TYPE_Q8_0, x, b, N);
+    cr_assert(memcmp(a, b, act_bytes(GGML_TYPE_Q4_0, N)) == 0);
+    quantize_act(GGML_TYPE_Q6_K, x, a, N);
+    quantize_row(GGML_TYPE_Q8_K, x, b, N);
+    cr_assert(memcmp(a, b, act_bytes(GGML_TYPE_Q6_K, N)) == 0);
+    cr_assert_eq(act_bytes(GGML_TYPE_Q4_K, N), N / 256 * 292);
+    for (int blk = 0; blk < N / 256; blk++) {
+        const uint8_t *p = a + 292 * blk;
+        for (int g = 0; g < 16; g++) {
+            int s = 0;
+            for (int l = 0; l < 16; l++) s += (int8_t)p[4 + 16 * g + l];
+            int16_t bs;
+            memcpy(&bs, p + 4 + 256 + 2 * g, 2);
+            cr_assert_eq(bs, s, "block %d group %d", blk, g);
+        }
+    }
+    quantize_act(GGML_TYPE_F16, x, a, 64); /* float types: the floats themselves */
+    cr_assert(memcmp(a, x, 64 * sizeof(float)) == 0);
+}
+
+/* ---- hand-built blocks ------------------------------------------------------- */
+
+/* Q8_0: d = 0x3800 = 0.5, qs[j] = j - 16  ->  x_j = 0.5 (j - 16). */
+Test(kernels, dequant_q8_0_known) {
+    uint8_t blk[34];
+    put_u16(blk, 0x3800);
+    for (int j = 0; j < 32; j++) blk[2 + j] = (uint8_t)(int8_t)(j - 16);
+    float y[32];
+    dequantize_row(GGML_TYPE_Q8_0, blk, y, 32);
+    for (int j = 0; j < 32; j++) cr_assert_eq(y[j], 0.5f * (j - 16), "elem %d", j);
+}
+
+/* Q4_0: d = 0x4000 = 2, qs[j] = j | (15 - j) << 4 for j < 16:
+ *   element j      = low nibble  j      -> 2 (j - 8)
+ *   element j + 16 = high nibble 15 - j -> 2 (7 - j). */
+Test(kernels, dequant_q4_0_known) {
+    uint8_t blk[18];
+    put_u16(blk, 0x4000);
+    for (int j = 0; j < 16; j++) blk[2 + j] = (uint8_t)(j | (15 - j) << 4);
+    float y[32];
+    dequantize_row(GGML_TYPE_Q4_0, blk, y, 32);
+    for (int j = 0; j < 16; j++) {
+        cr_assert_eq(y[j], 2.0f * (j - 8), "elem %d", j);
+        cr_assert_eq(y[j + 16], 2.0f * (7 - j), "elem %d", j + 16);
+    }
+}
+
+/* Q4_K: d = 1 (0x3C00), dmin = 0.5 (0x3800); every qs byte 0xC3 (low nibble
+ * 3, high nibble 12). Chosen 6-bit scales/mins:
+ *   sc = {1, 2, 3, 4, 17, 33, 50, 63},  m = {0, 2, 4, 6, 40, 9, 21, 63}
+ * Packing: scales[j]   = sc_j | (sc_{j+4} >> 4) << 6         (j < 4)
+ *          scales[j+4] = m_j  | (m_{j+4}  >> 4) << 6
+ *          scales[j+8] = (sc_{j+4} & 15) | (m_{j+4} & 15) << 4
+ * sub-block j has q = 3 (j even) or 12 (j odd): value = sc_j q - 0.5 m_j:
+ *   j: 0 -> 3-0=3, 1 -> 24-1=23, 2 -> 9-2=7, 3 -> 48-3=45,
+ *      4 -> 51-20=31, 5 -> 396-4.5=391.5, 6 -> 150-10.5=139.5, 7 -> 756-31.5=724.5 */
+Test(kernels, dequant_q4_K_known) {
+    const int sc[8] = {1, 2, 3, 4, 17, 33, 50, 63}, m[8] = {0, 2, 4, 6, 40, 9, 21, 63};
+    const float want[8] = {3, 23, 7, 45, 31, 391.5f, 139.5f, 724.5f};
+    uint8_t blk[144];
+    put_u16(blk, 0x3C00);
+    put_u16(blk + 2, 0x3800);
+    for (int j = 0; j < 4; j++) {
+        blk[4 + j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
+        blk[4 + j + 4] = (uint8_t)(m[j] | (m[j + 4] >> 4) << 6);
+        blk[4 + j + 8] = (uint8_t)((sc[j + 4] & 15) | (m[j + 4] & 15) << 4);
+    }
+    memset(blk + 16, 0xC3, 128);
+    float y[256], z[256];
+    dequantize_row(GGML_TYPE_Q4_K, blk, y, 256);
+    ref_decode_q4_K(blk, z, NULL);
+    for (int i = 0; i < 256; i++) {
+        cr_assert_eq(y[i], want[i / 32], "elem %d: %g want %g", i, y[i], want[i / 32]);
+        cr_assert_eq(z[i], want[i / 32], "test decoder elem %d", i);
+    }
+}
+
+/* Q6_K: d = 0.25 (0x3400), scales[s] = s - 8, every ql byte 0x21 (low nibble
+ * 1, high 2), every qh byte 0xE4 = 0b11'10'01'00, so quarter k of each half
+ * gets high bits k: q = {1, 1|16, 2|32, 2|48} = {1, 17, 34, 50}, minus 32 =
+ * {-31, -15, 2, 18}. Element e is in quarter (e % 128) / 32 and uses scale
+ * e/16 - 8: value = 0.25 (e/16 - 8) q_k. E.g. e = 0: 0.25*-8*-31 = 62. */
+Test(kernels, dequant_q6_K_known) {
+    uint8_t blk[210];
+    memset(blk, 0x21, 128);
+    memset(blk + 128, 0xE4, 64);
+    for (int s = 0; s < 16; s++) blk[192 + s] = (uint8_t)(int8_t)(s - 8);
+    put_u16(blk + 208, 0x3400);
+    const int qk[4] = {-31, -15, 2, 18};
+    float y[256];
+    dequantize_row(GGML_TYPE_Q6_K, blk, y, 256);
+    cr_assert_eq(y[0], 62.0f);
+    for (int e = 0; e < 256; e++) {
+        const float want = 0.25f * (e / 16 - 8) * qk[(e % 128) / 32];
+        cr_assert_eq(y[e], want, "elem %d: %g want %g", e, y[e], want);
+    }
+}
+
+/* F16 / BF16 / F32 rows: 0x3C00 = 1, 0xC000 = -2, 0x3555 ~ 1/3; bf16 0x3F80 = 1,
+ * 0xC040 = -3. */
+Test(kernels, dequant_float_known) {
+    const uint16_t h[3] = {0x3C00, 0xC000, 0x3555}, bf[2] = {0x3F80, 0xC040};
+    float y[3];
+    dequantize_row(GGML_TYPE_F16, h, y, 3);
+    cr_assert_eq(y[0], 1.0f);
+    cr_assert_eq(y[1], -2.0f);
+    cr_assert_eq(y[2], 0x1.554p-2f); /* 1.0101010101b * 2^-2 */
+    dequantize_row(GGML_TYPE_BF16, bf, y, 2);
+    cr_assert_eq(y[0], 1.0f);
+    cr_assert_eq(y[1], -3.0f);
+    const float f[2] = {1.5f, -0.25f};
+    dequantize_row(GGML_TYPE_F32, f, y, 2);
+    cr_assert(memcmp(f, y, sizeof f) == 0);
+}
+
+/* Random K-quant blocks: dequantize_row against the decoders above. */
+Test(kernels, k_quants_match_independent_decoder) {
+    enum { NB = 64 };
+    uint8_t *w4 = make_weights(GGML_TYPE_Q4_K, 1, 256 * NB),
+            *w6 = make_weights(GGML_TYPE_Q6_K, 1, 256 * NB);
+    static float y[256 * NB];
+    float z[256];
+    dequantize_row(GGML_TYPE_Q4_K, w4, y, 256 * NB);
+    for (int b = 0; b < NB; b++) {
+        ref_decode_q4_K(w4 + 144 * b, z, NULL);
+        for (int i = 0; i < 256; i++)
+            cr_assert_eq(y[256 * b + i], z[i], "q4_K blk %d elem %d", b, i);
+    }
+    dequantize_row(GGML_TYPE_Q6_K, w6, y, 256 * NB);
+    for (int b = 0; b < NB; b++) {
+        ref_decode_q6_K(w6 + 210 * b, z);
+        for (int i = 0; i < 256; i++)
+            cr_assert_eq(y[256 * b + i], z[i], "q6_K blk %d elem %d", b, i);
+    }
+    free(w4), free(w6);
+}
+
+Test(kernels, row_and_act_sizes) {
+    cr_assert_eq(row_bytes(GGML_TYPE_F32, 10), 40);
+    cr_assert_eq(row_bytes(GGML_TYPE_F16, 10), 20);
+    cr_assert_eq(row_bytes(GGML_TYPE_Q8_0, 64), 68);
+    cr_assert_eq(row_bytes(GGML_TYPE_Q4_0, 64), 36);
+    cr_assert_eq(row_bytes(GGML_TYPE_Q4_K, 512), 288);
+    cr_assert_eq(row_bytes(GGML_TYPE_Q6_K, 512), 420);
+    cr_assert_eq(act_bytes(GGML_TYPE_Q8_0, 64), 68);
+    cr_assert_eq(act_bytes(GGML_TYPE_F16, 64), 256);
+    cr_assert(kernels_matmul_supported(GGML_TYPE_Q6_K));
+    cr_assert(!kernels_matmul_supported(GGML_TYPE_Q5_K));
+}
+
+/* ---- fp16 ------------------------------------------------------------------- */
+
+static uint32_t bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+Test(kernels, fp16_edge_cases) {
+    cr_assert_eq(fp32_to_fp16(0.0f), 0x0000);
+    cr_assert_eq(fp32_to_fp16(-0.0f), 0x8000);
+    cr_assert_eq(bits(fp16_to_fp32(0x8000)), 0x80000000u); /* -0 keeps its sign */
+    cr_assert_eq(fp32_to_fp16(INFINITY), 0x7C00);
+    cr_assert_eq(fp32_to_fp16(-INFINITY), 0xFC00);
+    cr_assert(isinf(fp16_to_fp32(0x7C00)) && fp16_to_fp32(0xFC00) < 0);
+    const uint16_t hn = fp32_to_fp16(NAN);
+    cr_assert((hn & 0x7C00) == 0x7C00 && (hn & 0x03FF) != 0, "nan -> %#x", hn);
+    cr_assert(isnan(fp16_to_fp32(0x7E00)) && isnan(fp16_to_fp32(0x7C01)));
+    /* largest finite: 65504; 65519.99 rounds down to it, 65520 (the tie) to inf */
+    cr_assert_eq(fp16_to_fp32(0x7BFF), 65504.0f);
+    cr_assert_eq(fp32_to_fp16(65504.0f), 0x7BFF);
+    cr_assert_eq(fp32_to_fp16(65519.99f), 0x7BFF);
+    cr_assert_eq(fp32_to_fp16(65520.0f), 0x7C00);
+    cr_assert_eq(fp32_to_fp16(1e10f), 0x7C00);
+    /* smallest normal 2^-14, subnormals k * 2^-24 */
+    cr_assert_eq(fp16_to_fp32(0x0400), 0x1p-14f);
+    cr_assert_eq(fp32_to_fp16(0x1p-14f), 0x0400);
+    cr_assert_eq(fp16_to_fp32(0x0001), 0x1p-24f);
+    cr_assert_eq(fp16_to_fp32(0x03FF), 1023 * 0x1p-24f);
+    cr_assert_eq(fp32_to_fp16(0x1p-24f), 0x0001);
+    cr_assert_eq(fp32_to_fp16(-1023 * 0x1p-24f), 0x83FF);
+    cr_assert_eq(fp32_to_fp16(0x1p-25f), 0x0000);        /* tie -> even (0) */
+    cr_assert_eq(fp32_to_fp16(0x1.000002p-25f), 0x0001); /* just above the tie */
+    cr_assert_eq(fp32_to_fp16(3 * 0x1p-25f), 0x0002);    /* 1.5 units -> 2 */
+    cr_assert_eq(fp32_to_fp16(0x1.ffcp-15f), 0x0400);    /* rounds up into normal */
+    cr_assert_eq(fp32_to_fp16(1e-10f), 0x0000);
+    /* round to nearest even at 1.0: ulp 2^-10 */
+    cr_assert_eq(fp32_to_fp16(1.0f + 0x1p-11f), 0x3C00);
+    cr_assert_eq(fp32_to_fp16(1.0f + 3 * 0x1p-11f), 0x3C02);
+    cr_assert_eq(fp32_to_fp16(0x1.002002p+0f), 0x3C01);
+    /* every half round-trips (NaNs stay NaN) */
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        const float f = fp16_to_fp32((uint16_t)h);
+        if (isnan(f))
+            cr_assert((h & 0x7C00) == 0x7C00 && (h & 0x3FF));
+        else
+            cr_assert_eq(fp32_to_fp16(f), h, "half %#x", h);
+    }
+}
+
+/* Against the F16C instructions, on random float bit patterns. */
+__attribute__((target("f16c"))) static uint16_t hw_to_half(float f) {
+    return (uint16_t)_cvtss_sh(f, 0);
+}
+__attribute__((target("f16c"))) static float hw_from_half(uint16_t h) { return _cvtsh_ss(h); }
+
+Test(kernels, fp16_matches_f16c) {
+    if (kernels_init(KERNEL_AVX512) < KERNEL_AVX2) cr_skip_test("no F16C");
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        const float a = fp16_to_fp32((uint16_t)h), b = hw_from_half((uint16_t)h);
+        cr_assert(bits(a) == bits(b) || (isnan(a) && isnan(b)), "half %#x", h);
+    }
+    for (int i = 0; i < 2000000; i++) {
+        uint32_t u = (uint32_t)rnd();
+        if (i & 1) u = (u & 0x8FFFFFFFu) | 0x30000000u; /* bias towards the half range */
+        float f;
+        memcpy(&f, &u, 4);
+        cr_assert_eq(fp32_to_fp16(f), hw_to_half(f), "float %#x", u);
+    }
+}
