@@ -363,7 +363,7 @@ static bool parse_kvs(parser *p) {
         gguf_kv *kv = &f->kv[i];
         if (!read_str(p, &kv->key, "key")) return false;
         set_ctx(p, "key", &kv->key);
-        uint64_t at;
+        uint64_t at = 0; /* set by index_lookup; gcc cannot see it */
         if (index_lookup(&g->kv_ix, &f->kv[0].key, sizeof *f->kv, kv->key.ptr, kv->key.len,
                          &at) >= 0)
             return fail(p, "duplicate key");
@@ -425,7 +425,7 @@ static bool parse_tensor_info(parser *p, uint64_t i) {
     set_ctx(p, what, NULL);
     if (!read_str(p, &t->name, "name")) return false;
     set_ctx(p, "tensor", &t->name);
-    uint64_t at;
+    uint64_t at = 0; /* set by index_lookup; gcc cannot see it */
     if (index_lookup(&g->tensor_ix, &f->tensors[0].name, sizeof *f->tensors, t->name.ptr,
                      t->name.len, &at) >= 0)
         return fail(p, "duplicate tensor name");
