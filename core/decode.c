@@ -87,8 +87,9 @@ void decode_buffers_free(weft_pipeline *p) {
     memset(b, 0, sizeof *b);
 }
 
-/* The grammar gets the vocabulary's bytes once per pipeline. */
-bool grammar_vocab_init(weft_pipeline *p, char *err, size_t cap) {
+/* The vocabulary's bytes, once per pipeline, for the grammar (set_vocab) and
+ * for samplers with text-based rules. */
+bool vocab_init(weft_pipeline *p, char *err, size_t cap) {
     int32_t nv = p->info->n_vocab;
     const weft_backend_vtable *be = BACKEND_VT(p);
     p->vocab_bytes = calloc((size_t)nv, sizeof(char *));
@@ -108,11 +109,13 @@ bool grammar_vocab_init(weft_pipeline *p, char *err, size_t cap) {
         p->vocab_attr[t] = be->token_attr ? be->token_attr(BACKEND_SELF(p), t) : WEFT_TOKEN_NORMAL;
         if ((p->vocab_attr[t] & WEFT_TOKEN_EOG) || t == p->info->eos) p->eog[p->n_eog++] = t;
     }
-    char fp[128];
-    snprintf(fp, sizeof fp, "%s:%s:%d", p->backend->info->desc->name, p->info->name ? p->info->name : "", nv);
-    weft_vocab v = {.struct_size = sizeof v, .n_vocab = nv, .bytes = (const char *const *)p->vocab_bytes,
-                    .len = p->vocab_len, .attrs = p->vocab_attr, .eog = p->eog, .n_eog = p->n_eog, .fingerprint = fp};
-    weft_status st = VT(p->grammar, weft_grammar_vtable)->set_vocab(p->grammar->inst.self, &v);
+    snprintf(p->fingerprint, sizeof p->fingerprint, "%s:%s:%d", p->backend->info->desc->name,
+             p->info->name ? p->info->name : "", nv);
+    p->vocab = (weft_vocab){.struct_size = sizeof p->vocab, .n_vocab = nv, .bytes = (const char *const *)p->vocab_bytes,
+                            .len = p->vocab_len, .attrs = p->vocab_attr, .eog = p->eog, .n_eog = p->n_eog,
+                            .fingerprint = p->fingerprint};
+    if (!p->grammar) return true;
+    weft_status st = VT(p->grammar, weft_grammar_vtable)->set_vocab(p->grammar->inst.self, &p->vocab);
     if (st != WEFT_OK) {
         component_error(p->grammar, "set_vocab", st, err, cap);
         return false;
@@ -295,9 +298,11 @@ static bool target_dist(request_state *rs, size_t pos, size_t path_len) {
         set.size = nv;
     }
     double t1 = now_seconds();
-    st->t[WEFT_T_GRAMMAR] += t1 - t0;
+    if (p->grammar) st->t[WEFT_T_GRAMMAR] += t1 - t0;
+    else t1 = t0; /* filling the candidate set is the sampler chain's cost */
     weft_sampler_ctx sc = {.struct_size = sizeof sc, .history = b->history, .n_history = rs->n_hist + path_len,
-                           .n_prompt = rs->n_prompt, .depth = path_len, .n_vocab = p->info->n_vocab, .rng = &p->rng};
+                           .n_prompt = rs->n_prompt, .depth = path_len, .n_vocab = p->info->n_vocab, .rng = &p->rng,
+                           .vocab = &p->vocab, .backend = &p->backend->inst};
     for (size_t i = 0; i < p->n_samplers; i++) {
         component_node *s = p->samplers[i];
         weft_status r = VT(s, weft_sampler_vtable)->apply(s->inst.self, &sc, &set);
@@ -427,6 +432,7 @@ static bool step(request_state *rs, bool *failed) {
     }
     *failed = true;
     t->n_nodes = 0;
+    double draft_seconds = 0;
     for (size_t i = 0; i <= b->cap; i++) b->draft_dists[i] = (weft_dist){0};
     if (p->drafter && b->cap > 0 && room > 0) {
         weft_draft_ctx dc = {.struct_size = sizeof dc, .history = b->history, .n_history = rs->n_hist,
@@ -436,7 +442,8 @@ static bool step(request_state *rs, bool *failed) {
         for (size_t i = 0; i < b->cap; i++) t->draft_p[i] = NAN, t->flags[i] = 0;
         double t0 = now_seconds();
         weft_status s = VT(p->drafter, weft_drafter_vtable)->draft(p->drafter->inst.self, &dc, t);
-        st->t[WEFT_T_DRAFTER] += now_seconds() - t0;
+        draft_seconds = now_seconds() - t0;
+        st->t[WEFT_T_DRAFTER] += draft_seconds;
         if (s != WEFT_OK) return comp_fail(rs, p->drafter, "draft", s);
         if (!check_tree(rs, &dc)) return false;
         t0 = now_seconds();
@@ -460,7 +467,8 @@ static bool step(request_state *rs, bool *failed) {
                         .out_rows = b->out_rows, .logits = b->logits};
     double t0 = now_seconds();
     weft_status s = be->eval(BACKEND_SELF(p), &batch);
-    st->t[WEFT_T_BACKEND] += now_seconds() - t0;
+    double eval_seconds = now_seconds() - t0;
+    st->t[WEFT_T_BACKEND] += eval_seconds;
     if (s != WEFT_OK) return comp_fail(rs, p->backend, "eval", s);
     st->n_steps++;
     /* target distributions at every verifiable position */
@@ -525,7 +533,8 @@ static bool step(request_state *rs, bool *failed) {
         for (size_t i = 0; i < na; i++) b->accepted[i] = b->accepted_full[i];
         weft_observe ob = {.struct_size = sizeof ob, .tree = t, .accepted = b->accepted, .n_accepted = na,
                            .next = vr.next, .target = b->target, .logits = b->logits, .n_vocab = p->info->n_vocab,
-                           .history = b->history, .n_history = rs->n_hist};
+                           .history = b->history, .n_history = rs->n_hist,
+                           .eval_seconds = eval_seconds, .draft_seconds = draft_seconds};
         t0 = now_seconds();
         s = VT(p->drafter, weft_drafter_vtable)->observe(p->drafter->inst.self, &ob);
         st->t[WEFT_T_DRAFTER] += now_seconds() - t0;

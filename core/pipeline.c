@@ -206,7 +206,7 @@ weft_pipeline *weft_pipeline_new(weft_registry *reg, const char *json, size_t le
     weft_pipeline *p = pipeline_parse(reg, json, len, origin, opt, err, cap);
     if (!p) return NULL;
     if (!build(p, opt, true, err, cap) || !run_config_actions(p, false, err, cap) || !decode_buffers_init(p, err, cap) ||
-        (p->grammar && !grammar_vocab_init(p, err, cap))) {
+        !vocab_init(p, err, cap)) {
         weft_pipeline_free(p);
         return NULL;
     }
@@ -216,6 +216,12 @@ weft_pipeline *weft_pipeline_new(weft_registry *reg, const char *json, size_t le
 void weft_pipeline_free(weft_pipeline *p) {
     if (!p) return;
     decode_buffers_free(p);
+    if (p->vocab_bytes) /* p->info belongs to the backend: read it before it goes */
+        for (int32_t i = 0; p->info && i < p->info->n_vocab; i++) free(p->vocab_bytes[i]);
+    free(p->vocab_bytes);
+    free(p->vocab_len);
+    free(p->vocab_attr);
+    free(p->eog);
     /* users of the backend go first */
     component_free(p->drafter);
     component_free(p->verifier);
@@ -226,12 +232,6 @@ void weft_pipeline_free(weft_pipeline *p) {
     component_free(p->backend);
     for (size_t i = 0; i < p->gen.n_stop; i++) free(p->gen.stop[i]);
     free(p->gen.stop);
-    if (p->vocab_bytes)
-        for (int32_t i = 0; p->info && i < p->info->n_vocab; i++) free(p->vocab_bytes[i]);
-    free(p->vocab_bytes);
-    free(p->vocab_len);
-    free(p->vocab_attr);
-    free(p->eog);
     weft_runtime_free(p->rt);
     cJSON_Delete(p->root);
     free(p->models_dir);

@@ -50,7 +50,9 @@ struct weft_pipeline {
     size_t n_samplers;
     gen_settings gen;
     const weft_model_info *info;
-    /* grammar vocabulary, built once */
+    /* the vocabulary's bytes, built once (grammars, text-based samplers) */
+    weft_vocab vocab;
+    char fingerprint[128];
     char **vocab_bytes;
     uint32_t *vocab_len, *vocab_attr;
     weft_token *eog;
@@ -65,6 +67,6 @@ struct weft_pipeline {
 
 bool decode_buffers_init(weft_pipeline *p, char *err, size_t cap);
 void decode_buffers_free(weft_pipeline *p);
-bool grammar_vocab_init(weft_pipeline *p, char *err, size_t cap);
+bool vocab_init(weft_pipeline *p, char *err, size_t cap);
 
 #endif

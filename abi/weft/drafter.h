@@ -43,6 +43,8 @@ typedef struct weft_observe {
     int32_t n_vocab;
     const weft_token *history;   /* committed tokens after this step */
     size_t n_history;
+    double eval_seconds;         /* wall time of this step's target evaluation */
+    double draft_seconds;        /* wall time of this step's draft() call */
 } weft_observe;
 
 typedef struct weft_drafter_vtable {

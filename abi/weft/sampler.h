@@ -9,6 +9,7 @@
 #define WEFT_SAMPLER_H
 
 #include "dist.h"
+#include "grammar.h" /* weft_vocab */
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,6 +26,10 @@ typedef struct weft_sampler_ctx {
     size_t depth;    /* draft-path tokens at the end of history (0 = root) */
     int32_t n_vocab;
     weft_rng *rng;   /* for samplers that draw (rare); deterministic per run */
+    /* The vocabulary's bytes (for text-based rules: DRY sequence breakers,
+     * logit bias by text) and the backend (its tokenizer). */
+    const struct weft_vocab *vocab;
+    weft_instance *backend;
 } weft_sampler_ctx;
 
 typedef struct weft_sampler_vtable {
