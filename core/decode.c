@@ -19,6 +19,28 @@
 
 #define VT(c, type) ((const type *)(c)->info->desc->vtable)
 
+/* ---- stateful samplers ---- */
+
+/* A sampler whose state changes with the committed tokens (mirostat) is
+ * exact under speculation only if each draft position sees the state it
+ * would have after the path: those get one clone per position. */
+static bool sampler_tracks_positions(const component_node *c) {
+    const weft_sampler_vtable *v = VT(c, weft_sampler_vtable);
+    return (c->info->desc->flags & WEFT_CAP_STATEFUL) && WEFT_HAS_METHOD(v, weft_sampler_vtable, clone) &&
+           WEFT_HAS_METHOD(v, weft_sampler_vtable, accept);
+}
+
+/* Destroys the per-position clones of sampler k, except `keep`. */
+static void drop_sampler_clones(weft_pipeline *p, size_t k, void *keep) {
+    decode_buffers *b = &p->buf;
+    void **st = b->sampler_states ? b->sampler_states[k] : NULL;
+    if (!st) return;
+    for (size_t i = 1; i <= b->cap; i++) {
+        if (st[i] && st[i] != keep) p->samplers[k]->info->desc->destroy(st[i]);
+        st[i] = NULL;
+    }
+}
+
 /* ---- buffers ---- */
 
 bool decode_buffers_init(weft_pipeline *p, char *err, size_t cap) {
@@ -62,7 +84,11 @@ bool decode_buffers_init(weft_pipeline *p, char *err, size_t cap) {
     b->gstates = calloc(c + 1, sizeof(weft_grammar_state *));
     b->mask = calloc((nv + 31) / 32, sizeof(uint32_t));
     b->committed = calloc(c + 1, sizeof(weft_token));
-    if (!b->history || !b->tree.tokens || !b->tree.parents || !b->tree.flags || !b->tree.draft_p ||
+    b->sampler_states = calloc(p->n_samplers ? p->n_samplers : 1, sizeof *b->sampler_states);
+    for (size_t k = 0; b->sampler_states && k < p->n_samplers; k++)
+        if (sampler_tracks_positions(p->samplers[k]) && !(b->sampler_states[k] = calloc(c + 1, sizeof(void *))))
+            return fail_msg(err, cap, "out of memory");
+    if (!b->sampler_states || !b->history || !b->tree.tokens || !b->tree.parents || !b->tree.flags || !b->tree.draft_p ||
         !b->draft_dists || !b->depth || !b->batch_tokens || !b->batch_pos || !b->batch_parents ||
         !b->out_rows || !b->logits || !b->cands || !b->target || !b->vtree.tokens || !b->vtree.parents ||
         !b->vtree.flags || !b->vtree.draft_p || !b->vdraft || !b->vtarget || !b->vmap || !b->remap ||
@@ -75,6 +101,11 @@ bool decode_buffers_init(weft_pipeline *p, char *err, size_t cap) {
 
 void decode_buffers_free(weft_pipeline *p) {
     decode_buffers *b = &p->buf;
+    for (size_t k = 0; b->sampler_states && k < p->n_samplers; k++) {
+        drop_sampler_clones(p, k, NULL);
+        free(b->sampler_states[k]);
+    }
+    free(b->sampler_states);
     if (p->grammar && b->gstates)
         for (size_t i = 0; i <= b->cap; i++)
             if (b->gstates[i]) VT(p->grammar, weft_grammar_vtable)->state_free(p->grammar->inst.self, b->gstates[i]);
@@ -226,6 +257,9 @@ static bool check_tree(request_state *rs, const weft_draft_ctx *dc) {
         } else if (t->parents[i] < -1 || t->parents[i] >= (int32_t)i) {
             snprintf(msg, sizeof msg, "node %zu has parent %d (parents must precede their children)", i, t->parents[i]);
             why = msg;
+        } else if (t->parents[i] >= 0 && (t->flags[t->parents[i]] & WEFT_NODE_AUX) && !(t->flags[i] & WEFT_NODE_AUX)) {
+            snprintf(msg, sizeof msg, "draft node %zu hangs below auxiliary node %d", i, t->parents[i]);
+            why = msg;
         } else {
             b->depth[i] = t->parents[i] < 0 ? 1 : b->depth[t->parents[i]] + 1;
             if ((size_t)b->depth[i] > dc->max_depth) why = "a path deeper than max_depth";
@@ -305,7 +339,21 @@ static bool target_dist(request_state *rs, size_t pos, size_t path_len) {
                            .vocab = &p->vocab, .backend = &p->backend->inst};
     for (size_t i = 0; i < p->n_samplers; i++) {
         component_node *s = p->samplers[i];
-        weft_status r = VT(s, weft_sampler_vtable)->apply(s->inst.self, &sc, &set);
+        void *self = s->inst.self;
+        if (b->sampler_states[i] && pos > 0) {
+            /* clone the parent position's state, which has applied there, and
+             * let it accept this node's token */
+            const weft_sampler_vtable *v = VT(s, weft_sampler_vtable);
+            int32_t par = b->tree.parents[pos - 1];
+            void *from = par < 0 ? s->inst.self : b->sampler_states[i][par + 1];
+            if (b->sampler_states[i][pos]) s->info->desc->destroy(b->sampler_states[i][pos]);
+            b->sampler_states[i][pos] = NULL;
+            weft_status r = v->clone(from, &self);
+            if (r != WEFT_OK) return comp_fail(rs, s, "clone", r);
+            b->sampler_states[i][pos] = self;
+            v->accept(self, b->tree.tokens[pos - 1]);
+        }
+        weft_status r = VT(s, weft_sampler_vtable)->apply(self, &sc, &set);
         if (r != WEFT_OK) return comp_fail(rs, s, "apply", r);
         if (set.size == 0) return fail_msg(rs->err, rs->cap, "%s: left no candidate token", weft_env_name(s->env));
     }
@@ -522,9 +570,21 @@ static bool step(request_state *rs, bool *failed) {
         }
     }
     for (size_t k = 0; k < p->n_samplers; k++) {
-        const weft_sampler_vtable *sv = VT(p->samplers[k], weft_sampler_vtable);
-        if (WEFT_HAS_METHOD(sv, weft_sampler_vtable, accept))
-            for (size_t i = 0; i <= na; i++) sv->accept(p->samplers[k]->inst.self, b->committed[i]);
+        component_node *c = p->samplers[k];
+        const weft_sampler_vtable *sv = VT(c, weft_sampler_vtable);
+        if (b->sampler_states[k]) {
+            /* adopt the state of the last accepted position, which accepted
+             * the path; it then accepts the token drawn there */
+            void *adopt = na ? b->sampler_states[k][b->accepted_full[na - 1] + 1] : c->inst.self;
+            drop_sampler_clones(p, k, adopt);
+            if (adopt != c->inst.self) {
+                c->info->desc->destroy(c->inst.self);
+                c->inst.self = adopt;
+            }
+            sv->accept(c->inst.self, vr.next);
+        } else if (WEFT_HAS_METHOD(sv, weft_sampler_vtable, accept)) {
+            for (size_t i = 0; i <= na; i++) sv->accept(c->inst.self, b->committed[i]);
+        }
     }
     for (size_t i = 0; i <= na; i++) b->history[rs->n_hist++] = b->committed[i];
     rs->pos_next += (int32_t)(na + 1);

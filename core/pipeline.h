@@ -38,6 +38,10 @@ typedef struct decode_buffers {
     weft_grammar_state **gstates; /* cap + 1 (position 0 = the committed state) */
     uint32_t *mask;
     weft_token *committed;   /* cap + 1 */
+    /* Stateful samplers (WEFT_CAP_STATEFUL with clone and accept): one state
+     * per position; position 0 is the instance itself, node positions hold
+     * clones of their parent's state that accepted the node's token. */
+    void ***sampler_states;  /* [n_samplers][cap + 1] */
 } decode_buffers;
 
 struct weft_pipeline {

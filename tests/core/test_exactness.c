@@ -202,3 +202,62 @@ Test(exactness, seeded_sampling_is_reproducible) {
     }
     weft_registry_free(reg);
 }
+
+/* Runs every prompt through a pipeline and stores the tokens. */
+static void collect(weft_pipeline *p, const model_case *mc, int32_t out[][MAX_TOKENS], size_t *n) {
+    for (size_t i = 0; i < N_PROMPTS; i++) {
+        char prompt[64];
+        make_prompt(mc->m.n_vocab, i, prompt);
+        weft_result r;
+        th_generate(p, prompt, MAX_TOKENS, -1, &r);
+        n[i] = r.n_tokens;
+        memcpy(out[i], r.tokens, r.n_tokens * sizeof *r.tokens);
+        weft_result_free(&r);
+    }
+}
+
+static size_t count_differences(int32_t a[][MAX_TOKENS], const size_t *na, int32_t b[][MAX_TOKENS], const size_t *nb) {
+    size_t diff = 0;
+    for (size_t i = 0; i < N_PROMPTS; i++)
+        diff += na[i] != nb[i] || memcmp(a[i], b[i], na[i] * sizeof **a) != 0;
+    return diff;
+}
+
+/* A sampler whose state follows the accepted tokens stays exact under
+ * speculation because the core scores each draft position with a clone that
+ * accepted the path; without the declaration, nodes see the committed state
+ * and the output drifts (the control shows the test can fail). */
+Test(exactness, stateful_sampler_sees_the_path_state, .timeout = 120) {
+    const model_case *mc = &models[0];
+    static int32_t plain_tok[N_PROMPTS][MAX_TOKENS], spec_tok[N_PROMPTS][MAX_TOKENS];
+    size_t plain_n[N_PROMPTS], spec_n[N_PROMPTS];
+    weft_registry *reg = th_registry();
+    static const char *const spec_drafters[] = {
+        "{\"use\": \"prompt-lookup\"}",
+        "{\"use\": \"random-draft\", \"deterministic\": true, \"depth\": 3, \"branch\": 2}",
+    };
+    const char *samplers[] = {"fixture-stateful", "fixture-stateful-undeclared"};
+    for (size_t s = 0; s < 2; s++) {
+        weft_pipeline *plain = th_pipeline(
+            reg, "{\"backend\": %s, \"samplers\": [{\"use\": \"%s\"}, {\"use\": \"greedy\"}]}", mc->backend, samplers[s]);
+        collect(plain, mc, plain_tok, plain_n);
+        weft_pipeline_free(plain);
+        size_t total_diff = 0;
+        for (size_t d = 0; d < 2; d++)
+            for (size_t v = 0; v < 2; v++) {
+                weft_pipeline *p = th_pipeline(reg,
+                                               "{\"backend\": %s, \"drafter\": %s, \"verifier\": {\"use\": \"%s\"}, "
+                                               "\"samplers\": [{\"use\": \"%s\"}, {\"use\": \"greedy\"}]}",
+                                               mc->backend, spec_drafters[d], verifiers[v], samplers[s]);
+                collect(p, mc, spec_tok, spec_n);
+                size_t diff = count_differences(plain_tok, plain_n, spec_tok, spec_n);
+                if (s == 0)
+                    cr_expect_eq(diff, 0, "%s + %s with %s: %zu prompts differ from plain decoding", spec_drafters[d],
+                                 verifiers[v], samplers[s], diff);
+                total_diff += diff;
+                weft_pipeline_free(p);
+            }
+        if (s == 1) cr_expect_gt(total_diff, 0, "the undeclared control never drifted: the test could not fail");
+    }
+    weft_registry_free(reg);
+}
