@@ -225,7 +225,16 @@ bool params_from_object(config_ctx *ctx, component_node *o, const weft_param_des
         if (ok && v) ok = param_from_json(ctx, o, p, v, kp, &out[i]);
         else if (ok && (p->flags & WEFT_PARAM_REQUIRED))
             ok = perr(ctx, pointer, "missing required parameter '%s' of %s", p->name, what);
-        cJSON_Delete(def);
+        if (def) { /* a JSON default's view points into it: keep it as long as the node */
+            cJSON **nd = realloc(o->defaults, (o->n_defaults + 1) * sizeof *nd);
+            if (nd) {
+                o->defaults = nd;
+                o->defaults[o->n_defaults++] = def;
+            } else {
+                cJSON_Delete(def);
+                ok = ok && perr(ctx, kp, "out of memory");
+            }
+        }
         free(kp);
         if (!ok) return false;
     }
@@ -304,12 +313,7 @@ component_node *component_from_json(config_ctx *ctx, const cJSON *obj, const cha
     return c;
 }
 
-void component_free(component_node *c) {
-    if (!c) return;
-    if (c->created) c->info->desc->destroy(c->inst.self);
-    /* children after the parent: the parent may use them until destroy() */
-    for (size_t i = 0; i < c->n_children; i++) component_free(c->children[i]);
-    free(c->children);
+void component_storage_free(component_node *c) {
     for (size_t i = 0; i < c->n_views; i++) json_view_free(c->views[i]);
     free(c->views);
     for (size_t i = 0; i < c->n_strings; i++) free(c->strings[i]);
@@ -318,6 +322,17 @@ void component_free(component_node *c) {
     free(c->child_lists);
     for (size_t i = 0; i < c->n_int_lists; i++) free(c->int_lists[i]);
     free(c->int_lists);
+    for (size_t i = 0; i < c->n_defaults; i++) cJSON_Delete(c->defaults[i]);
+    free(c->defaults);
+}
+
+void component_free(component_node *c) {
+    if (!c) return;
+    if (c->created) c->info->desc->destroy(c->inst.self);
+    /* children after the parent: the parent may use them until destroy() */
+    for (size_t i = 0; i < c->n_children; i++) component_free(c->children[i]);
+    free(c->children);
+    component_storage_free(c);
     weft_env_free(c->env);
     free(c->args);
     free(c->pointer);

@@ -25,6 +25,8 @@ struct component_node {
     size_t n_child_lists;
     int64_t **int_lists;
     size_t n_int_lists;
+    cJSON **defaults; /* parsed declared defaults that JSON views point into */
+    size_t n_defaults;
     /* the live instance (instantiated only) */
     weft_env *env;
     weft_instance inst;
@@ -45,6 +47,9 @@ typedef struct config_ctx {
 component_node *component_from_json(config_ctx *ctx, const cJSON *obj, const char *pointer,
                                     weft_kind kind);
 void component_free(component_node *c);
+/* Frees what a node's values point into (not the node, its children or its
+ * instance): for scratch nodes that only hold values. */
+void component_storage_free(component_node *c);
 
 /* Validates `value` against one declared parameter, writing the result into
  * *out. Shared by components and the pipeline's own sections. */

@@ -168,6 +168,7 @@ typedef struct request_state {
     size_t text_cap, text_emitted, max_stop;
     int64_t since_compress;
     weft_status status; /* why the request failed */
+    uint64_t seed;
 } request_state;
 
 static bool is_eog(const weft_pipeline *p, weft_token t) {
@@ -336,7 +337,7 @@ static bool target_dist(request_state *rs, size_t pos, size_t path_len) {
     else t1 = t0; /* filling the candidate set is the sampler chain's cost */
     weft_sampler_ctx sc = {.struct_size = sizeof sc, .history = b->history, .n_history = rs->n_hist + path_len,
                            .n_prompt = rs->n_prompt, .depth = path_len, .n_vocab = p->info->n_vocab, .rng = &p->rng,
-                           .vocab = &p->vocab, .backend = &p->backend->inst};
+                           .vocab = &p->vocab, .backend = &p->backend->inst, .seed = rs->seed};
     for (size_t i = 0; i < p->n_samplers; i++) {
         component_node *s = p->samplers[i];
         void *self = s->inst.self;
@@ -650,7 +651,8 @@ weft_status weft_generate(weft_pipeline *p, const weft_request *req, weft_result
     rs.max_tokens = req->max_tokens >= 0 ? req->max_tokens : p->gen.max_tokens;
     for (size_t i = 0; i < p->gen.n_stop; i++)
         if (strlen(p->gen.stop[i]) > rs.max_stop) rs.max_stop = strlen(p->gen.stop[i]);
-    weft_rng_seed(&p->rng, (uint64_t)(req->has_seed ? req->seed : p->gen.seed));
+    rs.seed = (uint64_t)(req->has_seed ? req->seed : p->gen.seed);
+    weft_rng_seed(&p->rng, rs.seed);
     out->stats.lossy = !(p->verifier->info->desc->flags & WEFT_CAP_LOSSLESS);
     out->tokens = calloc((size_t)p->info->n_ctx + p->buf.cap + 2, sizeof *out->tokens);
     out->text = calloc(1, 1);

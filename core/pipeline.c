@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "actions.h"
+#include "presets.h"
 #include "json_view.h"
 #include "util.h"
 
@@ -34,7 +35,7 @@ static const weft_param_desc top_params[] = {
     P_JSON("backend", "the model backend"),
     P_JSON("drafter", "draft proposer (omit for plain decoding)"),
     P_JSON("verifier", "draft verifier (default: speculative-sampling)"),
-    P_JSON("samplers", "ordered sampler chain (default: [greedy])"),
+    P_JSON("samplers", "ordered sampler chain, or a preset name (default: [greedy])"),
     P_JSON("grammar", "output constraint"),
     P_JSON("kv", "KV-cache compressor"),
     P_JSON("generate", "generation settings"),
@@ -125,7 +126,17 @@ static bool build(weft_pipeline *p, const weft_options *opt, bool instantiate, c
     if (ok && GET("grammar")) ok = (p->grammar = section(&ctx, GET("grammar"), "/grammar", WEFT_KIND_GRAMMAR, NULL)) != NULL;
     if (ok && GET("kv")) ok = (p->kv = section(&ctx, GET("kv"), "/kv", WEFT_KIND_KV_COMPRESSOR, NULL)) != NULL;
     const cJSON *ss = GET("samplers");
-    if (ok && ss && !cJSON_IsArray(ss)) ok = fail_msg(err, cap, "/samplers: expected an array of sampler objects");
+    if (ok && cJSON_IsString(ss)) {
+        /* a named chain; its nodes must outlive the pipeline (JSON views) */
+        const char *pj = sampler_preset_json(ss->valuestring);
+        if (!pj)
+            ok = fail_msg(err, cap, "/samplers: unknown preset \"%s\" (presets: %s)", ss->valuestring,
+                          sampler_preset_names());
+        else if (!(ss = p->sampler_preset = cJSON_Parse(pj)))
+            ok = fail_msg(err, cap, "out of memory");
+    }
+    if (ok && ss && !cJSON_IsArray(ss))
+        ok = fail_msg(err, cap, "/samplers: expected an array of sampler objects or a preset name");
     if (ok) {
         size_t n = ss ? (size_t)cJSON_GetArraySize(ss) : 1;
         p->samplers = calloc(n ? n : 1, sizeof *p->samplers);
@@ -140,10 +151,7 @@ static bool build(weft_pipeline *p, const weft_options *opt, bool instantiate, c
         }
     }
 #undef GET
-    for (size_t i = 0; i < scratch.n_strings; i++) free(scratch.strings[i]);
-    free(scratch.strings);
-    for (size_t i = 0; i < scratch.n_views; i++) json_view_free(scratch.views[i]);
-    free(scratch.views);
+    component_storage_free(&scratch);
     return ok;
 }
 
@@ -233,6 +241,7 @@ void weft_pipeline_free(weft_pipeline *p) {
     for (size_t i = 0; i < p->gen.n_stop; i++) free(p->gen.stop[i]);
     free(p->gen.stop);
     weft_runtime_free(p->rt);
+    cJSON_Delete(p->sampler_preset);
     cJSON_Delete(p->root);
     free(p->models_dir);
     free(p);

@@ -52,6 +52,7 @@ struct weft_pipeline {
     component_node *backend, *drafter, *verifier, *grammar, *kv;
     component_node **samplers;
     size_t n_samplers;
+    cJSON *sampler_preset; /* a named chain ("samplers": "llama.cpp"), parsed */
     gen_settings gen;
     const weft_model_info *info;
     /* the vocabulary's bytes, built once (grammars, text-based samplers) */

@@ -1,4 +1,5 @@
 /* Candidate-set and distribution helpers shared by every sampler and verifier. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,70 @@ void weft_cands_top_k(weft_candidates *c, size_t k) {
     c->size = k;
     c->sorted = false;
     weft_cands_sort(c);
+}
+
+void weft_cands_partial_sort(weft_candidates *c, size_t k) {
+    if (c->sorted) return;
+    if (k >= c->size) {
+        weft_cands_sort(c);
+        return;
+    }
+    if (k == 0) return;
+    /* as weft_cands_top_k, but evicted candidates are swapped behind the
+     * heap instead of overwritten, so the set keeps every member */
+    weft_candidate *h = c->data;
+    for (size_t i = k / 2; i-- > 0;) sift_down(h, k, i);
+    for (size_t i = k; i < c->size; i++) {
+        if (better(&c->data[i], &h[0])) {
+            weft_candidate t = h[0];
+            h[0] = c->data[i];
+            c->data[i] = t;
+            sift_down(h, k, 0);
+        }
+    }
+    qsort(h, k, sizeof *h, cmp_logit_desc);
+}
+
+static int cmp_token_asc(const void *a, const void *b) {
+    weft_token x = *(const weft_token *)a, y = *(const weft_token *)b;
+    return (x > y) - (x < y);
+}
+
+void weft_cands_locate(const weft_candidates *c, const weft_token *ids, size_t m, ptrdiff_t *pos) {
+    size_t missing = 0;
+    for (size_t j = 0; j < m; j++) {
+        weft_token t = ids[j];
+        pos[j] = t >= 0 && (size_t)t < c->size && c->data[t].id == t ? (ptrdiff_t)t : -1;
+        missing += pos[j] < 0;
+    }
+    if (missing == 0) return;
+    for (size_t i = 0; i < c->size; i++) {
+        const weft_token *hit = bsearch(&c->data[i].id, ids, m, sizeof *ids, cmp_token_asc);
+        if (hit) pos[hit - ids] = (ptrdiff_t)i;
+    }
+}
+
+double weft_cands_logsumexp(const weft_candidates *c) {
+    float mx = -INFINITY;
+    for (size_t i = 0; i < c->size; i++)
+        if (c->data[i].logit > mx) mx = c->data[i].logit;
+    if (mx == -INFINITY || mx == INFINITY) return mx;
+    double sum = 0;
+    for (size_t i = 0; i < c->size; i++) sum += exp((double)c->data[i].logit - mx);
+    return (double)mx + log(sum);
+}
+
+void weft_cands_temperature(weft_candidates *c, double t) {
+    if (!(t > 0)) {
+        weft_cands_keep_argmax(c);
+        return;
+    }
+    for (size_t i = 0; i < c->size; i++) {
+        float l = c->data[i].logit;
+        if (isinf(l)) continue;
+        double v = (double)l / t;
+        c->data[i].logit = v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : (float)v;
+    }
 }
 
 void weft_cands_keep_argmax(weft_candidates *c) {

@@ -30,6 +30,9 @@ typedef struct weft_sampler_ctx {
      * logit bias by text) and the backend (its tokenizer). */
     const struct weft_vocab *vocab;
     weft_instance *backend;
+    /* The request's seed: samplers that draw derive per-position randomness
+     * from (seed, position) so speculation cannot change their draws. */
+    uint64_t seed;
 } weft_sampler_ctx;
 
 typedef struct weft_sampler_vtable {

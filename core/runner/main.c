@@ -4,6 +4,8 @@
 
 #include "runner.h"
 
+int cmd_bench(int argc, char **argv); /* bench.c */
+
 static void usage(FILE *f) {
     fprintf(f,
             "usage: weft <command> [options]\n"
@@ -14,10 +16,12 @@ static void usage(FILE *f) {
             "  check PIPELINE.json                validate a pipeline without running it\n"
             "  call PIPELINE.json COMPONENT ACTION [ARG...]   call a declared action\n"
             "  plugins [describe NAME]            list plugins, or show one's parameters\n"
+            "  bench PIPELINE.json... --prompts F speed against the same pipelines without drafter\n"
             "\n"
             "Run 'weft <command> --help' for a command's options.\n"
             "exit codes: 0 ok, 1 generation failed, 2 usage, 3 invalid pipeline, 4 plugin error,\n"
-            "            5 i/o error, 6 batch finished with failed lines, 130 interrupted\n");
+            "            5 i/o error, 6 batch finished with failed lines,\n"
+            "            7 bench: a lossless pipeline's output differs from its baseline, 130 interrupted\n");
 }
 
 int main(int argc, char **argv) {
@@ -34,6 +38,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "call") == 0) return cmd_call(argc - 1, argv + 1);
     if (strcmp(cmd, "plugins") == 0) return cmd_plugins(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "weft: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

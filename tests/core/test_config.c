@@ -67,7 +67,8 @@ static const bad_case bad_cases[] = {
      "/backend: expected a backend object such as {\"use\": \"name\"}, got \"markov\"", false},
     {"{" MARKOV ", \"drafter\": null}",
      "/drafter: expected a drafter object such as {\"use\": \"name\"}, got null", false},
-    {"{" MARKOV ", \"samplers\": {\"use\": \"greedy\"}}", "/samplers: expected an array of sampler objects", false},
+    {"{" MARKOV ", \"samplers\": {\"use\": \"greedy\"}}", "/samplers: expected an array of sampler objects or a preset name", false},
+    {"{" MARKOV ", \"samplers\": \"llama\"}", "/samplers: unknown preset \"llama\" (presets: llama.cpp, greedy)", false},
     {"{" MARKOV ", \"samplers\": [{\"use\": \"greedy\"}, 5]}",
      "/samplers/1: expected a sampler object such as {\"use\": \"name\"}, got 5", false},
     /* nested components (fixture-actions' "chain" of samplers) */

@@ -2,6 +2,7 @@
  * message naming the file, the versions or the symbol at fault, registers
  * all of a file's components or none, and stays usable afterwards. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -196,14 +197,29 @@ Test(registry, loading_a_file_twice_is_a_no_op) {
     weft_registry_free(reg);
 }
 
-/* A scan of the test-plugin folder loads the weft-*.so plugins and never
- * the broken fixture-*.so files beside them. */
+/* Counts the files of a folder named weft-*.so (what a scan may load). */
+static int count_plugin_files(const char *dir) {
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "cannot open %s", dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        n += strncmp(e->d_name, "weft-", 5) == 0 && len > 3 && strcmp(e->d_name + len - 3, ".so") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A scan of the test-plugin folder loads every weft-*.so plugin (one
+ * component each here) and never the broken fixture-*.so files beside them. */
 Test(registry, scan_skips_fixture_files) {
     weft_registry *reg = weft_registry_new();
     char problems[4096] = "";
+    int files = count_plugin_files(WEFT_TEST_FIXTURE_DIR);
     int n = weft_registry_scan(reg, WEFT_TEST_FIXTURE_DIR, problems, sizeof problems);
     cr_assert_str_empty(problems);
-    cr_assert_eq(n, 5, "loaded %d test plugins", n);
+    cr_assert_geq(files, 5);
+    cr_assert_eq(n, files, "loaded %d of %d test plugins", n, files);
     static const struct {
         weft_kind kind;
         const char *name;
@@ -216,6 +232,5 @@ Test(registry, scan_skips_fixture_files) {
         cr_assert_not_null(weft_registry_find(reg, good[i].kind, good[i].name), "%s missing", good[i].name);
     cr_assert_null(weft_registry_find_any(reg, "dup"));
     cr_assert_null(weft_registry_find_any(reg, "abi-minor"));
-    cr_assert_eq(weft_registry_count(reg), 5);
     weft_registry_free(reg);
 }

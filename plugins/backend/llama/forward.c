@@ -1,0 +1,615 @@
+/* The forward pass. forward_chunk() reads top to bottom like the paper:
+ * embed, then per layer RMSNorm -> QKV -> RoPE -> cache -> attention ->
+ * output projection -> residual -> RMSNorm -> SwiGLU FFN -> residual, then
+ * the final norm and the LM head for the rows asked for.
+ *
+ * Threading: every parallel loop splits work into items whose results are
+ * written by exactly one worker in a fixed order (matrix rows in fixed
+ * blocks, attention per (kv head, token)), so logits are bit-identical for
+ * any thread count. */
+#include "forward.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+enum {
+    MM_BLOCK_ROWS = 16,       /* rows per matmul work item; fixed so results never depend on the split */
+    MIN_ITEM_WORK = 1 << 16,  /* multiply-adds (~10 us) below which a loop stays on one thread */
+};
+
+typedef struct worker_scratch {
+    float *scores;  /* n_rep * n_ctx attention scores */
+    float *krow, *vrow; /* ATT_GROUP * head_dim: dequantized cache rows */
+    int32_t *slots; /* the batch slots a tree row sees */
+} worker_scratch;
+
+struct forward_state {
+    const model *m;
+    kv_cache *kv;
+    const weft_env *env;
+    rope_params rope;
+    int max_batch, n_workers;
+
+    /* activations for max_batch tokens (llama2.c's RunState) */
+    float *x;        /* residual stream, dim */
+    float *xn;       /* normalised input of a sub-layer / matmul output, dim */
+    float *q, *k, *v; /* q_dim, kv_dim, kv_dim */
+    float *att;      /* attention output, q_dim */
+    float *hb, *hb2; /* ffn_dim */
+    float *rope_cs;  /* n_rot: cos and sin per token */
+    int32_t *pos;    /* positions of the chunk */
+    void *xq[3];     /* quantized activations, one per weight type of a fused matmul */
+    size_t xq_row;   /* bytes per row of each xq buffer */
+    int32_t *base;   /* per layer: cache length when the batch began */
+    worker_scratch *ws;
+};
+
+rope_params model_rope(const model *m) {
+    return (rope_params){.style = m->arch->rope,
+                         .n_rot = m->cfg.n_rot,
+                         .base = m->cfg.rope_base,
+                         .scale = m->cfg.rope_scale};
+}
+
+/* ---------------------------------------------------------------- kernels */
+
+static void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+    double ss = 0.0; /* double: the sum of squares of a 4096-wide row loses bits in float */
+    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    const float r = (float)(1.0 / sqrt(ss / n + eps));
+    for (int i = 0; i < n; i++) out[i] = x[i] * r * w[i];
+}
+
+/* Attention inner loops, on G cache rows at once (G = ATT_GROUP, or 1 for
+ * the last few): G independent chains keep the vector units busy. Every
+ * row is summed in 8 lanes combined in one fixed tree, whether it is done
+ * alone or in a group, so a slot's score has the same bits in a tree batch
+ * and in a chain. GCC/Clang vector extensions: SSE pairs by default, AVX2
+ * in attend()'s AVX2 clone; no reassociation, so no -ffast-math. */
+enum { ATT_GROUP = 4, LANES = 8 };
+typedef float v8f __attribute__((vector_size(LANES * sizeof(float))));
+
+/* An unaligned 8-float load (a macro: v8f by value in a non-AVX function
+ * would change the ABI). */
+#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
+
+static inline void dot_rows(const float *q, const float *const *k, int G, int n, float *out) {
+    v8f acc[ATT_GROUP];
+    for (int s = 0; s < G; s++) acc[s] = (v8f){0};
+    const int n8 = n / LANES * LANES;
+    for (int i = 0; i < n8; i += LANES) {
+        v8f qi, ki;
+        LOAD8(qi, q + i);
+        for (int s = 0; s < G; s++) {
+            LOAD8(ki, k[s] + i);
+            acc[s] += qi * ki;
+        }
+    }
+    for (int s = 0; s < G; s++) {
+        const v8f a = acc[s];
+        float d = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        for (int i = n8; i < n; i++) d += q[i] * k[s][i];
+        out[s] = d;
+    }
+}
+
+/* y += p[s] * v[s] for s = 0..G-1, in that order. */
+static inline void axpy_rows(float *y, const float *p, const float *const *v, int G, int n) {
+    const int n8 = n / LANES * LANES;
+    for (int i = 0; i < n8; i += LANES) {
+        v8f o, vi;
+        LOAD8(o, y + i);
+        for (int s = 0; s < G; s++) {
+            LOAD8(vi, v[s] + i);
+            o += p[s] * vi;
+        }
+        memcpy(y + i, &o, sizeof o);
+    }
+    for (int i = n8; i < n; i++) {
+        float o = y[i];
+        for (int s = 0; s < G; s++) o += p[s] * v[s][i];
+        y[i] = o;
+    }
+}
+
+static inline void softmax(float *x, int n) {
+    float max = x[0];
+    for (int i = 1; i < n; i++) max = x[i] > max ? x[i] : max;
+    float sum = 0.0f;
+    for (int i = 0; i < n; i++) {
+        /* e^-80 is ~1e-35 of the largest term: invisible in the sum, and it
+         * keeps expf off its slow underflow (errno) path */
+        const float d = x[i] - max;
+        x[i] = expf(d > -80.0f ? d : -80.0f);
+        sum += x[i];
+    }
+    const float inv = 1.0f / sum;
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+static float silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* ------------------------------------------------------------ parallelism */
+
+static void parallel(const forward_state *fs, size_t n, size_t grain, weft_parallel_fn fn,
+                     void *arg) {
+    if (fs->env)
+        fs->env->host->parallel_for(fs->env, n, grain, fn, arg);
+    else
+        fn(arg, 0, n, 0);
+}
+
+/* Items per chunk so that a chunk does at least MIN_ITEM_WORK. */
+static size_t grain_for(double work_per_item) {
+    if (work_per_item >= MIN_ITEM_WORK) return 1;
+    return (size_t)(MIN_ITEM_WORK / (work_per_item > 1 ? work_per_item : 1));
+}
+
+/* ---------------------------------------------------------------- matmul */
+
+/* Y = W X for up to three weights sharing one input (Q/K/V, gate/up):
+ * one parallel loop over the concatenated rows. */
+typedef struct mm_task {
+    const weight *w;
+    float *y;
+    int64_t ldy;
+    const void *xq; /* filled by matmul() */
+} mm_task;
+
+typedef struct mm_job {
+    const mm_task *tasks;
+    int n_tasks, n_batch;
+} mm_job;
+
+static int64_t mm_blocks(const weight *w) { return (w->rows + MM_BLOCK_ROWS - 1) / MM_BLOCK_ROWS; }
+
+static void mm_body(void *arg, size_t begin, size_t end, int worker) {
+    (void)worker;
+    const mm_job *job = arg;
+    for (size_t item = begin; item < end; item++) {
+        int64_t blk = (int64_t)item;
+        int t = 0;
+        while (blk >= mm_blocks(job->tasks[t].w)) blk -= mm_blocks(job->tasks[t++].w);
+        const mm_task *tk = &job->tasks[t];
+        const int64_t r0 = blk * MM_BLOCK_ROWS;
+        const int64_t r1 = r0 + MM_BLOCK_ROWS < tk->w->rows ? r0 + MM_BLOCK_ROWS : tk->w->rows;
+        matmul_rows(tk->w->type, tk->w->data, tk->w->cols, r0, r1, tk->xq, job->n_batch, tk->y,
+                    tk->ldy);
+    }
+}
+
+/* x: n rows of tasks[0].w->cols floats. Activations are quantized once per
+ * distinct weight type; F32/F16 weights read the floats as they are. */
+static void matmul(forward_state *fs, const float *x, int n, mm_task *tasks, int n_tasks) {
+    const int64_t cols = tasks[0].w->cols;
+    int64_t blocks = 0;
+    for (int i = 0; i < n_tasks; i++) {
+        const ggml_type t = tasks[i].w->type;
+        blocks += mm_blocks(tasks[i].w);
+        tasks[i].xq = x;
+        if (t == GGML_TYPE_F32 || t == GGML_TYPE_F16) continue;
+        int same = -1;
+        for (int j = 0; j < i && same < 0; j++)
+            if (tasks[j].w->type == t) same = j;
+        if (same >= 0) {
+            tasks[i].xq = tasks[same].xq;
+            continue;
+        }
+        const size_t stride = act_bytes(t, cols);
+        uint8_t *xq = fs->xq[i];
+        for (int b = 0; b < n; b++) quantize_act(t, x + (size_t)b * cols, xq + (size_t)b * stride, cols);
+        tasks[i].xq = xq;
+    }
+    mm_job job = {tasks, n_tasks, n};
+    parallel(fs, (size_t)blocks, grain_for((double)MM_BLOCK_ROWS * cols * n), mm_body, &job);
+}
+
+/* ------------------------------------------------------------- attention */
+
+typedef struct attn_job {
+    forward_state *fs;
+    int layer;
+    int t0, n;               /* chunk: batch rows [t0, t0 + n) */
+    const int32_t *parents;  /* whole batch; NULL = causal */
+    bool accum;              /* add probabilities into the layer's attention sums */
+} attn_job;
+
+/* The cache slots batch row T sees, in ascending order: slots [0, n_dense),
+ * then `extra` -- the cache as it was before the batch, then T's ancestors
+ * in the batch, then T itself. Tree and chain evaluation thus sum the same
+ * terms in the same order. Causal batches see one dense range. */
+typedef struct visible {
+    int32_t n_dense;
+    int n_extra;
+    const int32_t *extra;
+} visible;
+
+static visible visible_slots(const attn_job *job, int32_t base, int T, int32_t *buf) {
+    if (!job->parents) return (visible){base + T + 1, 0, NULL};
+    int depth = 0;
+    for (int a = T; a >= 0; a = job->parents[a]) depth++;
+    int i = depth;
+    for (int a = T; a >= 0; a = job->parents[a]) buf[--i] = base + a;
+    return (visible){base, depth, buf};
+}
+
+/* Row t of the chunk, query heads g*n_rep .. g*n_rep + n_rep - 1 sharing kv
+ * head g: scores, softmax, weighted sum of values. Cloned for AVX2 (the
+ * dot and axpy loops vectorize 8 wide); either clone is deterministic. */
+__attribute__((target_clones("avx2", "default")))
+static void attend(const attn_job *job, int t, int g, worker_scratch *w) {
+    forward_state *fs = job->fs;
+    const model_config *c = &fs->m->cfg;
+    const kv_cache *kv = fs->kv;
+    const kv_layer *L = &kv->layers[job->layer];
+    const int hd = c->head_dim, n_rep = c->n_heads / c->n_kv_heads;
+    const int q_dim = c->n_heads * hd;
+    const size_t stride = (size_t)kv->n_ctx; /* scores of one head */
+    const float scale = 1.0f / sqrtf((float)hd);
+
+    const visible vis = visible_slots(job, fs->base[job->layer], job->t0 + t, w->slots);
+    const int nv = vis.n_dense + vis.n_extra;
+#define SLOT(j) ((j) < vis.n_dense ? (j) : vis.extra[(j) - vis.n_dense])
+    const float *q = fs->q + (size_t)t * q_dim + (size_t)g * n_rep * hd;
+    float *out = fs->att + (size_t)t * q_dim + (size_t)g * n_rep * hd;
+    const float *rows[ATT_GROUP];
+    for (int j = 0; j < nv;) {
+        const int G = nv - j >= ATT_GROUP ? ATT_GROUP : 1;
+        for (int s = 0; s < G; s++)
+            rows[s] = kv_read_row(kv, kv_row(kv, L->k, SLOT(j + s), g), w->krow + s * hd);
+        for (int r = 0; r < n_rep; r++) {
+            float *sc = w->scores + r * stride + j;
+            if (G == ATT_GROUP)
+                dot_rows(q + r * hd, rows, ATT_GROUP, hd, sc);
+            else
+                dot_rows(q + r * hd, rows, 1, hd, sc);
+            for (int s = 0; s < G; s++) sc[s] *= scale;
+        }
+        j += G;
+    }
+    for (int r = 0; r < n_rep; r++) softmax(w->scores + r * stride, nv);
+
+    memset(out, 0, (size_t)n_rep * hd * sizeof(float));
+    for (int j = 0; j < nv;) {
+        const int G = nv - j >= ATT_GROUP ? ATT_GROUP : 1;
+        for (int s = 0; s < G; s++)
+            rows[s] = kv_read_row(kv, kv_row(kv, L->v, SLOT(j + s), g), w->vrow + s * hd);
+        for (int r = 0; r < n_rep; r++) {
+            if (G == ATT_GROUP)
+                axpy_rows(out + r * hd, w->scores + r * stride + j, rows, ATT_GROUP, hd);
+            else
+                axpy_rows(out + r * hd, w->scores + r * stride + j, rows, 1, hd);
+        }
+        j += G;
+    }
+    if (job->accum) {
+        for (int j = 0; j < nv; j++)
+            for (int r = 0; r < n_rep; r++)
+                L->accum[(size_t)SLOT(j) * c->n_heads + g * n_rep + r] += w->scores[r * stride + j];
+    }
+#undef SLOT
+}
+
+/* Items are (kv head, token), head-major so that consecutive items reuse
+ * one head's keys and values from cache; with attention sums, one item per
+ * kv head walks the tokens in order, so each sum is added to by one worker
+ * in a fixed order. */
+static void attn_body(void *arg, size_t begin, size_t end, int worker) {
+    const attn_job *job = arg;
+    worker_scratch *w = &job->fs->ws[worker];
+    for (size_t item = begin; item < end; item++) {
+        if (job->accum) {
+            for (int t = 0; t < job->n; t++) attend(job, t, (int)item, w);
+        } else {
+            attend(job, (int)(item % (size_t)job->n), (int)(item / (size_t)job->n), w);
+        }
+    }
+}
+
+static void attention(forward_state *fs, int layer, int t0, int n, const int32_t *parents,
+                      bool accum) {
+    const model_config *c = &fs->m->cfg;
+    attn_job job = {fs, layer, t0, n, parents, accum};
+    const size_t items = accum ? (size_t)c->n_kv_heads : (size_t)n * c->n_kv_heads;
+    const double work = 2.0 * (fs->base[layer] + t0 + n) * c->head_dim * c->n_heads / c->n_kv_heads *
+                        (accum ? n : 1);
+    parallel(fs, items, grain_for(work), attn_body, &job);
+}
+
+/* ------------------------------------------------------------ the layers */
+
+typedef struct chunk {
+    const weft_token *tokens; /* n tokens of the chunk */
+    const int32_t *positions;
+    int t0, n;                /* batch rows [t0, t0 + n) */
+    const int32_t *parents;   /* whole batch */
+    const int32_t *out_rows;  /* batch rows wanted in this chunk (ascending) */
+    int n_out;
+    float *logits, *hidden;   /* first wanted row of this chunk */
+    int n_layers_run;
+    bool accum;
+    int hidden_layer;         /* -1: none */
+} chunk;
+
+static void residual_add(float *x, const float *dx, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] += dx[i];
+}
+
+static void add_bias(float *y, const float *b, int n_rows, int width) {
+    for (int t = 0; t < n_rows; t++)
+        for (int i = 0; i < width; i++) y[(size_t)t * width + i] += b[i];
+}
+
+/* Copies the residual rows wanted by the batch into hidden. */
+static void copy_rows(const forward_state *fs, const chunk *ch, const float *src) {
+    const int dim = fs->m->cfg.dim;
+    for (int k = 0; k < ch->n_out; k++)
+        memcpy(ch->hidden + (size_t)k * dim, src + (size_t)(ch->out_rows[k] - ch->t0) * dim,
+               (size_t)dim * sizeof(float));
+}
+
+static void forward_chunk(forward_state *fs, const chunk *ch) {
+    const model *m = fs->m;
+    const model_config *c = &m->cfg;
+    const int n = ch->n, dim = c->dim, hd = c->head_dim;
+    const int q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd;
+    kv_cache *kv = fs->kv;
+
+    for (int t = 0; t < n; t++) {
+        const weight *e = &m->w.token_embd;
+        const size_t rb = row_bytes(e->type, dim);
+        dequantize_row(e->type, (const uint8_t *)e->data + (size_t)ch->tokens[t] * rb,
+                       fs->x + (size_t)t * dim, dim);
+        rope_angles(&fs->rope, ch->positions[t], fs->rope_cs + (size_t)t * c->n_rot);
+    }
+
+    for (int l = 0; l < ch->n_layers_run; l++) {
+        const layer_weights *w = &m->w.layers[l];
+        const kv_layer *L = &kv->layers[l];
+
+        /* attention */
+        for (int t = 0; t < n; t++)
+            rmsnorm(fs->xn + (size_t)t * dim, fs->x + (size_t)t * dim, w->attn_norm, dim, c->rms_eps);
+        mm_task qkv[3] = {{&w->wq, fs->q, q_dim, NULL}, {&w->wk, fs->k, kv_dim, NULL},
+                          {&w->wv, fs->v, kv_dim, NULL}};
+        matmul(fs, fs->xn, n, qkv, 3);
+        if (w->bq) {
+            add_bias(fs->q, w->bq, n, q_dim);
+            add_bias(fs->k, w->bk, n, kv_dim);
+            add_bias(fs->v, w->bv, n, kv_dim);
+        }
+        for (int t = 0; t < n; t++) {
+            const float *cs = fs->rope_cs + (size_t)t * c->n_rot;
+            rope_apply(&fs->rope, fs->q + (size_t)t * q_dim, c->n_heads, hd, cs, false);
+            rope_apply(&fs->rope, fs->k + (size_t)t * kv_dim, c->n_kv_heads, hd, cs, false);
+            const int32_t slot = fs->base[l] + ch->t0 + t;
+            for (int g = 0; g < c->n_kv_heads; g++) {
+                kv_write_row(kv, kv_row(kv, L->k, slot, g), fs->k + (size_t)t * kv_dim + g * hd);
+                kv_write_row(kv, kv_row(kv, L->v, slot, g), fs->v + (size_t)t * kv_dim + g * hd);
+            }
+        }
+        attention(fs, l, ch->t0, n, ch->parents, ch->accum);
+        mm_task wo = {&w->wo, fs->xn, dim, NULL};
+        matmul(fs, fs->att, n, &wo, 1);
+        residual_add(fs->x, fs->xn, (size_t)n * dim);
+
+        /* feed-forward: down(silu(gate x) * up x) */
+        for (int t = 0; t < n; t++)
+            rmsnorm(fs->xn + (size_t)t * dim, fs->x + (size_t)t * dim, w->ffn_norm, dim, c->rms_eps);
+        mm_task gate_up[2] = {{&w->w_gate, fs->hb, c->ffn_dim, NULL},
+                              {&w->w_up, fs->hb2, c->ffn_dim, NULL}};
+        matmul(fs, fs->xn, n, gate_up, 2);
+        for (size_t i = 0; i < (size_t)n * c->ffn_dim; i++) fs->hb[i] = silu(fs->hb[i]) * fs->hb2[i];
+        mm_task down = {&w->w_down, fs->xn, dim, NULL};
+        matmul(fs, fs->hb, n, &down, 1);
+        residual_add(fs->x, fs->xn, (size_t)n * dim);
+
+        if (l == ch->hidden_layer) copy_rows(fs, ch, fs->x);
+    }
+
+    /* final norm and LM head, only for the rows asked for */
+    if (ch->n_out == 0) return;
+    for (int k = 0; k < ch->n_out; k++)
+        rmsnorm(fs->xn + (size_t)k * dim, fs->x + (size_t)(ch->out_rows[k] - ch->t0) * dim,
+                m->w.output_norm, dim, c->rms_eps);
+    if (ch->hidden_layer == c->n_layers)
+        memcpy(ch->hidden, fs->xn, (size_t)ch->n_out * dim * sizeof(float));
+    if (ch->logits) {
+        mm_task head = {&m->w.output, ch->logits, c->n_vocab, NULL};
+        matmul(fs, fs->xn, ch->n_out, &head, 1);
+    }
+}
+
+/* ------------------------------------------------------------------ eval */
+
+static weft_status check_batch(const forward_state *fs, const weft_batch *b, int n_layers_run,
+                               char *err, size_t cap) {
+    const model_config *c = &fs->m->cfg;
+    const size_t n = b->n_tokens;
+    if (!b->tokens) return snprintf(err, cap, "eval: tokens is NULL"), WEFT_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        if (b->tokens[i] < 0 || b->tokens[i] >= c->n_vocab)
+            return snprintf(err, cap, "eval: token %d at row %zu is outside the vocabulary [0, %d)",
+                            (int)b->tokens[i], i, c->n_vocab),
+                   WEFT_ERR_INVALID;
+        if (b->positions && b->positions[i] < 0)
+            return snprintf(err, cap, "eval: negative position %d at row %zu", (int)b->positions[i], i),
+                   WEFT_ERR_INVALID;
+        if (b->parents && (b->parents[i] < -1 || b->parents[i] >= (int32_t)i))
+            return snprintf(err, cap, "eval: parents[%zu] = %d must be -1 or a row before it", i,
+                            (int)b->parents[i]),
+                   WEFT_ERR_INVALID;
+    }
+    if (b->n_out > 0 && !b->out_rows)
+        return snprintf(err, cap, "eval: n_out = %zu but out_rows is NULL", b->n_out), WEFT_ERR_INVALID;
+    for (size_t k = 0; k < b->n_out; k++) {
+        const int32_t r = b->out_rows[k];
+        if (r < 0 || (size_t)r >= n || (k > 0 && r <= b->out_rows[k - 1]))
+            return snprintf(err, cap, "eval: out_rows must be ascending rows of the batch (out_rows[%zu] = %d)",
+                            k, (int)r),
+                   WEFT_ERR_INVALID;
+    }
+    const bool want_hidden = b->signals & WEFT_SIGNAL_HIDDEN;
+    if (b->n_out > 0 && !b->logits && !want_hidden)
+        return snprintf(err, cap, "eval: n_out > 0 but logits is NULL"), WEFT_ERR_INVALID;
+    if (want_hidden && (!b->hidden || b->hidden_layer < 0 || b->hidden_layer > c->n_layers ||
+                        (b->hidden_layer < c->n_layers && b->hidden_layer >= n_layers_run)))
+        return snprintf(err, cap,
+                        "eval: hidden state of layer %d cannot be returned (buffer %s, %d of %d layers run)",
+                        (int)b->hidden_layer, b->hidden ? "given" : "NULL", n_layers_run, c->n_layers),
+               WEFT_ERR_INVALID;
+    for (int l = 0; l < c->n_layers; l++) {
+        const kv_layer *L = &fs->kv->layers[l];
+        if ((size_t)L->len + n > (size_t)fs->kv->n_ctx)
+            return snprintf(err, cap, "context full: %d entries + %zu new tokens exceed n_ctx %d",
+                            (int)L->len, n, fs->kv->n_ctx),
+                   WEFT_ERR_CONTEXT_FULL;
+    }
+    return WEFT_OK;
+}
+
+weft_status forward_eval(forward_state *fs, const weft_batch *batch, char *err, size_t cap) {
+    if (!batch) return snprintf(err, cap, "eval: batch is NULL"), WEFT_ERR_INVALID;
+    /* Fields past the caller's struct_size read as absent (abi.h). */
+    weft_batch b = {0};
+    memcpy(&b, batch, batch->struct_size < sizeof b ? batch->struct_size : sizeof b);
+    const model_config *c = &fs->m->cfg;
+    if (b.n_tokens == 0) return WEFT_OK;
+    const int n_layers_run = b.n_layers_run > 0 && b.n_layers_run < c->n_layers ? b.n_layers_run : c->n_layers;
+    if (b.n_layers_run < 0)
+        return snprintf(err, cap, "eval: n_layers_run %d < 0", (int)b.n_layers_run), WEFT_ERR_INVALID;
+    weft_status st = check_batch(fs, &b, n_layers_run, err, cap);
+    if (st != WEFT_OK) return st;
+    const bool accum = b.signals & WEFT_SIGNAL_ATTN_ACCUM;
+    if (accum && !kv_cache_enable_accum(fs->kv))
+        return snprintf(err, cap, "eval: out of memory for attention sums"), WEFT_ERR_NOMEM;
+
+    /* Default positions continue after the newest entry (= the cache
+     * length unless a compaction dropped entries but kept positions). */
+    const kv_layer *L0 = &fs->kv->layers[0];
+    const int32_t next_pos = L0->len > 0 ? L0->pos[L0->len - 1] + 1 : 0;
+    for (int l = 0; l < c->n_layers; l++) fs->base[l] = fs->kv->layers[l].len;
+
+    size_t k_out = 0;
+    for (size_t t0 = 0; t0 < b.n_tokens; t0 += (size_t)fs->max_batch) {
+        const int n = (int)(b.n_tokens - t0 < (size_t)fs->max_batch ? b.n_tokens - t0 : (size_t)fs->max_batch);
+        for (int t = 0; t < n; t++)
+            fs->pos[t] = b.positions ? b.positions[t0 + t] : next_pos + (int32_t)(t0 + t);
+        size_t k_end = k_out;
+        while (k_end < b.n_out && (size_t)b.out_rows[k_end] < t0 + (size_t)n) k_end++;
+        chunk ch = {
+            .tokens = b.tokens + t0,
+            .positions = fs->pos,
+            .t0 = (int)t0,
+            .n = n,
+            .parents = b.parents,
+            .out_rows = b.out_rows ? b.out_rows + k_out : NULL,
+            .n_out = (int)(k_end - k_out),
+            .logits = b.logits ? b.logits + k_out * (size_t)c->n_vocab : NULL,
+            .hidden = (b.signals & WEFT_SIGNAL_HIDDEN) ? b.hidden + k_out * (size_t)c->dim : NULL,
+            .n_layers_run = n_layers_run,
+            .accum = accum,
+            .hidden_layer = (b.signals & WEFT_SIGNAL_HIDDEN) ? b.hidden_layer : -1,
+        };
+        kv_cache_append(fs->kv, fs->pos, n);
+        forward_chunk(fs, &ch);
+        for (int l = 0; l < c->n_layers; l++) fs->kv->layers[l].len += n;
+        k_out = k_end;
+    }
+    return WEFT_OK;
+}
+
+/* ------------------------------------------------------------- lifetime */
+
+static size_t max_act_bytes(const model *m, int64_t width) {
+    const layer_weights *w = &m->w.layers[0];
+    size_t best = (size_t)width * sizeof(float);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        w = &m->w.layers[l];
+        const weight *all[] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate, &w->w_up, &w->w_down};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+            size_t b = act_bytes(all[i]->type, width);
+            if (b > best) best = b;
+        }
+    }
+    size_t b = act_bytes(m->w.output.type, width);
+    return b > best ? b : best;
+}
+
+forward_state *forward_new(const model *m, kv_cache *kv, int max_batch, const weft_env *env,
+                           char *err, size_t cap) {
+    const model_config *c = &m->cfg;
+    if (max_batch <= 0) max_batch = 64;
+    forward_state *fs = calloc(1, sizeof *fs);
+    if (!fs) return snprintf(err, cap, "out of memory"), NULL;
+    fs->m = m;
+    fs->kv = kv;
+    fs->env = env;
+    fs->rope = model_rope(m);
+    fs->max_batch = max_batch;
+    fs->n_workers = env ? env->host->n_workers(env) : 1;
+    if (fs->n_workers < 1) fs->n_workers = 1;
+
+    const size_t B = (size_t)max_batch, q_dim = (size_t)c->n_heads * c->head_dim,
+                 kv_dim = (size_t)c->n_kv_heads * c->head_dim;
+    const int64_t widest = c->ffn_dim > (int)q_dim ? c->ffn_dim : (int64_t)q_dim > c->dim ? (int64_t)q_dim : c->dim;
+    fs->x = malloc(B * c->dim * sizeof(float));
+    fs->xn = malloc(B * c->dim * sizeof(float));
+    fs->q = malloc(B * q_dim * sizeof(float));
+    fs->k = malloc(B * kv_dim * sizeof(float));
+    fs->v = malloc(B * kv_dim * sizeof(float));
+    fs->att = malloc(B * q_dim * sizeof(float));
+    fs->hb = malloc(B * c->ffn_dim * sizeof(float));
+    fs->hb2 = malloc(B * c->ffn_dim * sizeof(float));
+    fs->rope_cs = malloc(B * c->n_rot * sizeof(float) + 1);
+    fs->pos = malloc(B * sizeof(int32_t));
+    fs->xq_row = max_act_bytes(m, widest);
+    for (int i = 0; i < 3; i++) fs->xq[i] = malloc(B * fs->xq_row);
+    fs->base = malloc((size_t)c->n_layers * sizeof(int32_t));
+    fs->ws = calloc((size_t)fs->n_workers, sizeof *fs->ws);
+    bool ok = fs->x && fs->xn && fs->q && fs->k && fs->v && fs->att && fs->hb && fs->hb2 &&
+              fs->rope_cs && fs->pos && fs->xq[0] && fs->xq[1] && fs->xq[2] && fs->base && fs->ws;
+    const int n_rep = c->n_heads / c->n_kv_heads;
+    for (int i = 0; ok && i < fs->n_workers; i++) {
+        worker_scratch *w = &fs->ws[i];
+        w->scores = malloc((size_t)n_rep * kv->n_ctx * sizeof(float));
+        w->krow = malloc((size_t)ATT_GROUP * c->head_dim * sizeof(float));
+        w->vrow = malloc((size_t)ATT_GROUP * c->head_dim * sizeof(float));
+        w->slots = malloc((size_t)kv->n_ctx * sizeof(int32_t));
+        ok = w->scores && w->krow && w->vrow && w->slots;
+    }
+    if (!ok) {
+        forward_free(fs);
+        snprintf(err, cap, "out of memory for forward buffers (max_batch %d)", max_batch);
+        return NULL;
+    }
+    return fs;
+}
+
+void forward_free(forward_state *fs) {
+    if (!fs) return;
+    for (int i = 0; fs->ws && i < fs->n_workers; i++) {
+        free(fs->ws[i].scores);
+        free(fs->ws[i].krow);
+        free(fs->ws[i].vrow);
+        free(fs->ws[i].slots);
+    }
+    free(fs->ws);
+    free(fs->x);
+    free(fs->xn);
+    free(fs->q);
+    free(fs->k);
+    free(fs->v);
+    free(fs->att);
+    free(fs->hb);
+    free(fs->hb2);
+    free(fs->rope_cs);
+    free(fs->pos);
+    for (int i = 0; i < 3; i++) free(fs->xq[i]);
+    free(fs->base);
+    free(fs);
+}

@@ -1,0 +1,26 @@
+/* The transformer forward pass over a batch of tokens (llama2.c's
+ * forward(), batched): scratch buffers ("RunState") are allocated once for
+ * max_batch tokens; larger batches run in chunks of that size. */
+#ifndef WEFT_LLAMA_FORWARD_H
+#define WEFT_LLAMA_FORWARD_H
+
+#include <weft/weft_plugin.h>
+
+#include "kvcache.h"
+#include "model.h"
+
+typedef struct forward_state forward_state;
+
+/* env supplies parallel_for (NULL: run on the calling thread). */
+forward_state *forward_new(const model *m, kv_cache *kv, int max_batch, const weft_env *env,
+                           char *err, size_t err_cap);
+void forward_free(forward_state *fs);
+
+/* weft_backend_vtable.eval: appends the batch to the cache. Validates the
+ * whole batch first; on error the cache is unchanged. */
+weft_status forward_eval(forward_state *fs, const weft_batch *batch, char *err, size_t err_cap);
+
+/* RoPE parameters of the model (also used to re-position cached keys). */
+rope_params model_rope(const model *m);
+
+#endif
