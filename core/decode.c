@@ -169,6 +169,7 @@ typedef struct request_state {
     int64_t since_compress;
     weft_status status; /* why the request failed */
     uint64_t seed;
+    bool sampled; /* some target distribution had more than one token */
 } request_state;
 
 static bool is_eog(const weft_pipeline *p, weft_token t) {
@@ -363,6 +364,7 @@ static bool target_dist(request_state *rs, size_t pos, size_t path_len) {
     for (size_t i = 0; i < set.size; i++)
         if (set.data[i].p > 0) set.data[w++] = set.data[i];
     if (w == 0) return fail_msg(rs->err, rs->cap, "the sampler chain produced no token with non-zero probability");
+    rs->sampled |= w > 1;
     b->target[pos] = (weft_dist){set.data, w};
     st->t[WEFT_T_SAMPLER] += now_seconds() - t1;
     return true;
@@ -653,7 +655,6 @@ weft_status weft_generate(weft_pipeline *p, const weft_request *req, weft_result
         if (strlen(p->gen.stop[i]) > rs.max_stop) rs.max_stop = strlen(p->gen.stop[i]);
     rs.seed = (uint64_t)(req->has_seed ? req->seed : p->gen.seed);
     weft_rng_seed(&p->rng, rs.seed);
-    out->stats.lossy = !(p->verifier->info->desc->flags & WEFT_CAP_LOSSLESS);
     out->tokens = calloc((size_t)p->info->n_ctx + p->buf.cap + 2, sizeof *out->tokens);
     out->text = calloc(1, 1);
     rs.text_cap = 1;
@@ -687,6 +688,9 @@ weft_status weft_generate(weft_pipeline *p, const weft_request *req, weft_result
     text_flush(&rs, true);
     double t_end = now_seconds();
     out->stats.n_generated = (int64_t)out->n_tokens;
+    /* a greedy-exact verifier is lossless only while every target was one-hot */
+    uint64_t vf = p->verifier->info->desc->flags;
+    out->stats.lossy = !(vf & WEFT_CAP_LOSSLESS) && !((vf & WEFT_CAP_LOSSLESS_GREEDY) && !rs.sampled);
     out->stats.seconds_total = t_end - t_start;
     out->stats.seconds_decode = t_end - t_decode;
     return status;

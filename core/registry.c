@@ -297,6 +297,25 @@ int weft_registry_scan(weft_registry *reg, const char *dir, char *err, size_t ca
     return loaded;
 }
 
+/* The builtin plugins that belong to the libweft in use: the build tree's
+ * for the build tree's library, else <its folder>/weft/plugins, wherever the
+ * prefix was installed or moved (`cmake --install --prefix P`). */
+static const char *builtin_plugin_dir(char *buf, size_t cap) {
+    Dl_info info;
+    char lib[4096], build[4096];
+    if (!dladdr((void *)weft_registry_new, &info) || !info.dli_fname || !realpath(info.dli_fname, lib))
+        return WEFT_INSTALL_PLUGIN_DIR;
+    char *slash = strrchr(lib, '/');
+    if (!slash) return WEFT_INSTALL_PLUGIN_DIR;
+    *slash = 0;
+    if (realpath(WEFT_BUILD_LIB_DIR, build) && strcmp(lib, build) == 0) return WEFT_BUILD_PLUGIN_DIR;
+    size_t n = strlen(lib);
+    if (n + sizeof "/weft/plugins" > cap) return WEFT_INSTALL_PLUGIN_DIR;
+    memcpy(buf, lib, n);
+    memcpy(buf + n, "/weft/plugins", sizeof "/weft/plugins");
+    return buf;
+}
+
 int weft_registry_scan_defaults(weft_registry *reg, char *err, size_t cap) {
     int n = 0;
     const char *env = getenv("WEFT_PLUGIN_PATH");
@@ -306,8 +325,8 @@ int weft_registry_scan_defaults(weft_registry *reg, char *err, size_t cap) {
             n += weft_registry_scan(reg, dir, err, cap);
         free(copy);
     }
-    n += weft_registry_scan(reg, WEFT_BUILD_PLUGIN_DIR, err, cap);
-    n += weft_registry_scan(reg, WEFT_INSTALL_PLUGIN_DIR, err, cap);
+    char buf[4096];
+    n += weft_registry_scan(reg, builtin_plugin_dir(buf, sizeof buf), err, cap);
     return n;
 }
 

@@ -228,6 +228,8 @@ struct weft_host {
 #define WEFT_CAP_NEEDS_HISTORY (1ull << 3)   /* sampler: reads token history */
 #define WEFT_CAP_STATEFUL (1ull << 4)        /* sampler: has state updated by accept() */
 #define WEFT_CAP_AUX_ROWS (1ull << 5)        /* drafter: adds auxiliary rows to the batch */
+#define WEFT_CAP_LOSSLESS_GREEDY (1ull << 6) /* verifier: exact when every target
+                                                distribution is one-hot (greedy) */
 
 typedef struct weft_component_desc {
     size_t struct_size;

@@ -15,7 +15,8 @@ static void flags_text(uint64_t f, char *buf, size_t cap) {
         const char *name;
     } names[] = {{WEFT_CAP_LOSSLESS, "lossless"},       {WEFT_CAP_TREES, "trees"},
                  {WEFT_CAP_DRAFT_PROBS, "draft-probs"}, {WEFT_CAP_NEEDS_HISTORY, "history"},
-                 {WEFT_CAP_STATEFUL, "stateful"},       {WEFT_CAP_AUX_ROWS, "aux-rows"}};
+                 {WEFT_CAP_STATEFUL, "stateful"},       {WEFT_CAP_AUX_ROWS, "aux-rows"},
+                 {WEFT_CAP_LOSSLESS_GREEDY, "lossless-greedy"}};
     buf[0] = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (f & names[i].bit) {

@@ -195,7 +195,8 @@ static weft_status tokenize_tail(dry *s, const weft_sampler_ctx *ctx, const char
 }
 
 static bool same_seq(const dry *s, const breaker_seq *a, weft_token head, const weft_token *tail, uint32_t len) {
-    return a->head == head && a->tail_len == len && !memcmp(s->tails + a->tail_at, tail, len * sizeof *tail);
+    return a->head == head && a->tail_len == len &&
+           (len == 0 || !memcmp(s->tails + a->tail_at, tail, len * sizeof *tail)); /* tails may be NULL */
 }
 
 static weft_status add_seq(dry *s, weft_token head, uint32_t at, uint32_t len) {

@@ -3,9 +3,10 @@
  * At each position take t = argmax of the target distribution; if a child
  * carries t, accept it and continue from there, else stop and emit t. With a
  * greedy (one-hot) target this commits exactly what one-token-at-a-time
- * decoding would, hence WEFT_CAP_LOSSLESS; with a non-degenerate target it
- * still picks the argmax, i.e. it decodes greedily whatever the samplers say
- * (use speculative-sampling to preserve a sampled distribution). */
+ * decoding would, hence WEFT_CAP_LOSSLESS_GREEDY (not WEFT_CAP_LOSSLESS): with
+ * a non-degenerate target it still picks the argmax, i.e. it decodes greedily
+ * whatever the samplers say (speculative-sampling preserves a sampled
+ * distribution). */
 #include <weft/sdk.h>
 
 static weft_status greedy_match_create(const weft_env *env, const weft_value *args, void **self) {
@@ -51,7 +52,7 @@ static const weft_component_desc greedy_match_desc = {
     .name = "greedy-match",
     .version = "1.0",
     .description = "Accept draft tokens equal to the target's argmax (exact for greedy decoding)",
-    .flags = WEFT_CAP_LOSSLESS | WEFT_CAP_TREES,
+    .flags = WEFT_CAP_LOSSLESS_GREEDY | WEFT_CAP_TREES,
     .create = greedy_match_create,
     .destroy = weft_state_free,
     .vtable = &greedy_match_vtable,

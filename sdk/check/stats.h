@@ -1,7 +1,9 @@
-/* Statistics for randomised tests: the regularised incomplete gamma
- * function and the chi-square goodness-of-fit test built on it. */
-#ifndef WEFT_TEST_STATS_H
-#define WEFT_TEST_STATS_H
+/* Statistics for randomised checks: the regularised incomplete gamma
+ * function and the chi-square goodness-of-fit test built on it. The product
+ * tool weft-plugin-check owns this code (static library weft_check_stats);
+ * test suites link it rather than keep a copy. */
+#ifndef WEFT_CHECK_STATS_H
+#define WEFT_CHECK_STATS_H
 
 #include <stddef.h>
 
