@@ -1,9 +1,17 @@
 /* Workers spin on a generation counter for a short while before sleeping:
  * a decode step runs ~100 short parallel loops, and a futex wake-up per loop
- * (tens of microseconds) would cost more than the loops themselves. */
+ * (tens of microseconds) would cost more than the loops themselves. Spinning
+ * yields the CPU now and then: when there are more runnable threads than
+ * cores, a pure spin would keep the thread we wait for off the CPU.
+ *
+ * The caller waits for the loop's chunks, not for the workers: a worker that
+ * is descheduled (an oversubscribed machine) must not stall the loop. Chunks
+ * are claimed from a counter tagged with the loop's generation, so a worker
+ * that wakes late cannot claim work of a loop that has moved on. */
 #include "threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,21 +23,31 @@
 #define cpu_relax() ((void)0)
 #endif
 
-enum { SPIN_ROUNDS = 1 << 17 }; /* ~ a few ms of spinning before sleeping */
+enum {
+    SPIN_ROUNDS = 1 << 17, /* ~ a few ms of spinning before sleeping */
+    YIELD_EVERY = 1 << 8,  /* pause rounds between sched_yield() calls */
+};
+
+/* One round of waiting: mostly a pause, sometimes a yield. */
+static inline void wait_round(int i) {
+    if ((i & (YIELD_EVERY - 1)) == YIELD_EVERY - 1) sched_yield();
+    else cpu_relax();
+}
 
 struct weft_threadpool {
     int n_threads;
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    /* the loop in flight, published by `generation` (release/acquire) */
+    /* the loop in flight; valid while any of its chunks is unfinished */
     weft_parallel_body fn;
     void *arg;
-    size_t n, chunk;
-    atomic_size_t next;
-    atomic_uint_fast64_t generation;
-    atomic_int busy;     /* workers still inside the current loop */
-    atomic_int sleeping; /* workers blocked on `wake` */
+    size_t n, chunk, n_chunks;
+    atomic_uint_fast64_t next;       /* (generation << 32) | next chunk index */
+    atomic_size_t done;              /* chunks finished */
+    atomic_uint_fast64_t generation; /* wake-up signal for workers */
+    uint64_t gen;                    /* the caller's count of loops */
+    atomic_int sleeping;             /* workers blocked on `wake` */
     atomic_int stop;
 };
 
@@ -38,12 +56,21 @@ typedef struct {
     int id;
 } worker_arg;
 
-static void run_chunks(weft_threadpool *tp, int worker) {
+/* Claims and runs chunks of loop `gen` until none is left. */
+static void run_chunks(weft_threadpool *tp, uint64_t gen, int worker) {
+    uint64_t tag = (gen & 0xffffffffu) << 32;
     for (;;) {
-        size_t b = atomic_fetch_add_explicit(&tp->next, tp->chunk, memory_order_relaxed);
-        if (b >= tp->n) return;
-        size_t e = b + tp->chunk < tp->n ? b + tp->chunk : tp->n;
+        uint_fast64_t v = atomic_load_explicit(&tp->next, memory_order_acquire);
+        if ((v & ~(uint_fast64_t)0xffffffffu) != tag) return; /* another loop */
+        size_t idx = (size_t)(v & 0xffffffffu);
+        if (idx >= tp->n_chunks) return;
+        if (!atomic_compare_exchange_weak_explicit(&tp->next, &v, v + 1, memory_order_acq_rel,
+                                                   memory_order_relaxed))
+            continue;
+        /* a claimed chunk keeps the caller waiting, so fn/arg are this loop's */
+        size_t b = idx * tp->chunk, e = b + tp->chunk < tp->n ? b + tp->chunk : tp->n;
         tp->fn(tp->arg, b, e, worker);
+        atomic_fetch_add_explicit(&tp->done, 1, memory_order_release);
     }
 }
 
@@ -51,7 +78,7 @@ static uint64_t wait_for_work(weft_threadpool *tp, uint64_t seen) {
     for (int i = 0; i < SPIN_ROUNDS; i++) {
         uint64_t g = atomic_load_explicit(&tp->generation, memory_order_acquire);
         if (g != seen || atomic_load(&tp->stop)) return g;
-        cpu_relax();
+        wait_round(i);
     }
     pthread_mutex_lock(&tp->mu);
     atomic_fetch_add(&tp->sleeping, 1);
@@ -72,8 +99,7 @@ static void *worker_main(void *p) {
     for (;;) {
         seen = wait_for_work(tp, seen);
         if (atomic_load(&tp->stop)) break;
-        run_chunks(tp, id);
-        atomic_fetch_sub_explicit(&tp->busy, 1, memory_order_release);
+        run_chunks(tp, seen, id);
     }
     return NULL;
 }
@@ -131,14 +157,16 @@ void weft_threadpool_run(weft_threadpool *tp, size_t n, size_t grain, weft_paral
     tp->arg = arg;
     tp->n = n;
     tp->chunk = chunk;
-    atomic_store_explicit(&tp->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&tp->busy, nt - 1, memory_order_relaxed);
-    atomic_fetch_add(&tp->generation, 1); /* seq_cst: pairs with `sleeping` */
+    tp->n_chunks = (n + chunk - 1) / chunk;
+    atomic_store_explicit(&tp->done, 0, memory_order_relaxed);
+    uint64_t gen = ++tp->gen;
+    atomic_store_explicit(&tp->next, (gen & 0xffffffffu) << 32, memory_order_release);
+    atomic_store(&tp->generation, gen); /* seq_cst: pairs with `sleeping` */
     if (atomic_load(&tp->sleeping) > 0) {
         pthread_mutex_lock(&tp->mu);
         pthread_cond_broadcast(&tp->wake);
         pthread_mutex_unlock(&tp->mu);
     }
-    run_chunks(tp, 0);
-    while (atomic_load_explicit(&tp->busy, memory_order_acquire) > 0) cpu_relax();
+    run_chunks(tp, gen, 0);
+    for (int i = 0; atomic_load_explicit(&tp->done, memory_order_acquire) < tp->n_chunks; i++) wait_round(i);
 }

@@ -19,9 +19,6 @@
 
 #include "runner.h"
 
-/* A lossless pipeline's output differs from its baseline's. */
-#define EXIT_MISMATCH 7
-
 /* One pipeline as run: the pipeline itself or its baseline. */
 typedef struct side {
     weft_pipeline *p;
@@ -128,7 +125,8 @@ static int parse_args(int argc, char **argv, bench *b, bench_args *a) {
         }
     }
     if (optind >= argc || !b->prompts_path) {
-        fprintf(stderr, "weft: %s\n%s", optind >= argc ? "missing PIPELINE.json" : "missing --prompts FILE", bench_help);
+        const char *what = optind >= argc ? "missing PIPELINE.json" : "missing --prompts FILE";
+        fprintf(stderr, "weft: %s\n%s", what, bench_help);
         return EXIT_USAGE;
     }
     b->n = (size_t)(argc - optind);
@@ -184,20 +182,15 @@ static char *baseline_json(cJSON *root) {
     cJSON *actions = cJSON_GetObjectItemCaseSensitive(root, "actions");
     for (int i = cJSON_GetArraySize(actions); i-- > 0;) {
         const cJSON *comp = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(actions, i), "component");
-        if (cJSON_IsString(comp) && strncmp(comp->valuestring, "/drafter", 8) == 0) cJSON_DeleteItemFromArray(actions, i);
+        if (cJSON_IsString(comp) && strncmp(comp->valuestring, "/drafter", 8) == 0)
+            cJSON_DeleteItemFromArray(actions, i);
     }
     return cJSON_PrintUnformatted(root);
 }
 
-static weft_pipeline *new_pipeline(weft_registry *reg, const char *json, const char *origin,
-                                   const weft_options *opt, int *code) {
-    char err[WEFT_ERR_CAP] = "";
-    weft_pipeline *p = weft_pipeline_new(reg, json, strlen(json), origin, opt, err, sizeof err);
-    if (!p) {
-        fprintf(stderr, "weft: %s: %s\n", origin, err);
-        *code = strstr(err, "(available: ") ? EXIT_PLUGIN : EXIT_CONFIG; /* unknown component */
-    }
-    return p;
+static weft_pipeline *runner_pipeline_new_str(weft_registry *reg, const char *json, const char *origin,
+                                              const weft_options *opt, int *code) {
+    return runner_pipeline_new(reg, json, strlen(json), origin, opt, code);
 }
 
 static int load_entry(bench *b, entry *e, weft_registry *reg, const weft_options *opt) {
@@ -205,7 +198,7 @@ static int load_entry(bench *b, entry *e, weft_registry *reg, const weft_options
     char *text = runner_read(e->path, &len);
     if (!text) return EXIT_IO;
     int code = EXIT_OK;
-    e->spec.p = new_pipeline(reg, text, e->path, opt, &code);
+    e->spec.p = runner_pipeline_new_str(reg, text, e->path, opt, &code);
     cJSON *root = e->spec.p ? cJSON_ParseWithLength(text, len) : NULL;
     free(text);
     if (!root) return code ? code : EXIT_CONFIG;
@@ -218,7 +211,7 @@ static int load_entry(bench *b, entry *e, weft_registry *reg, const weft_options
     cJSON_Delete(root);
     char origin[1024];
     snprintf(origin, sizeof origin, "%s (baseline, without drafter)", e->path);
-    e->base.p = base ? new_pipeline(reg, base, origin, opt, &code) : NULL;
+    e->base.p = base ? runner_pipeline_new_str(reg, base, origin, opt, &code) : NULL;
     free(base);
     e->base.rep_tokens = calloc((size_t)b->reps, sizeof(double));
     e->base.rep_seconds = calloc((size_t)b->reps, sizeof(double));
@@ -455,7 +448,8 @@ static void print_entry(const bench *b, const entry *e) {
         printf("MISMATCH: %ld of %ld outputs differ from the baseline although the verifier is lossless\n"
                "          (first: prompt %ld \"%s\", token %zu)\n",
                e->differing, e->compared, e->first_prompt + 1, b->prompts[e->first_prompt], e->first_token);
-        fprintf(stderr, "weft: MISMATCH: %s: %ld of %ld outputs differ from the baseline (first: prompt %ld, token %zu)\n",
+        fprintf(stderr,
+                "weft: MISMATCH: %s: %ld of %ld outputs differ from the baseline (first: prompt %ld, token %zu)\n",
                 e->path, e->differing, e->compared, e->first_prompt + 1, e->first_token);
         break;
     }
@@ -582,11 +576,13 @@ static int write_svg(const bench *b) {
                "with a draft)</text>\n", hist_y - 16);
     double x0 = 60, pw = W - x0 - 20, group = pw / (max_k + 1), bw = group * 0.8 / (double)b->n;
     double y_base = hist_y + hist_h;
-    fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", x0, y_base, x0 + pw, y_base);
+    fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", x0, y_base, x0 + pw,
+            y_base);
     for (int tick = 0; tick <= 4; tick++) {
         double y = y_base - hist_h * tick / 4.0;
         fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%d%%</text>\n", x0 - 4, y + 4, tick * 25);
-        if (tick) fprintf(f, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0, y, x0 + pw, y);
+        if (tick)
+            fprintf(f, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0, y, x0 + pw, y);
     }
     for (int k = 0; k <= max_k; k++)
         fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d%s</text>\n", x0 + group * (k + 0.5),
@@ -596,7 +592,8 @@ static int write_svg(const bench *b) {
         for (int k = 0; k <= max_k && s->n_draft_steps > 0; k++) {
             double share = (double)s->accept_hist[k] / (double)s->n_draft_steps;
             fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
-                    x0 + group * (k + 0.1) + bw * (double)i, y_base - hist_h * share, bw, hist_h * share, palette[i % 8]);
+                    x0 + group * (k + 0.1) + bw * (double)i, y_base - hist_h * share, bw, hist_h * share,
+                    palette[i % 8]);
         }
         double ly = y_base + 40 + 18 * (double)i;
         fprintf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n<text x=\"%.0f\" y=\"%.1f\">",

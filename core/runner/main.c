@@ -4,8 +4,6 @@
 
 #include "runner.h"
 
-int cmd_bench(int argc, char **argv); /* bench.c */
-
 static void usage(FILE *f) {
     fprintf(f,
             "usage: weft <command> [options]\n"

@@ -123,6 +123,17 @@ static void stream_text(void *user, const char *text, size_t len) {
     fflush(stdout);
 }
 
+weft_pipeline *runner_pipeline_new(weft_registry *reg, const char *json, size_t len, const char *origin,
+                                   const weft_options *opt, int *code) {
+    char err[WEFT_ERR_CAP] = "";
+    weft_pipeline *p = weft_pipeline_new(reg, json, len, origin, opt, err, sizeof err);
+    if (!p) {
+        fprintf(stderr, "weft: %s: %s\n", origin, err);
+        *code = strstr(err, "(available: ") ? EXIT_PLUGIN : EXIT_CONFIG; /* unknown component */
+    }
+    return p;
+}
+
 static weft_pipeline *load_pipeline(const run_args *a, weft_registry **reg_out, int *code) {
     size_t len;
     char *json = runner_read(a->pipeline, &len);
@@ -132,12 +143,10 @@ static weft_pipeline *load_pipeline(const run_args *a, weft_registry **reg_out, 
     }
     weft_registry *reg = runner_registry(a->plugins, a->verbose);
     weft_options opt = {.n_threads = a->threads, .models_dir = a->models, .log_level = a->verbose ? WEFT_LOG_INFO : 0};
-    char err[WEFT_ERR_CAP] = "";
-    weft_pipeline *p = reg ? weft_pipeline_new(reg, json, len, a->pipeline, &opt, err, sizeof err) : NULL;
+    *code = EXIT_PLUGIN;
+    weft_pipeline *p = reg ? runner_pipeline_new(reg, json, len, a->pipeline, &opt, code) : NULL;
     free(json);
     if (!p) {
-        fprintf(stderr, "weft: %s: %s\n", a->pipeline, err);
-        *code = strstr(err, "(available: ") ? EXIT_PLUGIN : EXIT_CONFIG; /* unknown component */
         weft_registry_free(reg);
         return NULL;
     }

@@ -808,6 +808,23 @@ static void check_evict(bool reposition) {
 Test(model, evict_equals_mask) { check_evict(false); }
 Test(model, evict_with_reposition_equals_mask) { check_evict(true); }
 
+/* A head-wise plan whose heads all keep the same slots is the plain plan. */
+Test(model, head_wise_plan_with_equal_lists_is_plain_plan) {
+    int32_t toks[10] = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376}, keep[6] = {0, 1, 4, 6, 7, 8};
+    float *a = calloc(512, sizeof(float)), *b = calloc(512, sizeof(float));
+    for (int hw = 0; hw < 2; hw++) {
+        llm L;
+        llm_open(&L, stories_path(), 1, WEFT_KV_F32, 0, 64);
+        llm_eval(&L, toks, 9, NULL, NULL, NULL);
+        cr_assert_eq(compact_all_layers(&L, keep, 6, true, hw), WEFT_OK);
+        llm_eval_last(&L, toks + 9, 1, hw ? b : a);
+        llm_close(&L);
+    }
+    cr_assert(!memcmp(a, b, 512 * sizeof(float)));
+    free(a);
+    free(b);
+}
+
 Test(model, compact_rejects_bad_plans) {
     llm L;
     llm_open(&L, stories_path(), 1, WEFT_KV_F32, 0, 64);

@@ -18,7 +18,9 @@
 
 enum {
     MM_BLOCK_ROWS = 16,       /* rows per matmul work item; fixed so results never depend on the split */
-    MIN_ITEM_WORK = 1 << 16,  /* multiply-adds (~10 us) below which a loop stays on one thread */
+    /* multiply-adds (~40 us) below which a loop stays on one thread: waking
+     * workers costs microseconds idle, milliseconds on a loaded machine */
+    MIN_ITEM_WORK = 1 << 18,
 };
 
 typedef struct worker_scratch {

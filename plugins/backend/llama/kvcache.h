@@ -67,7 +67,11 @@ static inline const float *kv_read_row(const kv_cache *c, const void *row, float
  * attention sums zeroed. The caller then fills keys/values and advances len. */
 void kv_cache_append(kv_cache *c, const int32_t *positions, int32_t n);
 
-/* weft_backend_vtable.kv_keep / kv_view / kv_compact; errors in err. */
+/* weft_backend_vtable.kv_keep / kv_view / kv_compact; errors in err.
+ * Keep lists must be strictly ascending (slots only move down, in place).
+ * Head-wise plans give n_kv_heads lists of n_keep[l] slots, head h's list
+ * at keep[l] + h * n_keep[l]; a composite slot takes head 0's position.
+ * kv_len() is the longest layer. */
 weft_status kv_cache_keep(kv_cache *c, int32_t n_tail, const int32_t *keep, int32_t n_keep,
                           char *err, size_t err_cap);
 weft_status kv_cache_view(const kv_cache *c, int32_t layer, weft_kv_view *out, char *err,

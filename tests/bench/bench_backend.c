@@ -1,0 +1,246 @@
+/* weft-bench-backend: speed of the llama backend's forward pass.
+ *
+ *   weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0]
+ *
+ * Reports prefill tok/s (512 tokens in one batch), decode tok/s (128 tokens
+ * one at a time, logits each step), the cost of a k-token chain batch
+ * relative to k = 1 (what a speculative verifier pays), decode speed as a
+ * fraction of the memory-bandwidth floor (weight bytes per token over the
+ * measured read bandwidth), peak RSS and KV cache bytes. Each timing is the
+ * best of several runs.
+ *
+ * On a shared machine wall time includes time spent descheduled, so every
+ * number is also given from process CPU time divided by the thread count
+ * ("cpu"): what the run would take on an idle machine, as long as the
+ * workers are busy or spinning (they spin between parallel loops). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "forward.h"
+#include "host.h"
+#include "kernels.h"
+
+enum { N_PREFILL = 512, N_DECODE = 128, CTX_BATCH = 64, REPS = 3, BATCH_REPS = 20 };
+
+typedef struct bench {
+    weft_runtime *rt;
+    weft_env *env;
+    model *m;
+    kv_cache kv;
+    forward_state *fs;
+    float *logits;
+} bench;
+
+static double clock_s(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Best (smallest) wall and CPU-per-thread times over the runs of one measurement. */
+typedef struct timing {
+    double wall, cpu;
+    double w0, c0;
+    int threads;
+} timing;
+
+static timing timing_new(int threads) { return (timing){1e30, 1e30, 0, 0, threads}; }
+static void tic(timing *t) {
+    t->w0 = clock_s(CLOCK_MONOTONIC);
+    t->c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+static void toc(timing *t) {
+    const double w = clock_s(CLOCK_MONOTONIC) - t->w0;
+    const double c = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - t->c0) / t->threads;
+    if (w < t->wall) t->wall = w;
+    if (c < t->cpu) t->cpu = c;
+}
+
+static void die(const char *what, const char *msg) {
+    fprintf(stderr, "weft-bench-backend: %s: %s\n", what, msg);
+    exit(1);
+}
+
+/* Evaluates n tokens with logits for the last `n_out` rows. */
+static void eval(bench *b, const int32_t *toks, int n, int n_out) {
+    int32_t rows[64];
+    for (int i = 0; i < n_out; i++) rows[i] = n - n_out + i;
+    weft_batch batch = {.struct_size = sizeof batch, .n_tokens = (size_t)n, .tokens = toks,
+                        .n_out = (size_t)n_out, .out_rows = rows, .logits = b->logits};
+    char err[512];
+    if (forward_eval(b->fs, &batch, err, sizeof err) != WEFT_OK) die("eval", err);
+}
+
+static void rollback_all(bench *b) {
+    char err[256];
+    if (kv_cache_keep(&b->kv, kv_cache_len(&b->kv), NULL, 0, err, sizeof err) != WEFT_OK) die("rollback", err);
+}
+
+/* ---- memory bandwidth: sum a buffer far larger than the caches ---- */
+
+typedef struct bw_job {
+    const float *buf;
+    size_t chunk; /* floats per item */
+    float *sums;
+} bw_job;
+
+static void bw_body(void *arg, size_t begin, size_t end, int worker) {
+    (void)worker;
+    const bw_job *j = arg;
+    for (size_t it = begin; it < end; it++) {
+        const float *p = j->buf + it * j->chunk;
+        float acc[16] = {0};
+        for (size_t i = 0; i < j->chunk; i += 16)
+            for (int k = 0; k < 16; k++) acc[k] += p[i + k];
+        float s = 0;
+        for (int k = 0; k < 16; k++) s += acc[k];
+        j->sums[it] = s;
+    }
+}
+
+/* Bytes per second of one pass (best of 4), timed like everything else:
+ * the better of wall and CPU-per-thread time. */
+static double read_bandwidth(const weft_env *env, int threads) {
+    const size_t bytes = (size_t)1 << 30, chunk = (size_t)1 << 18, n_items = bytes / 4 / chunk;
+    float *buf = malloc(bytes), *sums = calloc(n_items, sizeof(float));
+    if (!buf || !sums) die("bandwidth", "out of memory");
+    for (size_t i = 0; i < bytes / 4; i++) buf[i] = (float)(i & 7);
+    bw_job j = {buf, chunk, sums};
+    timing t = timing_new(threads);
+    for (int r = 0; r < 4; r++) {
+        tic(&t);
+        env->host->parallel_for(env, n_items, 1, bw_body, &j);
+        toc(&t);
+    }
+    const double best = bytes / (t.cpu < t.wall ? t.cpu : t.wall);
+    volatile float sink = sums[0];
+    (void)sink;
+    free(buf);
+    free(sums);
+    return best;
+}
+
+int main(int argc, char **argv) {
+    const char *path = NULL, *json = NULL, *kv_name = "f32";
+    int threads = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
+        else if (!strcmp(argv[i], "--kv") && i + 1 < argc) kv_name = argv[++i];
+        else if (argv[i][0] != '-') path = argv[i];
+        else {
+            fprintf(stderr, "usage: weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0]\n");
+            return 2;
+        }
+    }
+    if (!path) die("usage", "a model file is required");
+    const weft_kv_type kv_type = !strcmp(kv_name, "f16") ? WEFT_KV_F16 : !strcmp(kv_name, "q8_0") ? WEFT_KV_Q8_0 : WEFT_KV_F32;
+
+    char err[1024];
+    bench b = {0};
+    const kernel_isa isa = kernels_init(-1);
+    b.rt = weft_runtime_new(threads);
+    b.env = weft_env_new(b.rt, "bench");
+    b.m = model_load(path, err, sizeof err);
+    if (!b.m) die("load", err);
+    const model_config *c = &b.m->cfg;
+    if (!kv_cache_init(&b.kv, c, kv_type, N_PREFILL + N_DECODE, err, sizeof err)) die("kv", err);
+    b.fs = forward_new(b.m, &b.kv, 64, b.env, err, sizeof err);
+    if (!b.fs) die("forward", err);
+    b.logits = malloc((size_t)16 * c->n_vocab * sizeof(float));
+    int32_t *toks = malloc(N_PREFILL * sizeof(int32_t));
+    for (int i = 0; i < N_PREFILL; i++) toks[i] = (int32_t)((i * 7919u + 13u) % (unsigned)c->n_vocab);
+
+    /* warm-up: page in the weights */
+    eval(&b, toks, 16, 1);
+    rollback_all(&b);
+
+    timing prefill = timing_new(threads);
+    for (int r = 0; r < REPS; r++) {
+        tic(&prefill);
+        eval(&b, toks, N_PREFILL, 1);
+        toc(&prefill);
+        rollback_all(&b);
+    }
+
+    timing decode = timing_new(threads);
+    for (int r = 0; r < REPS; r++) {
+        tic(&decode);
+        for (int i = 0; i < N_DECODE; i++) eval(&b, toks + i, 1, 1);
+        toc(&decode);
+        rollback_all(&b);
+    }
+
+    /* k-token chains after a 64-token context, rolled back each time */
+    static const int ks[] = {1, 2, 4, 8, 16};
+    timing batch[5];
+    eval(&b, toks, CTX_BATCH, 1);
+    for (int i = 0; i < 5; i++) {
+        batch[i] = timing_new(threads);
+        for (int r = 0; r < BATCH_REPS; r++) {
+            tic(&batch[i]);
+            eval(&b, toks + CTX_BATCH, ks[i], ks[i]);
+            toc(&batch[i]);
+            if (kv_cache_keep(&b.kv, ks[i], NULL, 0, err, sizeof err) != WEFT_OK) die("rollback", err);
+        }
+    }
+    rollback_all(&b);
+
+    struct rusage ru; /* before the bandwidth test's buffer */
+    getrusage(RUSAGE_SELF, &ru);
+    const double rss_mb = ru.ru_maxrss / 1024.0;
+    const double bw = read_bandwidth(b.env, threads);
+    const double floor_tps = bw / (double)b.m->weight_bytes;
+    const double kv_mb = kv_cache_bytes(&b.kv) / 1048576.0;
+    const char *wtype = ggml_type_name(b.m->w.layers[0].wq.type);
+
+    printf("model        %s (%s, %s, %d layers, dim %d, vocab %d, %.1fM params)\n", path, b.m->arch->name,
+           wtype, c->n_layers, c->dim, c->n_vocab, b.m->n_params / 1e6);
+    printf("threads      %d, kernels %s, kv %s\n", threads, kernel_isa_name(isa), kv_name);
+    printf("                    wall      cpu (tok/s)\n");
+    printf("prefill %d   %9.1f %9.1f\n", N_PREFILL, N_PREFILL / prefill.wall, N_PREFILL / prefill.cpu);
+    printf("decode %d    %9.1f %9.1f\n", N_DECODE, N_DECODE / decode.wall, N_DECODE / decode.cpu);
+    const double dec_best = N_DECODE / (decode.cpu < decode.wall ? decode.cpu : decode.wall);
+    printf("bandwidth    %9.2f GB/s read; %.1f MB weights/token -> floor %.1f tok/s; decode (cpu) at %.0f%% of it\n",
+           bw / 1e9, b.m->weight_bytes / 1048576.0, floor_tps, 100.0 * dec_best / floor_tps);
+    printf("chain batch  k:      ");
+    for (int i = 0; i < 5; i++) printf("%7d", ks[i]);
+    printf("\n             wall:   ");
+    for (int i = 0; i < 5; i++) printf("%7.2f", batch[i].wall / batch[0].wall);
+    printf("   (x the k=1 time, %.2f ms)\n             cpu:    ", batch[0].wall * 1e3);
+    for (int i = 0; i < 5; i++) printf("%7.2f", batch[i].cpu / batch[0].cpu);
+    printf("   (x the k=1 time, %.2f ms)\n", batch[0].cpu * 1e3);
+    printf("memory       peak RSS %.1f MB, KV cache %.1f MB (%d slots)\n", rss_mb, kv_mb, b.kv.n_ctx);
+
+    if (json) {
+        FILE *f = fopen(json, "w");
+        if (!f) die("json", "cannot open the output file");
+        fprintf(f,
+                "{\"model\": \"%s\", \"arch\": \"%s\", \"weight_type\": \"%s\", \"n_params\": %llu,\n"
+                " \"weight_bytes\": %llu, \"threads\": %d, \"kernels\": \"%s\", \"kv_type\": \"%s\",\n"
+                " \"prefill_tok_s\": %.2f, \"prefill_tok_s_cpu\": %.2f, \"decode_tok_s\": %.2f,\n"
+                " \"decode_tok_s_cpu\": %.2f, \"read_bandwidth_gb_s\": %.3f, \"decode_floor_tok_s\": %.2f,\n"
+                " \"decode_fraction_of_floor\": %.4f,\n \"batch_cost_wall\": {",
+                path, b.m->arch->name, wtype, (unsigned long long)b.m->n_params,
+                (unsigned long long)b.m->weight_bytes, threads, kernel_isa_name(isa), kv_name,
+                N_PREFILL / prefill.wall, N_PREFILL / prefill.cpu, N_DECODE / decode.wall,
+                N_DECODE / decode.cpu, bw / 1e9, floor_tps, dec_best / floor_tps);
+        for (int i = 0; i < 5; i++) fprintf(f, "%s\"%d\": %.4f", i ? ", " : "", ks[i], batch[i].wall / batch[0].wall);
+        fprintf(f, "},\n \"batch_cost_cpu\": {");
+        for (int i = 0; i < 5; i++) fprintf(f, "%s\"%d\": %.4f", i ? ", " : "", ks[i], batch[i].cpu / batch[0].cpu);
+        fprintf(f, "},\n \"batch1_ms\": %.4f, \"peak_rss_mb\": %.1f, \"kv_bytes\": %zu}\n", batch[0].wall * 1e3,
+                rss_mb, kv_cache_bytes(&b.kv));
+        fclose(f);
+    }
+    free(toks);
+    free(b.logits);
+    forward_free(b.fs);
+    kv_cache_free(&b.kv);
+    model_free(b.m);
+    weft_env_free(b.env);
+    weft_runtime_free(b.rt);
+    return 0;
+}
