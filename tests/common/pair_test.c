@@ -15,9 +15,11 @@
 
 static const th_markov model = {.seed = 3, .sharpness = 3, .eos_logit = -0.5, .n_vocab = NV};
 
-static void exact_cells(double *expected) {
-    int32_t a = markov_token_of((unsigned char)TH_PAIR_PROMPT[0], NV);
-    int32_t b = markov_token_of((unsigned char)TH_PAIR_PROMPT[1], NV);
+static void exact_cells(const char *prompt, double *expected) {
+    size_t n = strlen(prompt);
+    cr_assert_geq(n, 2, "the pair test needs a prompt of two characters or more");
+    int32_t a = markov_token_of((unsigned char)prompt[n - 2], NV);
+    int32_t b = markov_token_of((unsigned char)prompt[n - 1], NV);
     double p1[NV], p2[NV];
     th_markov_probs(&model, a, b, p1);
     memset(expected, 0, N_CELLS * sizeof *expected);
@@ -60,13 +62,13 @@ static double chi2_pooled(const long *observed, const double *expected, size_t n
     return stats_chi2_test(obs, exp_, m, NULL);
 }
 
-th_pair_result th_pair_test(weft_pipeline *p, long n_samples) {
+th_pair_result th_pair_test(weft_pipeline *p, const char *prompt, long n_samples) {
     static long observed[N_CELLS];
     memset(observed, 0, sizeof observed);
     th_pair_result res = {0};
     for (int64_t seed = 1; seed <= n_samples; seed++) {
         weft_result r;
-        th_generate(p, TH_PAIR_PROMPT, -1, seed, &r);
+        th_generate(p, prompt, -1, seed, &r);
         size_t cell;
         if (r.n_tokens == 2) cell = (size_t)r.tokens[0] * (NV + 1) + (size_t)r.tokens[1];
         else if (r.n_tokens == 1 && r.finish == WEFT_FINISH_EOS) cell = (size_t)r.tokens[0] * (NV + 1) + MARKOV_EOS;
@@ -78,7 +80,7 @@ th_pair_result th_pair_test(weft_pipeline *p, long n_samples) {
         weft_result_free(&r);
     }
     double expected[N_CELLS];
-    exact_cells(expected);
+    exact_cells(prompt, expected);
     res.p_value = chi2_pooled(observed, expected, N_CELLS, n_samples);
     return res;
 }

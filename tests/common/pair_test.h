@@ -11,16 +11,17 @@
 
 /* The model every pair test runs on, and its backend JSON. */
 #define TH_PAIR_BACKEND "{\"use\": \"markov\", \"n_vocab\": 8, \"seed\": 3, \"sharpness\": 3, \"eos_logit\": -0.5}"
-#define TH_PAIR_PROMPT "ab"
+#define TH_PAIR_PROMPT "ab" /* the default prompt; any prompt of >= 2 characters works */
 
 typedef struct th_pair_result {
     double p_value;
     int64_t drafted, accepted; /* summed over the samples */
 } th_pair_result;
 
-/* Generates two tokens for seeds 1..n_samples with a pipeline built on
- * TH_PAIR_BACKEND (max_tokens 2, a sampled chain) and tests the tallied
- * pairs against the exact distribution. */
-th_pair_result th_pair_test(weft_pipeline *p, long n_samples);
+/* Generates two tokens after `prompt` for seeds 1..n_samples with a pipeline
+ * built on TH_PAIR_BACKEND (max_tokens 2, a sampled chain) and tests the
+ * tallied pairs against the exact distribution (the model reads the last two
+ * characters of the prompt). */
+th_pair_result th_pair_test(weft_pipeline *p, const char *prompt, long n_samples);
 
 #endif

@@ -22,7 +22,7 @@ static double sample_pairs(const char *drafter, const char *verifier) {
                                    "\"samplers\": [{\"use\": \"temperature\", \"t\": 1.0}], "
                                    "\"generate\": {\"max_tokens\": 2}}",
                                    drafter ? ", \"drafter\": " : "", drafter ? drafter : "", verifier);
-    th_pair_result r = th_pair_test(p, N_SAMPLES);
+    th_pair_result r = th_pair_test(p, TH_PAIR_PROMPT, N_SAMPLES);
     if (drafter) { /* the drafts were real and sometimes right */
         cr_assert_gt(r.drafted, N_SAMPLES, "%s drafted %lld tokens", drafter, (long long)r.drafted);
         cr_assert_gt(r.accepted, N_SAMPLES / 100, "%s: %lld accepted", drafter, (long long)r.accepted);

@@ -37,7 +37,7 @@ static double sample_pairs(const char *drafter, const char *mode) {
                                    "\"samplers\": [{\"use\": \"temperature\", \"t\": 1.0}], "
                                    "\"generate\": {\"max_tokens\": 2}}",
                                    drafter, mode);
-    th_pair_result r = th_pair_test(p, N_SAMPLES);
+    th_pair_result r = th_pair_test(p, TH_PAIR_PROMPT, N_SAMPLES);
     /* the drafts were real, and often enough right to matter */
     cr_assert_gt(r.drafted, N_SAMPLES, "%s drafted %lld tokens", drafter, (long long)r.drafted);
     cr_assert_gt(r.accepted, N_SAMPLES / 10, "%s: %lld accepted", drafter, (long long)r.accepted);

@@ -117,7 +117,7 @@ static size_t text_branches(const suffix_automaton *s, int32_t st, branch *out) 
     int64_t keys[16];
     int32_t edges[16];
     size_t n_alt = 0;
-    for (int32_t e = a->head[st]; e >= 0; e = a->e_next[e])
+    for (int32_t e = s->branches > 1 ? a->head[st] : -1; e >= 0; e = a->e_next[e])
         if (a->e_tok[e] != out[0].first) rank_insert(keys, edges, &n_alt, s->branches - 1, a->pos[a->e_to[e]], e);
     for (size_t i = 0; i < n_alt; i++) {
         size_t q = (size_t)keys[i]; /* an end of match + e_tok: tok[q] == e_tok */
