@@ -179,6 +179,7 @@ static int run_one(weft_pipeline *p, const run_args *a) {
     weft_status st = weft_generate(p, &req, &r, err, sizeof err);
     free(file_prompt);
     printf("\n");
+    fflush(stdout); /* the text ends before the statistics start on stderr */
     int code = EXIT_OK;
     if (st != WEFT_OK) {
         fprintf(stderr, "weft: %s\n", err);
