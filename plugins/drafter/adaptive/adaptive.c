@@ -32,7 +32,7 @@ static const weft_param_desc params[] = {
     {.struct_size = sizeof(weft_param_desc), .name = "drafter", .type = WEFT_TYPE_COMPONENT,
      .flags = WEFT_PARAM_REQUIRED, .doc = "The drafter whose budget is chosen", .nested_kind = WEFT_KIND_DRAFTER},
     {.struct_size = sizeof(weft_param_desc), .name = "arms", .type = WEFT_TYPE_INT_LIST,
-     .flags = WEFT_PARAM_HAS_MIN | WEFT_PARAM_HAS_MAX, .min = 1, .max = BANDIT_MAX_ARMS, .def = "[0, 2, 4, 8, 16]",
+     .flags = WEFT_PARAM_HAS_MIN | WEFT_PARAM_HAS_MAX, .min = 1, .max = BANDIT_MAX_ARMS, .def = "[0, 1, 2, 4, 8, 16]",
      .doc = "Draft budgets to choose from (nodes and depth; 0 = no speculation)"},
     {.struct_size = sizeof(weft_param_desc), .name = "policy", .type = WEFT_TYPE_STRING, .def = "\"ucb\"",
      .doc = "Bandit policy", .choices = policies},

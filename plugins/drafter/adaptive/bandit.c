@@ -28,13 +28,14 @@ size_t bandit_choose(const bandit *b) {
         if (!b->plays[a]) return a;
         total += b->n[a];
     }
-    double scale = bandit_mean(b, bandit_best(b));
-    if (!(scale > 0)) scale = 1;
+    double top = bandit_mean(b, bandit_best(b));
     double log_n = log(total > 1 ? total : 1);
     size_t best = 0;
     double best_index = -INFINITY;
     for (size_t a = 0; a < b->n_arms; a++) {
-        double index = bandit_mean(b, a) / scale + b->c * sqrt(2 * log_n / b->n[a]);
+        double mean = bandit_mean(b, a);
+        double value = mean > 0 && top > 0 ? log(mean / top) : -INFINITY; /* an arm that committed nothing */
+        double index = value + b->c * sqrt(2 * log_n / b->n[a]);
         if (index > best_index) best_index = index, best = a;
     }
     return best;

@@ -6,9 +6,14 @@
  *  - An arm's value is its throughput, total tokens over total seconds: the
  *    mean of per-step rates would let a few slow steps (a preempted thread, a
  *    page fault) count for as little as fast ones, and overrate every arm.
- *  - Throughput's scale depends on the model and machine, so the index
- *    divides every value by the best arm's: the leader scores 1 and the
- *    bonus c * sqrt(2 ln N / n_a) is relative to it.
+ *  - The index compares throughputs by their ratio to the best arm's, on a
+ *    log scale: ln(x_a / x_best) + c * sqrt(2 ln N / n_a). The ratio makes c
+ *    independent of the model and machine. The log makes exploration cost
+ *    aware: an arm 10% slower is 0.1 behind, as on a linear scale, but an arm
+ *    20 times slower (a large tree on a backend whose rows are expensive) is
+ *    3 behind, so its bonus rarely catches up and it is rarely replayed, where
+ *    a linear scale would cap its gap at 1 and replay it as often as an arm
+ *    half as fast.
  *  - Step costs drift (caches warm up, other processes come and go), so
  *    every pull discounts all past ones by gamma (discounted UCB, Garivier &
  *    Moulines 2011): old measurements fade, and an arm left alone regains

@@ -20,7 +20,7 @@ enum { P_MIN_MATCH, P_MAX_DRAFT, P_BRANCHES, P_WINDOW, P_CORPUS };
 
 static const weft_param_desc params[] = {
     WEFT_PARAM_INT_MIN("min_match", 1, "2", "Shortest suffix match that is worth a draft"),
-    WEFT_PARAM_INT("max_draft", 1, 256, "8", "Most tokens per drafted chain"),
+    WEFT_PARAM_INT("max_draft", 1, 256, "4", "Most tokens per drafted chain"),
     WEFT_PARAM_INT("branches", 1, 16, "1", "Sibling chains under the root: other continuations of the match"),
     WEFT_PARAM_INT_MIN("window", 64, "65536", "Most recent tokens the dynamic automaton covers (bounds memory)"),
     WEFT_PARAM("corpus", WEFT_TYPE_STRING, WEFT_PARAM_FILE, 0, 0, NULL,
