@@ -47,9 +47,48 @@ weft_env *weft_env_new(weft_runtime *rt, const char *name) {
     return &e->pub;
 }
 
+struct parsed_json {
+    cJSON *doc;
+    weft_json *view;
+    struct parsed_json *next;
+};
+
+static const weft_json *host_json_parse(const weft_env *env, const char *text, size_t len, const char *origin) {
+    weft_env_impl *e = (weft_env_impl *)env;
+    if (!e || !text) return NULL;
+    origin = origin ? origin : "<json>";
+    char err[512];
+    cJSON *doc = json_parse_located(text, len, origin, err, sizeof err);
+    if (!doc) {
+        host_error(env, "%s", err);
+        return NULL;
+    }
+    char root_ptr[1024];
+    snprintf(root_ptr, sizeof root_ptr, "%s#", origin);
+    struct parsed_json *pj = calloc(1, sizeof *pj);
+    if (pj) pj->view = json_view_build(doc, root_ptr);
+    if (!pj || !pj->view) {
+        free(pj);
+        cJSON_Delete(doc);
+        host_error(env, "%s: out of memory", origin);
+        return NULL;
+    }
+    pj->doc = doc;
+    pj->next = e->parsed;
+    e->parsed = pj;
+    return pj->view;
+}
+
 void weft_env_free(weft_env *env) {
     weft_env_impl *e = (weft_env_impl *)env;
     if (!e) return;
+    while (e->parsed) {
+        struct parsed_json *pj = e->parsed;
+        e->parsed = pj->next;
+        json_view_free(pj->view);
+        cJSON_Delete(pj->doc);
+        free(pj);
+    }
     free(e->name);
     free(e);
 }
@@ -179,6 +218,7 @@ static const weft_host host_table = {
     .json_key = json_view_key,
     .json_get = json_view_get,
     .json_pointer = json_view_pointer,
+    .json_parse = host_json_parse,
 };
 
 const weft_host *weft_host_table(void) { return &host_table; }

@@ -35,6 +35,7 @@ typedef struct weft_env_impl {
     weft_runtime *rt;
     char *name;  /* "sampler top-k", used as message prefix */
     char error[1024];
+    struct parsed_json *parsed; /* host->json_parse results, freed with the env */
 } weft_env_impl;
 
 WEFT_API const weft_host *weft_host_table(void);

@@ -32,6 +32,19 @@ char *json_pointer_index(const char *base, size_t index) {
     return json_pointer_join(base, tok);
 }
 
+cJSON *json_parse_located(const char *text, size_t len, const char *origin, char *err, size_t cap) {
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    if (root) return root;
+    size_t off = end ? (size_t)(end - text) : 0, line = 1, col = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (text[i] == '\n') line++, col = 1;
+        else col++;
+    }
+    snprintf(err, cap, "%s:%zu:%zu: malformed JSON near byte %zu", origin, line, col, off);
+    return NULL;
+}
+
 static bool build_into(weft_json *j, const cJSON *node, char *pointer) {
     j->node = node;
     j->pointer = pointer;

@@ -20,6 +20,10 @@ const char *json_view_key(const weft_json *j, size_t i);
 const weft_json *json_view_get(const weft_json *j, const char *key);
 const char *json_view_pointer(const weft_json *j);
 
+/* Parses text; on malformed JSON returns NULL and writes
+ * "origin:line:col: malformed JSON near byte N" to err. */
+cJSON *json_parse_located(const char *text, size_t len, const char *origin, char *err, size_t cap);
+
 /* Appends "/token" to base with RFC 6901 escaping (~ -> ~0, / -> ~1). */
 char *json_pointer_join(const char *base, const char *token);
 char *json_pointer_index(const char *base, size_t index);

@@ -185,15 +185,8 @@ static weft_pipeline *pipeline_parse(weft_registry *reg, const char *json, size_
     if (!p) return NULL;
     p->reg = reg;
     p->models_dir = strdup(default_models_dir(opt));
-    const char *end = NULL;
-    p->root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+    p->root = json_parse_located(json, len, origin ? origin : "<pipeline>", err, cap);
     if (!p->root) {
-        size_t off = end ? (size_t)(end - json) : 0, line = 1, col = 1;
-        for (size_t i = 0; i < off && i < len; i++) {
-            if (json[i] == '\n') line++, col = 1;
-            else col++;
-        }
-        fail_msg(err, cap, "%s:%zu:%zu: malformed JSON near byte %zu", origin ? origin : "<pipeline>", line, col, off);
         weft_pipeline_free(p);
         return NULL;
     }

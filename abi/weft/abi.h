@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define WEFT_ABI_MAJOR 1
-#define WEFT_ABI_MINOR 0
+#define WEFT_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define WEFT_EXPORT __declspec(dllexport)
@@ -217,6 +217,14 @@ struct weft_host {
     /* A JSON pointer (RFC 6901) naming this node within the pipeline, for
      * error messages, e.g. "/grammar/schema/properties/a". */
     const char *(*json_pointer)(const weft_json *j);
+
+    /* ---- ABI 1.1 ---- */
+    /* Parse JSON text (a schema file, a corpus index) into a read-only node
+     * that lives until the instance `env` belongs to is destroyed. Pointers
+     * of its nodes start with `origin` (e.g. a file name: "s.json#/a/b"). On
+     * malformed text returns NULL after recording an error that names the
+     * line and column. */
+    const weft_json *(*json_parse)(const weft_env *env, const char *text, size_t len, const char *origin);
 };
 
 /* ---- components -------------------------------------------------------- */

@@ -39,6 +39,10 @@ typedef struct weft_model_info {
 /* Signal requests (weft_batch.signals) — computed only when asked for. */
 #define WEFT_SIGNAL_HIDDEN (1u << 0)    /* hidden state after layer `hidden_layer` */
 #define WEFT_SIGNAL_ATTN_ACCUM (1u << 1) /* attention probabilities summed per cache slot */
+/* ABI 1.1: the attention of the batch's last `obs_window` rows (queries)
+ * summed per cache slot and head, replacing the previous window's
+ * (weft_kv_view.obs_attn; SnapKV's observation window at prefill). */
+#define WEFT_SIGNAL_OBS_WINDOW (1u << 2)
 
 typedef struct weft_batch {
     size_t struct_size;
@@ -62,6 +66,8 @@ typedef struct weft_batch {
     uint32_t signals;
     int32_t hidden_layer;  /* WEFT_SIGNAL_HIDDEN: after this layer (n_layers = final) */
     float *hidden;         /* n_out * n_embd, rows as logits */
+    /* ---- ABI 1.1 ---- */
+    int32_t obs_window;    /* WEFT_SIGNAL_OBS_WINDOW: rows in the window */
 } weft_batch;
 
 /* KV element types. */
@@ -69,6 +75,7 @@ typedef enum weft_kv_type {
     WEFT_KV_F32 = 0,
     WEFT_KV_F16 = 1,
     WEFT_KV_Q8_0 = 2,
+    WEFT_KV_Q4 = 3, /* ABI 1.1: 4-bit; the block layout is the backend's */
 } weft_kv_type;
 
 /* Read-only view of one layer's cache, for KV compressors. Keys are stored
@@ -83,6 +90,13 @@ typedef struct weft_kv_view {
     const void *keys, *values;
     const int32_t *positions; /* positions[slot] */
     const float *attn_accum;  /* n_slots * n_heads summed attention, or NULL */
+    /* ---- ABI 1.1 ---- */
+    /* n_slots * n_heads: attention of the last observation window, or NULL */
+    const float *obs_attn;
+    size_t bytes;             /* bytes this layer's cache holds (all slots) */
+    /* Slots [0, n_quantized) are stored quantized; keys/values then point to
+     * an F32 copy of every slot (type WEFT_KV_F32) made for the view. */
+    int32_t n_quantized;
 } weft_kv_view;
 
 /* A compaction plan: for each layer, the ordered slots to keep. Head-wise
@@ -96,6 +110,12 @@ typedef struct weft_kv_plan {
     /* Re-assign positions 0..n_keep-1 in order and re-rotate the keys
      * (StreamingLLM), instead of keeping original positions. */
     bool reposition;
+    /* ---- ABI 1.1 ---- */
+    /* Per layer: store the first n_quantized[l] kept slots as quant_type
+     * (keys with per-channel scales, values with per-token scales, as KIVI);
+     * slots stored quantized stay so. NULL: no change of precision. */
+    const int32_t *n_quantized;
+    weft_kv_type quant_type;  /* WEFT_KV_Q8_0 or WEFT_KV_Q4 */
 } weft_kv_plan;
 
 typedef struct weft_backend_vtable {

@@ -22,6 +22,8 @@ typedef struct weft_kv_schedule {
     bool after_prefill;
     int32_t every_n_tokens; /* 0 = never */
     int32_t when_over;      /* run when kv_len exceeds this; 0 = never */
+    /* ---- ABI 1.1 ---- */
+    int32_t obs_window;     /* WEFT_KV_NEEDS_OBS_WINDOW: queries in the window */
 } weft_kv_schedule;
 
 typedef struct weft_kv_ctx {
