@@ -32,3 +32,17 @@ weft_status weft_state_clone(void *self, void **out) {
     *out = copy;
     return WEFT_OK;
 }
+
+weft_p_keep *weft_p_keep_new(const weft_env *env, const weft_value *args, size_t size) {
+    const double p = args[0].u.d;
+    const int64_t min_keep = args[1].u.i;
+    if (!(p >= 0 && p <= 1) || min_keep < 1) {
+        weft_error(env, "need 0 <= p <= 1 and min_keep >= 1, got p=%g min_keep=%lld", p, (long long)min_keep);
+        return NULL;
+    }
+    weft_p_keep *s = weft_state_new(env, size < sizeof *s ? sizeof *s : size);
+    if (!s) return NULL;
+    s->p = p;
+    s->min_keep = (size_t)min_keep;
+    return s;
+}

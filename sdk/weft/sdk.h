@@ -70,6 +70,21 @@ void weft_state_free(void *self);
 /* Byte copy of a flat state (no owned pointers); fits sampler clone(). */
 weft_status weft_state_clone(void *self, void **out);
 
+/* Samplers set by a probability mass `p` in [0, 1] and `min_keep` >= 1
+ * (top-p, min-p, typical): declare WEFT_P_KEEP_PARAMS first and start the
+ * state with weft_p_keep. */
+typedef struct weft_p_keep {
+    weft_state base;
+    double p;
+    size_t min_keep;
+} weft_p_keep;
+#define WEFT_P_KEEP_PARAMS(p_default, p_doc)                  \
+    WEFT_PARAM_DOUBLE("p", 0, 1, p_default, p_doc),         \
+        WEFT_PARAM_INT_MIN("min_keep", 1, "1", "Keep at least this many tokens")
+/* Checks args[0] (p) and args[1] (min_keep) and returns a zeroed state of
+ * `size` bytes with them set; NULL after reporting the error through env. */
+weft_p_keep *weft_p_keep_new(const weft_env *env, const weft_value *args, size_t size);
+
 /* ---- candidates and distributions --------------------------------------- */
 
 /* Sort by logit, descending (sets sorted). */

@@ -4,36 +4,18 @@
  * that makes the mass reach p is kept (so p = 0 keeps the argmax). */
 #include <weft/sdk.h>
 
-typedef struct top_p {
-    weft_state base;
-    double p;
-    size_t min_keep;
-} top_p;
-
 static const weft_param_desc params[] = {
-    WEFT_PARAM_DOUBLE("p", 0, 1, "0.95", "Probability mass to keep, in [0, 1]; 1 keeps all"),
-    WEFT_PARAM_INT_MIN("min_keep", 1, "1", "Keep at least this many tokens"),
+    WEFT_P_KEEP_PARAMS("0.95", "Probability mass to keep, in [0, 1]; 1 keeps all"),
 };
 
 static weft_status top_p_create(const weft_env *env, const weft_value *args, void **self) {
-    double p = args[0].u.d;
-    int64_t min_keep = args[1].u.i;
-    if (!(p >= 0 && p <= 1) || min_keep < 1) {
-        weft_error(env, "need 0 <= p <= 1 and min_keep >= 1, got p=%g min_keep=%lld", p,
-                   (long long)min_keep);
-        return WEFT_ERR_INVALID;
-    }
-    top_p *s = weft_state_new(env, sizeof *s);
-    if (!s) return WEFT_ERR_NOMEM;
-    s->p = p;
-    s->min_keep = (size_t)min_keep;
-    *self = s;
-    return WEFT_OK;
+    *self = weft_p_keep_new(env, args, sizeof(weft_p_keep));
+    return *self ? WEFT_OK : WEFT_ERR_INVALID;
 }
 
 static weft_status top_p_apply(void *self, const weft_sampler_ctx *ctx, weft_candidates *c) {
     (void)ctx;
-    const top_p *s = self;
+    const weft_p_keep *s = self;
     if (s->p >= 1 || c->size <= s->min_keep) return WEFT_OK;
     weft_cands_softmax(c);
     /* The nucleus is usually a small prefix of the sorted set: sort only a

@@ -17,39 +17,27 @@ typedef struct scored {
 } scored;
 
 typedef struct typical {
-    weft_state base;
-    double p;
-    size_t min_keep;
+    weft_p_keep pk; /* first: p and min_keep */
     scored *buf; /* scratch, one per candidate */
     bool *keep;
     size_t cap_buf, cap_keep;
 } typical;
 
 static const weft_param_desc params[] = {
-    WEFT_PARAM_DOUBLE("p", 0, 1, "0.95", "Mass of the most typical tokens to keep; 1 = off"),
-    WEFT_PARAM_INT_MIN("min_keep", 1, "1", "Keep at least this many tokens"),
+    WEFT_P_KEEP_PARAMS("0.95", "Mass of the most typical tokens to keep; 1 = off"),
 };
 
 static void typical_destroy(void *self) {
     typical *s = self;
     if (!s) return;
-    weft_free(s->base.env, s->buf);
-    weft_free(s->base.env, s->keep);
+    weft_free(s->pk.base.env, s->buf);
+    weft_free(s->pk.base.env, s->keep);
     weft_state_free(s);
 }
 
 static weft_status typical_create(const weft_env *env, const weft_value *args, void **self) {
-    double p = args[0].u.d;
-    if (!(p >= 0 && p <= 1) || args[1].u.i < 1) {
-        weft_error(env, "need 0 <= p <= 1 and min_keep >= 1, got p=%g min_keep=%lld", p, (long long)args[1].u.i);
-        return WEFT_ERR_INVALID;
-    }
-    typical *s = weft_state_new(env, sizeof *s);
-    if (!s) return WEFT_ERR_NOMEM;
-    s->p = p;
-    s->min_keep = (size_t)args[1].u.i;
-    *self = s;
-    return WEFT_OK;
+    *self = weft_p_keep_new(env, args, sizeof(typical));
+    return *self ? WEFT_OK : WEFT_ERR_INVALID;
 }
 
 /* Ascending score; ties by token id, whatever the input order. */
@@ -62,11 +50,11 @@ static int cmp_scored(const void *a, const void *b) {
 static weft_status typical_apply(void *self, const weft_sampler_ctx *ctx, weft_candidates *c) {
     (void)ctx;
     typical *s = self;
-    if (s->p >= 1 || c->size <= 1) return WEFT_OK;
+    if (s->pk.p >= 1 || c->size <= 1) return WEFT_OK;
     double lse = weft_cands_logsumexp(c);
     if (!isfinite(lse)) return WEFT_OK;
-    if (!weft_scratch_reserve(s->base.env, (void **)&s->buf, &s->cap_buf, c->size, sizeof *s->buf) ||
-        !weft_scratch_reserve(s->base.env, (void **)&s->keep, &s->cap_keep, c->size, sizeof *s->keep))
+    if (!weft_scratch_reserve(s->pk.base.env, (void **)&s->buf, &s->cap_buf, c->size, sizeof *s->buf) ||
+        !weft_scratch_reserve(s->pk.base.env, (void **)&s->keep, &s->cap_keep, c->size, sizeof *s->keep))
         return WEFT_ERR_NOMEM;
     double entropy = 0;
     for (size_t i = 0; i < c->size; i++) {
@@ -81,7 +69,7 @@ static weft_status typical_apply(void *self, const weft_sampler_ctx *ctx, weft_c
     size_t n = c->size;
     for (size_t i = 0; i < c->size; i++) {
         mass += s->buf[i].p;
-        if (mass > s->p && i + 1 >= s->min_keep) {
+        if (mass > s->pk.p && i + 1 >= s->pk.min_keep) {
             n = i + 1;
             break;
         }
@@ -98,8 +86,8 @@ static weft_status typical_apply(void *self, const weft_sampler_ctx *ctx, weft_c
 
 static weft_status typical_clone(void *self, void **out) {
     const typical *s = self;
-    const weft_value args[] = {{.present = true, .u.d = s->p}, {.present = true, .u.i = (int64_t)s->min_keep}};
-    return typical_create(s->base.env, args, out);
+    const weft_value args[] = {{.present = true, .u.d = s->pk.p}, {.present = true, .u.i = (int64_t)s->pk.min_keep}};
+    return typical_create(s->pk.base.env, args, out);
 }
 
 static const weft_sampler_vtable typical_vtable = {
