@@ -14,7 +14,7 @@
 
 #include <weft/sdk.h>
 
-#include "markov_model.h"
+#include "markov_draft.h"
 
 /* Keeps q's hash apart from the Markov backend's and random-draft's. */
 #define Q_SALT 0x2545f4914f6cdd1dull
@@ -68,17 +68,6 @@ static weft_status reserve(wor_draft *s, size_t positions, size_t nv) {
     return WEFT_OK;
 }
 
-static void fill_q(const wor_draft *s, weft_token t, size_t nv, weft_candidate *q) {
-    double mx = -INFINITY, sum = 0;
-    for (size_t j = 0; j < nv; j++) {
-        double l = s->skew * markov_unit(s->seed, -1, t, (int32_t)j);
-        q[j] = (weft_candidate){.id = (weft_token)j, .logit = (float)l};
-        if (l > mx) mx = l;
-    }
-    for (size_t j = 0; j < nv; j++) sum += exp((double)q[j].logit - mx);
-    for (size_t j = 0; j < nv; j++) q[j].p = (float)(exp((double)q[j].logit - mx) / sum);
-}
-
 /* Gumbel-top-k: key = log q + G with G = -log(-log u); the k largest keys,
  * largest first, are k draws without replacement, in draw order. */
 static void gumbel_keys(wor_draft *s, const weft_candidate *q, size_t nv, weft_rng *rng) {
@@ -114,7 +103,7 @@ static weft_status wd_draft(void *self, const weft_draft_ctx *ctx, weft_tree *ou
         if (d >= max_depth) continue;
         weft_token t = pos ? out->tokens[pos - 1] : ctx->history[ctx->n_history - 1];
         weft_candidate *q = s->q + pos * nv;
-        fill_q(s, t, nv, q);
+        markov_draft_q(s->seed, s->skew, t, nv, q);
         if (out->draft_dists) out->draft_dists[pos] = (weft_dist){q, nv};
         gumbel_keys(s, q, nv, ctx->rng);
         for (size_t k = 0; k < branch && out->n_nodes < budget; k++) {
