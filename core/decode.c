@@ -14,6 +14,7 @@
 
 #include <weft/sdk.h>
 
+#include "kvsched.h"
 #include "pipeline.h"
 #include "util.h"
 
@@ -131,7 +132,12 @@ bool vocab_init(weft_pipeline *p, char *err, size_t cap) {
     for (int32_t t = 0; t < nv; t++) {
         char buf[512];
         size_t len = 0;
-        if (be->token_bytes(BACKEND_SELF(p), t, false, buf, sizeof buf, &len) != WEFT_OK || len > sizeof buf) len = 0;
+        weft_status st = be->token_bytes(BACKEND_SELF(p), t, false, buf, sizeof buf, &len);
+        if (len > sizeof buf) len = 0; /* a token this long matches no grammar byte anyway */
+        else if (st != WEFT_OK) {
+            component_error(p->backend, "token_bytes", st, err, cap);
+            return false;
+        }
         p->vocab_bytes[t] = malloc(len + 1);
         if (!p->vocab_bytes[t]) return fail_msg(err, cap, "out of memory");
         memcpy(p->vocab_bytes[t], buf, len);
@@ -166,6 +172,7 @@ typedef struct request_state {
     int32_t pos_next;   /* position of the pending token */
     int64_t max_tokens;
     size_t text_cap, text_emitted, max_stop;
+    size_t tokens_cap; /* out->tokens */
     int64_t since_compress;
     weft_status status; /* why the request failed */
     uint64_t seed;
@@ -180,6 +187,7 @@ static bool is_eog(const weft_pipeline *p, weft_token t) {
 
 static bool comp_fail(request_state *rs, component_node *c, const char *what, weft_status st) {
     component_error(c, what, st, rs->err, rs->cap);
+    rs->status = st;
     return false;
 }
 
@@ -219,8 +227,12 @@ static bool emit_token(request_state *rs, weft_token t) {
     o->tokens[o->n_tokens++] = t;
     char piece[512];
     size_t len = 0;
-    if (BACKEND_VT(p)->token_bytes(BACKEND_SELF(p), t, false, piece, sizeof piece, &len) != WEFT_OK || len > sizeof piece)
-        len = 0;
+    weft_status st = BACKEND_VT(p)->token_bytes(BACKEND_SELF(p), t, false, piece, sizeof piece, &len);
+    if (len > sizeof piece) len = 0; /* as vocab_init: too long to be text */
+    else if (st != WEFT_OK) {
+        o->finish = WEFT_FINISH_ERROR;
+        return comp_fail(rs, p->backend, "token_bytes", st);
+    }
     size_t before = o->text_len;
     if (!text_append(rs, piece, len)) {
         o->finish = WEFT_FINISH_ERROR;
@@ -271,8 +283,26 @@ static bool check_tree(request_state *rs, const weft_draft_ctx *dc) {
     return why == NULL;
 }
 
+/* A node the grammar rejected but kept as a leaf (no grammar state). */
+static bool rejected_leaf(const decode_buffers *b, int32_t node) {
+    return !(b->tree.flags[node] & WEFT_NODE_AUX) && !b->gstates[node + 1];
+}
+
+/* Was node i (pruned parent np) drawn at random? Then its siblings' and its
+ * own draft probabilities assume every outcome of q stays in the tree. */
+static bool drawn_at_random(const decode_buffers *b, size_t i, int32_t np) {
+    const weft_dist *q = &b->draft_dists[np + 1];
+    const float dp = b->tree.draft_p[i];
+    return q->size > 1 || (dp == dp && dp < 1.0f);
+}
+
 /* Drops draft nodes the grammar rejects (and their subtrees) before they cost
- * an evaluation; keeps one grammar state per surviving position. */
+ * an evaluation; keeps one grammar state per surviving position. A rejected
+ * node drawn at random stays, as a leaf: dropping it would condition the
+ * surviving drafts on the grammar while the verifier still divides by the
+ * unconditioned q, which biases sampled output. The verifier rejects it
+ * (p = 0 at its parent), as it would any draft; a deterministic draft
+ * (q = delta) can go, since then rejecting it and dropping it are the same. */
 static bool grammar_prune(request_state *rs) {
     weft_pipeline *p = rs->p;
     decode_buffers *b = &p->buf;
@@ -283,16 +313,19 @@ static bool grammar_prune(request_state *rs) {
     for (size_t i = 0; i < t->n_nodes; i++) {
         int32_t par = t->parents[i];
         b->remap[i] = -1;
-        if (par >= 0 && b->remap[par] < 0) continue;
+        if (par >= 0 && (b->remap[par] < 0 || rejected_leaf(b, b->remap[par]))) continue;
         int32_t np = par < 0 ? -1 : b->remap[par];
         weft_grammar_state *st = NULL;
         if (!(t->flags[i] & WEFT_NODE_AUX)) {
             const weft_grammar_state *from = b->gstates[np + 1];
             weft_status s = g->state_fork(gs, from, &st);
-            if (s != WEFT_OK) return comp_fail(rs, p->grammar, "fork", s);
-            if (g->accept(gs, st, t->tokens[i]) != WEFT_OK) {
+            if (s != WEFT_OK) return comp_fail(rs, p->grammar, "state_fork", s);
+            s = g->accept(gs, st, t->tokens[i]);
+            if (s != WEFT_OK) {
                 g->state_free(gs, st);
-                continue;
+                st = NULL;
+                if (s != WEFT_ERR_INVALID) return comp_fail(rs, p->grammar, "accept", s);
+                if (!drawn_at_random(b, i, np)) continue; /* prune the subtree */
             }
         }
         b->remap[i] = (int32_t)w;
@@ -327,6 +360,12 @@ static bool target_dist(request_state *rs, size_t pos, size_t path_len) {
         if (s != WEFT_OK) return comp_fail(rs, p->grammar, "fill_mask", s);
         for (size_t i = 0; i < nv; i++)
             if (b->mask[i >> 5] >> (i & 31) & 1) c[set.size++] = (weft_candidate){(weft_token)i, row[i], 0};
+        /* The row after a drafted end-of-generation: nothing after it is
+         * emitted, but it still needs a distribution to verify against (the
+         * grammar allows nothing there). Pruning the node instead would bias
+         * a sampled verifier. */
+        if (set.size == 0 && pos > 0 && is_eog(p, b->tree.tokens[pos - 1]))
+            c[set.size++] = (weft_candidate){b->tree.tokens[pos - 1], 0, 0};
         if (set.size == 0)
             return fail_msg(rs->err, rs->cap, "%s: the grammar allows no token here (dead end)", weft_env_name(p->grammar->env));
     } else {
@@ -378,6 +417,28 @@ static size_t write_path(request_state *rs, int32_t node) {
     return d;
 }
 
+/* ---- KV compression ---- */
+
+/* The signals the compressor declared (kvsched.h). */
+static void kv_signals(const weft_pipeline *p, weft_batch *batch, bool is_prefill) {
+    if (p->kv) kv_sched_signals(VT(p->kv, weft_kv_vtable), p->kv->inst.self, batch, is_prefill);
+}
+
+/* Tokens the next step may commit before the compressor is due. A step
+ * never crosses a compression point, so every token sees the cache that
+ * plain decoding would give it and speculation stays exact under
+ * compression. INT64_MAX: no limit. */
+static int64_t kv_commit_limit(const request_state *rs, int32_t kv_len) {
+    const weft_pipeline *p = rs->p;
+    if (!p->kv) return INT64_MAX;
+    weft_kv_schedule sch = {.struct_size = sizeof sch};
+    VT(p->kv, weft_kv_vtable)->schedule(p->kv->inst.self, &sch);
+    int64_t lim = INT64_MAX;
+    if (sch.every_n_tokens > 0) lim = sch.every_n_tokens - rs->since_compress;
+    if (sch.when_over > 0 && (int64_t)sch.when_over + 1 - kv_len < lim) lim = (int64_t)sch.when_over + 1 - kv_len;
+    return lim;
+}
+
 static bool prefill(request_state *rs) {
     weft_pipeline *p = rs->p;
     decode_buffers *b = &p->buf;
@@ -406,6 +467,7 @@ static bool prefill(request_state *rs) {
     t0 = now_seconds();
     if (n > 1) {
         weft_batch batch = {.struct_size = sizeof batch, .n_tokens = n - 1, .tokens = b->history};
+        kv_signals(p, &batch, true);
         s = be->eval(BACKEND_SELF(p), &batch);
         if (s != WEFT_OK) return comp_fail(rs, p->backend, "prefill", s);
     }
@@ -422,11 +484,11 @@ static bool kv_compress(request_state *rs, bool after_prefill) {
     weft_kv_schedule sch = {.struct_size = sizeof sch};
     kv->schedule(p->kv->inst.self, &sch);
     int32_t len = be->kv_len(BACKEND_SELF(p));
-    bool due = after_prefill ? sch.after_prefill
-                             : (sch.every_n_tokens > 0 && rs->since_compress >= sch.every_n_tokens) ||
-                                   (sch.when_over > 0 && len > sch.when_over);
-    if (!due) return true;
+    if (!kv_sched_due(&sch, after_prefill, rs->since_compress, len)) return true;
     double t0 = now_seconds();
+    /* Compression runs between steps, after kv_keep: the cache then holds
+     * committed tokens only (the pending token is not evaluated yet and no
+     * draft exists), so no slot can still be rolled back. */
     weft_kv_ctx ctx = {.struct_size = sizeof ctx, .backend = &p->backend->inst, .n_layers = p->info->n_layers,
                        .kv_len = len, .n_protected = 0, .after_prefill = after_prefill};
     weft_kv_plan plan = {.struct_size = sizeof plan};
@@ -468,6 +530,29 @@ static void build_verify_tree(weft_pipeline *p) {
     v->n_nodes = w;
 }
 
+/* Room for one more step's tokens in history and the output. Only KV
+ * compression lets a sequence outgrow n_ctx, so the buffers sized for
+ * n_ctx grow here, between steps (drafters get history per call). */
+static bool kv_room(request_state *rs) {
+    weft_pipeline *p = rs->p;
+    decode_buffers *b = &p->buf;
+    const size_t need = rs->n_hist + b->cap + 2;
+    if (need > b->history_cap) {
+        weft_token *h = realloc(b->history, 2 * need * sizeof *h);
+        if (!h) return fail_msg(rs->err, rs->cap, "out of memory");
+        b->history = h;
+        b->history_cap = 2 * need;
+    }
+    if (rs->out->n_tokens + b->cap + 2 > rs->tokens_cap) {
+        const size_t nc = 2 * (rs->out->n_tokens + b->cap + 2);
+        weft_token *t = realloc(rs->out->tokens, nc * sizeof *t);
+        if (!t) return fail_msg(rs->err, rs->cap, "out of memory");
+        rs->out->tokens = t;
+        rs->tokens_cap = nc;
+    }
+    return true;
+}
+
 /* One draft-evaluate-verify-commit step; false when generation ends. */
 static bool step(request_state *rs, bool *failed) {
     weft_pipeline *p = rs->p;
@@ -482,13 +567,17 @@ static bool step(request_state *rs, bool *failed) {
         return false;
     }
     *failed = true;
+    if (p->kv && !kv_room(rs)) return false;
     t->n_nodes = 0;
     double draft_seconds = 0;
     for (size_t i = 0; i <= b->cap; i++) b->draft_dists[i] = (weft_dist){0};
-    if (p->drafter && b->cap > 0 && room > 0) {
+    const int64_t kv_limit = kv_commit_limit(rs, kv_len);
+    if (p->drafter && b->cap > 0 && room > 0 && kv_limit > 1) {
+        const size_t max_depth = kv_limit - 1 < p->gen.max_draft_depth ? (size_t)(kv_limit - 1)
+                                                                         : (size_t)p->gen.max_draft_depth;
         weft_draft_ctx dc = {.struct_size = sizeof dc, .history = b->history, .n_history = rs->n_hist,
                              .n_prompt = rs->n_prompt, .max_nodes = b->cap < (size_t)room ? b->cap : (size_t)room,
-                             .max_depth = (size_t)p->gen.max_draft_depth, .n_vocab = p->info->n_vocab,
+                             .max_depth = max_depth, .n_vocab = p->info->n_vocab,
                              .target = &p->backend->inst, .rng = &p->rng};
         for (size_t i = 0; i < b->cap; i++) t->draft_p[i] = NAN, t->flags[i] = 0;
         double t0 = now_seconds();
@@ -516,6 +605,7 @@ static bool step(request_state *rs, bool *failed) {
     weft_batch batch = {.struct_size = sizeof batch, .n_tokens = rows, .tokens = b->batch_tokens,
                         .positions = b->batch_pos, .parents = b->batch_parents, .n_out = rows,
                         .out_rows = b->out_rows, .logits = b->logits};
+    kv_signals(p, &batch, false);
     double t0 = now_seconds();
     weft_status s = be->eval(BACKEND_SELF(p), &batch);
     double eval_seconds = now_seconds() - t0;
@@ -529,6 +619,14 @@ static bool step(request_state *rs, bool *failed) {
         b->target[i + 1] = (weft_dist){0};
         if (t->flags[i] & WEFT_NODE_AUX) continue;
         n_drafted++;
+        if (p->grammar && rejected_leaf(b, (int32_t)i)) {
+            /* never accepted, so any distribution serves; one token keeps
+             * verifiers' checks of their inputs satisfied */
+            weft_candidate *c = b->cands + (i + 1) * (size_t)p->info->n_vocab;
+            c[0] = (weft_candidate){t->tokens[i], 0, 1};
+            b->target[i + 1] = (weft_dist){c, 1};
+            continue;
+        }
         if (!target_dist(rs, i + 1, write_path(rs, (int32_t)i))) return false;
     }
     /* verify */
@@ -570,6 +668,7 @@ static bool step(request_state *rs, bool *failed) {
         for (size_t i = 0; i <= na; i++) {
             s = g->accept(p->grammar->inst.self, b->gstates[0], b->committed[i]);
             if (s != WEFT_OK) return comp_fail(rs, p->grammar, "accept", s);
+            if (is_eog(p, b->committed[i])) break; /* output ends here (emit_token) */
         }
     }
     for (size_t k = 0; k < p->n_samplers; k++) {
@@ -605,14 +704,21 @@ static bool step(request_state *rs, bool *failed) {
     }
     *failed = false;
     for (size_t i = 0; i <= na; i++)
-        if (!emit_token(rs, b->committed[i])) return false;
+        if (!emit_token(rs, b->committed[i])) {
+            *failed = rs->out->finish == WEFT_FINISH_ERROR;
+            return false;
+        }
     if (p->grammar && VT(p->grammar, weft_grammar_vtable)->is_accepting(p->grammar->inst.self, b->gstates[0])) {
         /* a complete grammar with nothing but end-of-generation left ends here */
         weft_status ms = VT(p->grammar, weft_grammar_vtable)->fill_mask(p->grammar->inst.self, b->gstates[0], b->mask);
+        if (ms != WEFT_OK) {
+            *failed = true;
+            return comp_fail(rs, p->grammar, "fill_mask", ms);
+        }
         bool other = false;
-        for (int32_t i = 0; ms == WEFT_OK && !other && i < p->info->n_vocab; i++)
+        for (int32_t i = 0; !other && i < p->info->n_vocab; i++)
             other = (b->mask[i >> 5] >> (i & 31) & 1) && !is_eog(p, i);
-        if (ms == WEFT_OK && !other) {
+        if (!other) {
             rs->out->finish = WEFT_FINISH_GRAMMAR;
             return false;
         }
@@ -655,7 +761,9 @@ weft_status weft_generate(weft_pipeline *p, const weft_request *req, weft_result
         if (strlen(p->gen.stop[i]) > rs.max_stop) rs.max_stop = strlen(p->gen.stop[i]);
     rs.seed = (uint64_t)(req->has_seed ? req->seed : p->gen.seed);
     weft_rng_seed(&p->rng, rs.seed);
-    out->tokens = calloc((size_t)p->info->n_ctx + p->buf.cap + 2, sizeof *out->tokens);
+    weft_runtime_warnings_truncate(p->rt, p->n_build_warnings);
+    rs.tokens_cap = (size_t)p->info->n_ctx + p->buf.cap + 2;
+    out->tokens = calloc(rs.tokens_cap, sizeof *out->tokens);
     out->text = calloc(1, 1);
     rs.text_cap = 1;
     if (!out->tokens || !out->text) {
@@ -693,6 +801,10 @@ weft_status weft_generate(weft_pipeline *p, const weft_request *req, weft_result
     out->stats.lossy = !(vf & WEFT_CAP_LOSSLESS) && !((vf & WEFT_CAP_LOSSLESS_GREEDY) && !rs.sampled);
     out->stats.seconds_total = t_end - t_start;
     out->stats.seconds_decode = t_end - t_decode;
+    if (!weft_runtime_warnings_to_stats(p->rt, &out->stats) && status == WEFT_OK) {
+        fail_msg(err, cap, "out of memory");
+        status = WEFT_ERR_NOMEM;
+    }
     return status;
 }
 
@@ -700,6 +812,7 @@ void weft_result_free(weft_result *r) {
     if (!r) return;
     free(r->text);
     free(r->tokens);
+    free((void *)r->stats.warnings);
     memset(r, 0, sizeof *r);
 }
 

@@ -12,14 +12,32 @@
 
 static const char *level_name[] = {"error", "warning", "info", "debug"};
 
+static void note_warning(weft_runtime *rt, const char *component, const char *msg) {
+    pthread_mutex_lock(&rt->warn_lock);
+    rt->n_warnings++;
+    if (rt->n_kept < WEFT_RUNTIME_KEPT_WARNINGS) {
+        weft_warning *w = &rt->kept[rt->n_kept];
+        w->component = strdup(component);
+        w->message = strdup(msg);
+        if (w->component && w->message) rt->n_kept++;
+        else free((void *)w->component), free((void *)w->message); /* counted, not kept */
+    }
+    pthread_mutex_unlock(&rt->warn_lock);
+}
+
 static void host_log(const weft_env *env, weft_log_level level, const char *fmt, ...) {
     const weft_env_impl *e = (const weft_env_impl *)env;
-    if (e && e->rt && (int)level > e->rt->log_level) return;
+    bool counted = e && e->rt && level == WEFT_LOG_WARN;
+    if (!counted && e && e->rt && (int)level > e->rt->log_level) return;
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (counted) {
+        note_warning(e->rt, e->name, msg);
+        if ((int)level > e->rt->log_level) return;
+    }
     fprintf(stderr, "weft: %s: %s: %s\n", e ? e->name : "?",
             level_name[level <= WEFT_LOG_DEBUG ? level : WEFT_LOG_DEBUG], msg);
 }
@@ -193,6 +211,14 @@ static void host_destroy_component(const weft_env *env, weft_instance *inst) {
         e->rt->destroy_component(e->rt->create_ctx, inst);
 }
 
+/* ---- shared objects ---- */
+
+static void *host_shared(const weft_env *env, const char *key, void *(*make)(void *arg), void *arg,
+                         void (*destroy)(void *obj)) {
+    const weft_env_impl *e = (const weft_env_impl *)env;
+    return e && e->rt ? weft_shared_store_get(e->rt->shared, key, make, arg, destroy) : NULL;
+}
+
 static const weft_host host_table = {
     .struct_size = sizeof(weft_host),
     .abi_major = WEFT_ABI_MAJOR,
@@ -219,6 +245,7 @@ static const weft_host host_table = {
     .json_get = json_view_get,
     .json_pointer = json_view_pointer,
     .json_parse = host_json_parse,
+    .shared = host_shared,
 };
 
 const weft_host *weft_host_table(void) { return &host_table; }
@@ -228,15 +255,61 @@ weft_runtime *weft_runtime_new(int n_threads) {
     if (!rt) return NULL;
     rt->pool = weft_threadpool_new(n_threads);
     rt->log_level = WEFT_LOG_WARN;
-    if (!rt->pool) {
+    rt->shared = rt->own_shared = weft_shared_store_new();
+    if (!rt->pool || !rt->shared) {
+        weft_threadpool_free(rt->pool);
+        weft_shared_store_free(rt->own_shared);
         free(rt);
         return NULL;
     }
+    pthread_mutex_init(&rt->warn_lock, NULL);
     return rt;
 }
 
 void weft_runtime_free(weft_runtime *rt) {
     if (!rt) return;
     weft_threadpool_free(rt->pool);
+    weft_shared_store_free(rt->own_shared);
+    weft_runtime_warnings_truncate(rt, 0);
+    pthread_mutex_destroy(&rt->warn_lock);
     free(rt);
+}
+
+void weft_runtime_warnings_truncate(weft_runtime *rt, int64_t n) {
+    pthread_mutex_lock(&rt->warn_lock);
+    if (n < rt->n_warnings) rt->n_warnings = n;
+    while (rt->n_kept > (size_t)n) {
+        weft_warning *w = &rt->kept[--rt->n_kept];
+        free((void *)w->component);
+        free((void *)w->message);
+    }
+    pthread_mutex_unlock(&rt->warn_lock);
+}
+
+bool weft_runtime_warnings_to_stats(weft_runtime *rt, weft_stats *st) {
+    pthread_mutex_lock(&rt->warn_lock);
+    st->n_warnings = rt->n_warnings;
+    /* one block: the array, then its strings */
+    size_t size = rt->n_kept * sizeof(weft_warning);
+    for (size_t i = 0; i < rt->n_kept; i++)
+        size += strlen(rt->kept[i].component) + strlen(rt->kept[i].message) + 2;
+    weft_warning *w = rt->n_kept ? malloc(size) : NULL;
+    if (w) {
+        char *p = (char *)(w + rt->n_kept);
+        for (size_t i = 0; i < rt->n_kept; i++) {
+            const char *src[2] = {rt->kept[i].component, rt->kept[i].message};
+            for (int k = 0; k < 2; k++) {
+                size_t l = strlen(src[k]) + 1;
+                memcpy(p, src[k], l);
+                if (k) w[i].message = p;
+                else w[i].component = p;
+                p += l;
+            }
+        }
+        st->n_kept = rt->n_kept;
+    }
+    st->warnings = w;
+    bool ok = w || !rt->n_kept;
+    pthread_mutex_unlock(&rt->warn_lock);
+    return ok;
 }

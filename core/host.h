@@ -4,6 +4,8 @@
 #ifndef WEFT_CORE_HOST_H
 #define WEFT_CORE_HOST_H
 
+#include <pthread.h>
+#include <weft/weft.h>
 #include <weft/weft_plugin.h>
 
 #include "threadpool.h"
@@ -18,6 +20,22 @@ struct weft_rng {
  * and how nested components are created. */
 typedef struct weft_runtime weft_runtime;
 
+/* host->shared's objects (shared.c): one per key, made on first request,
+ * destroyed with the store. Thread-safe. */
+typedef struct weft_shared_store weft_shared_store;
+WEFT_API weft_shared_store *weft_shared_store_new(void);
+WEFT_API void weft_shared_store_free(weft_shared_store *s);
+WEFT_API void *weft_shared_store_get(weft_shared_store *s, const char *key, void *(*make)(void *arg), void *arg,
+                                     void (*destroy)(void *obj));
+/* Objects whose key starts with prefix (NULL: all); for tests. */
+WEFT_API size_t weft_shared_store_count(weft_shared_store *s, const char *prefix);
+/* The registry's store, which pipelines of that registry use. */
+WEFT_API weft_shared_store *weft_registry_shared(weft_registry *reg);
+
+/* Warnings (host->log at WEFT_LOG_WARN) are counted per runtime, whatever
+ * the log level, for the run statistics; the first ones are kept. */
+#define WEFT_RUNTIME_KEPT_WARNINGS 32
+
 struct weft_runtime {
     weft_threadpool *pool;
     int log_level; /* messages above this level are dropped */
@@ -27,6 +45,12 @@ struct weft_runtime {
                                     const char *json_config, weft_instance **out);
     void (*destroy_component)(void *ctx, weft_instance *inst);
     void *create_ctx;
+    /* host->shared: the registry's store in a pipeline, else own_shared */
+    weft_shared_store *shared, *own_shared;
+    pthread_mutex_t warn_lock; /* host->log may be called from pool workers */
+    int64_t n_warnings;
+    size_t n_kept;
+    weft_warning kept[WEFT_RUNTIME_KEPT_WARNINGS]; /* strings owned */
 };
 
 /* Host-private env: the public part first. */
@@ -42,6 +66,12 @@ WEFT_API const weft_host *weft_host_table(void);
 
 WEFT_API weft_runtime *weft_runtime_new(int n_threads);
 WEFT_API void weft_runtime_free(weft_runtime *rt);
+/* Forgets every warning after the first n (a request starts again from the
+ * ones its pipeline logged while it was built). */
+WEFT_API void weft_runtime_warnings_truncate(weft_runtime *rt, int64_t n);
+/* The runtime's warnings into stats (count, and a copy of the kept ones
+ * the result owns); false when out of memory for the copy. */
+WEFT_API bool weft_runtime_warnings_to_stats(weft_runtime *rt, weft_stats *st);
 
 WEFT_API weft_env *weft_env_new(weft_runtime *rt, const char *name);
 WEFT_API void weft_env_free(weft_env *env);

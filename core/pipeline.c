@@ -116,6 +116,7 @@ static bool build(weft_pipeline *p, const weft_options *opt, bool instantiate, c
         p->rt = weft_runtime_new(threads > 0 ? threads : 1);
         if (!p->rt) ok = fail_msg(err, cap, "out of memory");
         else if (opt && opt->log_level) p->rt->log_level = opt->log_level;
+        if (p->rt) p->rt->shared = weft_registry_shared(p->reg);
         ctx.rt = p->rt;
     }
 #define GET(k) cJSON_GetObjectItemCaseSensitive(root, k)
@@ -211,6 +212,7 @@ weft_pipeline *weft_pipeline_new(weft_registry *reg, const char *json, size_t le
         weft_pipeline_free(p);
         return NULL;
     }
+    p->n_build_warnings = p->rt->n_warnings; /* reported with every request's stats */
     return p;
 }
 

@@ -47,6 +47,7 @@ typedef struct decode_buffers {
 struct weft_pipeline {
     weft_registry *reg;
     weft_runtime *rt;
+    int64_t n_build_warnings; /* logged while it was built */
     cJSON *root;
     char *models_dir;
     component_node *backend, *drafter, *verifier, *grammar, *kv;

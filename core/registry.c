@@ -23,6 +23,7 @@ struct weft_registry {
     size_t n_files;
     weft_component_info *items;
     size_t n_items;
+    weft_shared_store *shared; /* host->shared of its pipelines: outlives them */
 };
 
 /* What the entry registers while it runs. */
@@ -215,10 +216,20 @@ static weft_status host_register(weft_registrar *r, const weft_component_desc *d
     return WEFT_OK;
 }
 
-weft_registry *weft_registry_new(void) { return calloc(1, sizeof(weft_registry)); }
+weft_registry *weft_registry_new(void) {
+    weft_registry *reg = calloc(1, sizeof *reg);
+    if (reg && !(reg->shared = weft_shared_store_new())) {
+        free(reg);
+        return NULL;
+    }
+    return reg;
+}
+
+weft_shared_store *weft_registry_shared(weft_registry *reg) { return reg->shared; }
 
 void weft_registry_free(weft_registry *reg) {
     if (!reg) return;
+    weft_shared_store_free(reg->shared); /* destroy() is plugin code: before dlclose */
     free(reg->items);
     for (size_t i = 0; i < reg->n_files; i++) {
         dlclose(reg->files[i].handle);

@@ -33,6 +33,14 @@ char *weft_stats_json(const weft_stats *s) {
     for (int i = 0; i < WEFT_T_COUNT; i++) cJSON_AddNumberToObject(t, timer_names[i], s->t[i]);
     cJSON *h = cJSON_AddArrayToObject(o, "accepted_histogram");
     for (int i = 0; i < 17; i++) cJSON_AddItemToArray(h, cJSON_CreateNumber((double)s->accept_hist[i]));
+    cJSON_AddNumberToObject(o, "warnings", (double)s->n_warnings);
+    cJSON *w = cJSON_AddArrayToObject(o, "warning_messages");
+    for (size_t i = 0; i < s->n_kept; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "component", s->warnings[i].component);
+        cJSON_AddStringToObject(m, "message", s->warnings[i].message);
+        cJSON_AddItemToArray(w, m);
+    }
     char *txt = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return txt;
@@ -48,4 +56,8 @@ void weft_stats_print(const weft_stats *s, void *file) {
     fprintf(f, "time:");
     for (int i = 0; i < WEFT_T_COUNT; i++) fprintf(f, " %s %.1f ms%s", timer_names[i], s->t[i] * 1e3, i + 1 < WEFT_T_COUNT ? "," : "\n");
     if (s->lossy) fprintf(f, "note: the verifier is lossy: output may differ from the target's distribution\n");
+    if (s->n_warnings) fprintf(f, "warnings: %lld\n", (long long)s->n_warnings);
+    for (size_t i = 0; i < s->n_kept; i++) fprintf(f, "  %s: %s\n", s->warnings[i].component, s->warnings[i].message);
+    if (s->n_warnings > (int64_t)s->n_kept)
+        fprintf(f, "  (%lld more not kept)\n", (long long)(s->n_warnings - (int64_t)s->n_kept));
 }

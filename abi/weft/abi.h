@@ -225,6 +225,18 @@ struct weft_host {
      * malformed text returns NULL after recording an error that names the
      * line and column. */
     const weft_json *(*json_parse)(const weft_env *env, const char *text, size_t len, const char *origin);
+    /* An immutable object shared by every instance (of any plugin, in any
+     * pipeline of the same registry) that asks for the same key: the first
+     * caller's make(arg) builds it; later callers, and concurrent ones, get
+     * the same pointer. The host owns it and calls destroy(obj) (which may
+     * be NULL) when the registry goes, before plugins are unloaded; it is
+     * never freed earlier, so hold no reference counts. Keys name what the
+     * object is and what it was built from ("wg-vocab-index/1/<hash>"),
+     * including a layout version, as different builds of one library may
+     * ask. NULL when make fails (nothing is kept; a later call retries) or
+     * the env has no host runtime: build a private copy then. Thread-safe. */
+    void *(*shared)(const weft_env *env, const char *key, void *(*make)(void *arg), void *arg,
+                    void (*destroy)(void *obj));
 };
 
 /* ---- components -------------------------------------------------------- */

@@ -38,7 +38,10 @@ typedef struct weft_model_info {
 
 /* Signal requests (weft_batch.signals) — computed only when asked for. */
 #define WEFT_SIGNAL_HIDDEN (1u << 0)    /* hidden state after layer `hidden_layer` */
-#define WEFT_SIGNAL_ATTN_ACCUM (1u << 1) /* attention probabilities summed per cache slot */
+/* Attention probabilities summed per cache slot. Rows of a tree batch
+ * (parents != NULL) count only once kv_keep() keeps them, so rejected draft
+ * rows never do (ABI 1.1 reading). */
+#define WEFT_SIGNAL_ATTN_ACCUM (1u << 1)
 /* ABI 1.1: the attention of the batch's last `obs_window` rows (queries)
  * summed per cache slot and head, replacing the previous window's
  * (weft_kv_view.obs_attn; SnapKV's observation window at prefill). */
@@ -113,7 +116,9 @@ typedef struct weft_kv_plan {
     /* ---- ABI 1.1 ---- */
     /* Per layer: store the first n_quantized[l] kept slots as quant_type
      * (keys with per-channel scales, values with per-token scales, as KIVI);
-     * slots stored quantized stay so. NULL: no change of precision. */
+     * slots stored quantized stay so. NULL: no change of precision. A
+     * backend may round n_quantized down to its group size (the view's
+     * n_quantized tells). */
     const int32_t *n_quantized;
     weft_kv_type quant_type;  /* WEFT_KV_Q8_0 or WEFT_KV_Q4 */
 } weft_kv_plan;

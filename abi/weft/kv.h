@@ -15,7 +15,9 @@ extern "C" {
 #define WEFT_KV_NEEDS_KEYS (1u << 1)
 #define WEFT_KV_NEEDS_ATTN_ACCUM (1u << 2)   /* attention summed per slot */
 #define WEFT_KV_NEEDS_OBS_WINDOW (1u << 3)   /* attention of the last queries of prefill */
-#define WEFT_KV_NEEDS_HEAD_PROFILE (1u << 4) /* per-head statistics at prefill */
+/* Per-head statistics at prefill. No backend computes a separate profile:
+ * compressors derive it from obs_attn (WEFT_KV_NEEDS_OBS_WINDOW). */
+#define WEFT_KV_NEEDS_HEAD_PROFILE (1u << 4)
 
 typedef struct weft_kv_schedule {
     size_t struct_size;
@@ -23,7 +25,7 @@ typedef struct weft_kv_schedule {
     int32_t every_n_tokens; /* 0 = never */
     int32_t when_over;      /* run when kv_len exceeds this; 0 = never */
     /* ---- ABI 1.1 ---- */
-    int32_t obs_window;     /* WEFT_KV_NEEDS_OBS_WINDOW: queries in the window */
+    int32_t obs_window;     /* WEFT_KV_NEEDS_OBS_WINDOW: queries in the window (0 = 32) */
 } weft_kv_schedule;
 
 typedef struct weft_kv_ctx {
@@ -35,6 +37,13 @@ typedef struct weft_kv_ctx {
      * verification: a plan must keep them, in order, at its end. */
     int32_t n_protected;
     bool after_prefill;
+    /* ---- ABI 1.1 ---- */
+    /* Per layer: entries a plan keeps, set by a wrapper (the budget policy)
+     * for the compressor it wraps; NULL: the compressor's own budget. */
+    const int32_t *budget;
+    /* Per layer: the oldest n_pinned[l] slots must be kept, in order, at the
+     * start (a prompt compressed once, as SCOPE); NULL: none. */
+    const int32_t *n_pinned;
 } weft_kv_ctx;
 
 typedef struct weft_kv_vtable {

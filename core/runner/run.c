@@ -6,13 +6,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "batch.h"
 #include "runner.h"
 
+/* Set by SIGINT/SIGTERM in batch mode: the current line finishes, then the
+ * run stops with EXIT_INTERRUPTED. */
 static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) {
+static void on_interrupt(int sig) {
     (void)sig;
     interrupted = 1;
+}
+
+/* SA_RESETHAND: a second signal kills at once (the output written so far is
+ * complete lines, and --resume drops a cut-off last one). No SA_RESTART: a
+ * read waiting on stdin returns, so the run stops without more input. */
+static void catch_interrupts(void) {
+    struct sigaction sa = {.sa_handler = on_interrupt, .sa_flags = SA_RESETHAND};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 char *runner_read(const char *path, size_t *len) {
@@ -52,6 +67,9 @@ weft_registry *runner_registry(const char *extra_dir, bool verbose) {
     return reg;
 }
 
+/* Long-only options. */
+enum { OPT_RESUME = 256, OPT_MAX_PROMPT, OPT_MAX_LINE, OPT_MAX_INPUT };
+
 static const struct option common_opts[] = {
     {"prompt", required_argument, 0, 'p'},     {"max-tokens", required_argument, 0, 'n'},
     {"seed", required_argument, 0, 's'},       {"threads", required_argument, 0, 't'},
@@ -59,12 +77,20 @@ static const struct option common_opts[] = {
     {"stats-json", required_argument, 0, 'S'}, {"input", required_argument, 0, 'i'},
     {"output", required_argument, 0, 'o'},     {"quiet", no_argument, 0, 'q'},
     {"verbose", no_argument, 0, 'v'},          {"help", no_argument, 0, 'h'},
-    {"prompt-file", required_argument, 0, 'f'}, {0, 0, 0, 0}};
+    {"prompt-file", required_argument, 0, 'f'}, {"resume", no_argument, 0, OPT_RESUME},
+    {"max-prompt-bytes", required_argument, 0, OPT_MAX_PROMPT}, {"max-line-bytes", required_argument, 0, OPT_MAX_LINE},
+    {"max-input-bytes", required_argument, 0, OPT_MAX_INPUT}, {0, 0, 0, 0}};
+
+/* Default limits: generous for real prompts, small enough that one bad
+ * line cannot exhaust memory. */
+#define DEFAULT_MAX_PROMPT_BYTES (1LL << 20)
+#define DEFAULT_MAX_LINE_BYTES (16LL << 20)
 
 typedef struct run_args {
     const char *pipeline, *prompt, *prompt_file, *stats_json, *input, *output, *models, *plugins;
     long long max_tokens, seed;
-    bool has_seed, quiet, verbose;
+    long long max_prompt_bytes, max_line_bytes, max_input_bytes; /* 0: no limit */
+    bool has_seed, quiet, verbose, resume;
     int threads;
 } run_args;
 
@@ -84,6 +110,8 @@ static bool parse_int(const char *s, long long lo, long long *out, const char *w
 static int parse_run_args(int argc, char **argv, run_args *a, const char *help) {
     memset(a, 0, sizeof *a);
     a->max_tokens = -1;
+    a->max_prompt_bytes = DEFAULT_MAX_PROMPT_BYTES;
+    a->max_line_bytes = DEFAULT_MAX_LINE_BYTES;
     optind = 1;
     int c;
     long long v;
@@ -99,6 +127,10 @@ static int parse_run_args(int argc, char **argv, run_args *a, const char *help) 
         case 'S': a->stats_json = optarg; break;
         case 'i': a->input = optarg; break;
         case 'o': a->output = optarg; break;
+        case OPT_RESUME: a->resume = true; break;
+        case OPT_MAX_PROMPT: if (!parse_int(optarg, 0, &a->max_prompt_bytes, "--max-prompt-bytes")) return EXIT_USAGE; break;
+        case OPT_MAX_LINE: if (!parse_int(optarg, 1, &a->max_line_bytes, "--max-line-bytes")) return EXIT_USAGE; break;
+        case OPT_MAX_INPUT: if (!parse_int(optarg, 0, &a->max_input_bytes, "--max-input-bytes")) return EXIT_USAGE; break;
         case 'q': a->quiet = true; break;
         case 'v': a->verbose = true; break;
         case 'h': fputs(help, stdout); return EXIT_OK;
@@ -168,14 +200,26 @@ static int write_stats_json(const char *path, const weft_stats *s) {
     return fclose(f) == 0 ? EXIT_OK : EXIT_IO;
 }
 
+/* The prompt-size limit, shared by both modes; the message goes to err. */
+static bool prompt_fits(const run_args *a, size_t len, char *err, size_t cap) {
+    if (a->max_prompt_bytes <= 0 || len <= (size_t)a->max_prompt_bytes) return true;
+    snprintf(err, cap, "prompt is %zu bytes, over the limit of %lld (--max-prompt-bytes)", len, a->max_prompt_bytes);
+    return false;
+}
+
 static int run_one(weft_pipeline *p, const run_args *a) {
     size_t plen = a->prompt ? strlen(a->prompt) : 0;
     char *file_prompt = NULL;
     if (a->prompt_file && !(file_prompt = runner_read(a->prompt_file, &plen))) return EXIT_IO;
+    char err[WEFT_ERR_CAP] = "";
+    if (!prompt_fits(a, plen, err, sizeof err)) {
+        fprintf(stderr, "weft: %s\n", err);
+        free(file_prompt);
+        return EXIT_RUNTIME;
+    }
     weft_request req = {.prompt = file_prompt ? file_prompt : a->prompt, .prompt_len = plen, .max_tokens = a->max_tokens,
                         .seed = a->seed, .has_seed = a->has_seed, .on_text = stream_text};
     weft_result r;
-    char err[WEFT_ERR_CAP] = "";
     weft_status st = weft_generate(p, &req, &r, err, sizeof err);
     free(file_prompt);
     printf("\n");
@@ -194,78 +238,152 @@ static int run_one(weft_pipeline *p, const run_args *a) {
     return code;
 }
 
-/* One JSON object per line in, one per line out, flushed as it goes. */
+/* --resume: collects the ids already in the output file and cuts off a last
+ * record that a crash left incomplete, so appending continues on a line
+ * boundary. */
+static int resume_scan(const char *path, batch_ids *done) {
+    if (access(path, F_OK) != 0) return EXIT_OK; /* nothing done yet */
+    size_t len, keep;
+    char *text = runner_read(path, &len);
+    if (!text) return EXIT_IO;
+    bool ok = batch_ids_scan(done, text, len, &keep);
+    free(text);
+    if (!ok) {
+        fprintf(stderr, "weft: out of memory reading %s\n", path);
+        return EXIT_IO;
+    }
+    if (keep < len) {
+        fprintf(stderr, "weft: %s: dropping %zu bytes after the last complete record\n", path, len - keep);
+        if (truncate(path, (off_t)keep) != 0) {
+            fprintf(stderr, "weft: cannot truncate %s: %s\n", path, strerror(errno));
+            return EXIT_IO;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* Runs one parsed line into its record `o`; false when the line failed. */
+static bool batch_generate(weft_pipeline *p, const run_args *a, const batch_item *it, cJSON *o, weft_stats *total) {
+    char err[WEFT_ERR_CAP] = "";
+    if (!prompt_fits(a, it->prompt_len, err, sizeof err)) {
+        cJSON_AddStringToObject(o, "error", err);
+        return false;
+    }
+    weft_request req = {.prompt = it->prompt, .prompt_len = it->prompt_len,
+                        .max_tokens = it->max_tokens >= 0 ? it->max_tokens : a->max_tokens,
+                        .seed = it->seed >= 0 ? it->seed : a->seed, .has_seed = it->seed >= 0 || a->has_seed};
+    weft_result r;
+    weft_status st = weft_generate(p, &req, &r, err, sizeof err);
+    cJSON_AddStringToObject(o, "text", r.text ? r.text : "");
+    cJSON_AddStringToObject(o, "finish", weft_finish_name(r.finish));
+    if (st != WEFT_OK) cJSON_AddStringToObject(o, "error", err);
+    char *sj = weft_stats_json(&r.stats);
+    cJSON_AddItemToObject(o, "stats", cJSON_Parse(sj));
+    free(sj);
+    total->n_generated += r.stats.n_generated;
+    total->seconds_decode += r.stats.seconds_decode;
+    weft_result_free(&r);
+    return st == WEFT_OK;
+}
+
+/* Rejects a regular input file over --max-input-bytes before any work. */
+static bool input_fits(FILE *in, const run_args *a) {
+    struct stat sb;
+    if (a->max_input_bytes <= 0 || fstat(fileno(in), &sb) != 0 || !S_ISREG(sb.st_mode) ||
+        sb.st_size <= a->max_input_bytes)
+        return true;
+    fprintf(stderr, "weft: %s is %lld bytes, over the limit of %lld (--max-input-bytes)\n", a->input,
+            (long long)sb.st_size, a->max_input_bytes);
+    return false;
+}
+
+/* One JSON object per line in, one record per line out, each written and
+ * flushed before the next line starts: a killed run loses only the line in
+ * progress, and --resume skips the ids already written. */
 static int run_batch(weft_pipeline *p, const run_args *a) {
+    bool to_stdout = !a->output || strcmp(a->output, "-") == 0;
+    if (a->resume && to_stdout) {
+        fprintf(stderr, "weft: --resume needs --output FILE\n");
+        return EXIT_USAGE;
+    }
+    batch_ids done = {0};
+    int code = a->resume ? resume_scan(a->output, &done) : EXIT_OK;
+    if (code != EXIT_OK) return code;
     FILE *in = strcmp(a->input, "-") == 0 ? stdin : fopen(a->input, "r");
     if (!in) {
         fprintf(stderr, "weft: cannot open %s: %s\n", a->input, strerror(errno));
+        batch_ids_free(&done);
         return EXIT_IO;
     }
-    FILE *out = !a->output || strcmp(a->output, "-") == 0 ? stdout : fopen(a->output, "w");
-    if (!out) {
-        fprintf(stderr, "weft: cannot write %s: %s\n", a->output, strerror(errno));
+    FILE *out = to_stdout ? stdout : fopen(a->output, a->resume ? "a" : "w");
+    if (!out || !input_fits(in, a)) {
+        if (!out) fprintf(stderr, "weft: cannot write %s: %s\n", a->output, strerror(errno));
+        if (out && out != stdout) fclose(out);
         if (in != stdin) fclose(in);
+        batch_ids_free(&done);
         return EXIT_IO;
     }
-    signal(SIGINT, on_sigint);
+    catch_interrupts();
     char *line = NULL;
-    size_t lcap = 0;
-    ssize_t n;
-    long lineno = 0, failed = 0, done = 0;
+    size_t lcap = 0, n, consumed = 0;
+    bool over, too_big = false, write_failed = false;
+    long lineno = 0, failed = 0, ran = 0, skipped = 0;
     weft_stats total = {0};
-    while (!interrupted && (n = getline(&line, &lcap, in)) > 0) {
+    while (!interrupted && !write_failed && batch_read_line(in, &line, &lcap, (size_t)a->max_line_bytes, &n, &over, &consumed)) {
         lineno++;
-        if (strspn(line, " \t\r\n") == (size_t)n) continue;
-        cJSON *o = cJSON_CreateObject();
-        cJSON *q = cJSON_ParseWithLength(line, (size_t)n);
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(q, "id");
-        const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(q, "prompt");
-        if (id) cJSON_AddItemToObject(o, "id", cJSON_Duplicate(id, 1));
-        else cJSON_AddNumberToObject(o, "id", (double)lineno);
-        char err[WEFT_ERR_CAP] = "";
-        if (!q || !cJSON_IsString(prompt)) {
-            snprintf(err, sizeof err, "%s:%ld: expected a JSON object with a string \"prompt\"", a->input, lineno);
-            cJSON_AddStringToObject(o, "error", err);
-            failed++;
-        } else {
-            const cJSON *mt = cJSON_GetObjectItemCaseSensitive(q, "max_tokens");
-            const cJSON *sd = cJSON_GetObjectItemCaseSensitive(q, "seed");
-            weft_request req = {.prompt = prompt->valuestring, .prompt_len = strlen(prompt->valuestring),
-                                .max_tokens = cJSON_IsNumber(mt) ? (int64_t)mt->valuedouble : a->max_tokens,
-                                .seed = cJSON_IsNumber(sd) ? (int64_t)sd->valuedouble : a->seed,
-                                .has_seed = cJSON_IsNumber(sd) || a->has_seed};
-            weft_result r;
-            weft_status st = weft_generate(p, &req, &r, err, sizeof err);
-            cJSON_AddStringToObject(o, "text", r.text ? r.text : "");
-            cJSON_AddStringToObject(o, "finish", weft_finish_name(r.finish));
-            if (st != WEFT_OK) {
-                cJSON_AddStringToObject(o, "error", err);
-                failed++;
-            }
-            char *sj = weft_stats_json(&r.stats);
-            cJSON_AddItemToObject(o, "stats", cJSON_Parse(sj));
-            free(sj);
-            total.n_generated += r.stats.n_generated;
-            total.seconds_decode += r.stats.seconds_decode;
-            weft_result_free(&r);
+        if (a->max_input_bytes > 0 && consumed > (size_t)a->max_input_bytes) {
+            too_big = true; /* a stream: checked as it is read */
+            break;
         }
+        if (!over && strspn(line, " \t\r") == n) continue;
+        batch_item it;
+        char err[WEFT_ERR_CAP] = "", msg[WEFT_ERR_CAP + 256];
+        bool parsed = !over && batch_parse_line(line, n, lineno, &it, err, sizeof err);
+        if (over) {
+            memset(&it, 0, sizeof it);
+            char num[32];
+            snprintf(num, sizeof num, "%ld", lineno);
+            it.id = strdup(num);
+            snprintf(err, sizeof err, "line is %zu bytes, over the limit of %lld (--max-line-bytes)", n, a->max_line_bytes);
+        }
+        if (it.id && batch_ids_has(&done, it.id)) {
+            skipped++;
+            batch_item_free(&it);
+            continue;
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "id", it.id ? cJSON_Parse(it.id) : cJSON_CreateNumber((double)lineno));
+        bool ok = parsed && batch_generate(p, a, &it, o, &total);
+        if (!parsed) {
+            snprintf(msg, sizeof msg, "%s:%ld: %s", a->input, lineno, err);
+            cJSON_AddStringToObject(o, "error", msg);
+        }
+        failed += !ok;
+        ran++;
         char *txt = cJSON_PrintUnformatted(o);
-        fprintf(out, "%s\n", txt);
-        fflush(out);
+        write_failed = !txt || fprintf(out, "%s\n", txt) < 0 || fflush(out) != 0;
         free(txt);
         cJSON_Delete(o);
-        cJSON_Delete(q);
-        done++;
+        batch_item_free(&it);
     }
+    bool read_failed = !interrupted && ferror(in);
     free(line);
+    batch_ids_free(&done);
     if (in != stdin) fclose(in);
-    bool write_failed = (out != stdout && fclose(out) != 0) || (out == stdout && fflush(out) != 0);
+    write_failed |= to_stdout ? fflush(out) != 0 : fclose(out) != 0;
     if (!a->quiet)
-        fprintf(stderr, "batch: %ld lines, %ld failed, %lld tokens, %.1f tok/s decode\n", done, failed,
-                (long long)total.n_generated,
+        fprintf(stderr, "batch: %ld lines, %ld failed, %ld already done, %lld tokens, %.1f tok/s decode\n", ran, failed,
+                skipped, (long long)total.n_generated,
                 total.seconds_decode > 0 ? (double)total.n_generated / total.seconds_decode : 0.0);
-    if (interrupted) return EXIT_INTERRUPTED;
-    if (write_failed) return EXIT_IO;
+    if (too_big) fprintf(stderr, "weft: %s: input over the limit of %lld bytes (--max-input-bytes); stopped at line %ld\n",
+                         a->input, a->max_input_bytes, lineno);
+    if (write_failed) fprintf(stderr, "weft: cannot write %s: %s\n", to_stdout ? "stdout" : a->output, strerror(errno));
+    if (read_failed) fprintf(stderr, "weft: cannot read %s: %s\n", a->input, strerror(errno));
+    if (interrupted) {
+        fprintf(stderr, "weft: interrupted after line %ld; run again with --resume to continue\n", lineno);
+        return EXIT_INTERRUPTED;
+    }
+    if (write_failed || read_failed || too_big) return EXIT_IO;
     return failed ? EXIT_PARTIAL : EXIT_OK;
 }
 
@@ -275,6 +393,10 @@ static const char run_help[] =
     "      --prompt-file F      read the prompt from a file\n"
     "  -i, --input F.jsonl      batch: one {\"id\":..., \"prompt\":...} per line ('-' = stdin)\n"
     "  -o, --output F.jsonl     batch results, one line per input line, flushed per line\n"
+    "      --resume             batch: keep OUT.jsonl's complete records and skip their ids\n"
+    "      --max-prompt-bytes N refuse a longer prompt (default 1048576; 0: no limit)\n"
+    "      --max-line-bytes N   batch: refuse a longer input line (default 16777216)\n"
+    "      --max-input-bytes N  batch: refuse a larger input (default 0: no limit)\n"
     "  -n, --max-tokens N       override generate.max_tokens\n"
     "  -s, --seed N             override generate.seed\n"
     "  -t, --threads N          worker threads (default: the pipeline's, else all cores)\n"
@@ -282,7 +404,9 @@ static const char run_help[] =
     "  -P, --plugins DIR        extra plugin folder (also $WEFT_PLUGIN_PATH)\n"
     "  -S, --stats-json F       write the run's statistics as JSON\n"
     "  -q, --quiet              no statistics on stderr\n"
-    "  -v, --verbose            report plugin problems and component logs\n";
+    "  -v, --verbose            report plugin problems and component logs\n"
+    "batch: a failed line gets a record with \"error\" and the run goes on (exit 6 at the end);\n"
+    "SIGINT or SIGTERM finishes the current line and exits 130.\n";
 
 int cmd_run(int argc, char **argv) {
     run_args a;

@@ -139,6 +139,175 @@ bool weft_scratch_reserve(const weft_env *env, void **buf, size_t *cap, size_t n
  * there is none. Auxiliary nodes are skipped. Children follow their parent
  * (parents[i] < i), so walking all children of one node is O(n_nodes). */
 int32_t weft_tree_next_child(const weft_tree *t, int32_t parent, int32_t after);
+/* Merges `path` (n tokens under the root) into t as a trie: follows the
+ * verifiable children that match and appends the rest as new nodes (flags 0,
+ * draft_p NaN) while t has fewer than max_nodes nodes and the path is at most
+ * max_depth deep. Siblings therefore stay distinct, which keeps the q = δ
+ * rule of verifiers lossless. Returns how many tokens of the path the tree
+ * now holds. */
+size_t weft_tree_insert_path(weft_tree *t, const weft_token *path, size_t n, size_t max_nodes, size_t max_depth);
+
+/* ---- growing a draft tree with a model (sdk/expand.c) ------------------- */
+
+/* Drafters that run a model (a nested draft backend, the target's first
+ * layers) grow their tree best-first, as DySpec (Xiong et al. 2024): each
+ * open slot (a position and the rank of its next child) is valued by the
+ * draft probability of the path to it, and the best slot gets the next node.
+ * Positions are evaluated in waves, one backend eval() each, when a slot
+ * needs their distribution; a chain is extended in place, a tree is
+ * re-evaluated whole (a batch's tree attention reaches only rows of the same
+ * batch, so rows of an earlier wave cannot be attended selectively). */
+typedef enum weft_expand_draw {
+    /* The k-th child is the k-th most likely token, valued by its own
+     * probability; q is not reported (verifiers use the q = δ rule, lossless
+     * for any target). Best for greedy targets. */
+    WEFT_EXPAND_TOP_K = 0,
+    /* Children are drawn from q without replacement, in tree order (the
+     * rsd scheme of multi-draft), and q is reported. A slot is valued before
+     * its token is drawn (path probability x the mass not drawn yet), so
+     * which nodes exist never depends on the values drawn for them, as
+     * lossless verification requires. */
+    WEFT_EXPAND_SAMPLE_DISTINCT = 1,
+    /* Children drawn i.i.d. from q (SpecInfer; speculative-sampling). */
+    WEFT_EXPAND_SAMPLE_IID = 2,
+} weft_expand_draw;
+
+#define WEFT_EXPAND_MAX_K 64
+
+typedef struct weft_expand_params {
+    weft_expand_draw draw;
+    size_t top_k;         /* most children per position (<= WEFT_EXPAND_MAX_K); 1: a chain */
+    double temperature;   /* q = softmax(logits / temperature) */
+    double min_prob;      /* no node on a path whose draft probability is below this */
+    int32_t n_layers_run; /* for every batch: 0 = all layers (weft_batch) */
+} weft_expand_params;
+
+typedef struct weft_expander {
+    const weft_env *env;
+    /* after weft_expand: rows of tree nodes left in the backend's cache
+     * after the pending tokens, and each node's row among them (-1: not
+     * evaluated); the caller keeps or rolls them back */
+    size_t n_rows;
+    int32_t *row_of;
+    size_t n_evals; /* eval() calls of the last expansion */
+    /* scratch, grown through the host allocator */
+    void *buf[12];
+    size_t cap[12];
+} weft_expander;
+
+/* The parameters every model drafter declares, in this order (values from
+ * args[first..first + WEFT_EXPAND_N_PARAMS) with weft_expand_params_from). */
+extern const char *const weft_expand_draw_choices[];     /* auto, top-k, sample */
+extern const char *const weft_expand_sibling_choices[];  /* iid, distinct */
+#define WEFT_EXPAND_N_PARAMS 6
+#define WEFT_EXPAND_PARAM_DESCS(max_draft_def)                                                                      \
+    WEFT_PARAM_INT("top_k", 1, WEFT_EXPAND_MAX_K, "1", "Most children per node (1: a chain)"),                    \
+    WEFT_PARAM_INT("max_draft", 1, 256, max_draft_def, "Deepest drafted path"),                                    \
+    {.struct_size = sizeof(weft_param_desc), .name = "draw", .type = WEFT_TYPE_STRING, .def = "\"auto\"",        \
+     .doc = "top-k: likeliest tokens, q not reported; sample: drawn from q, q reported; auto: top-k while the "   \
+            "target is greedy",                                                                                    \
+     .choices = weft_expand_draw_choices},                                                                         \
+    {.struct_size = sizeof(weft_param_desc), .name = "siblings", .type = WEFT_TYPE_STRING, .def = "\"iid\"",     \
+     .doc = "Sampled siblings: iid (any lossless verifier) or distinct (multi-draft rsd only)",                   \
+     .choices = weft_expand_sibling_choices},                                                                      \
+    WEFT_PARAM_DOUBLE_MIN("temperature", 0, "1", "Temperature of the draft distribution q"),                      \
+    WEFT_PARAM_DOUBLE("min_prob", 0, 1, "0", "Draft no path whose draft probability is below this")
+
+/* What the drafter's parameters ask for, resolved each step: "auto" draws
+ * top-k while the last target distribution observed at the root had a
+ * single token (a greedy target, where q = δ drafts are best), and samples
+ * otherwise. Deciding from past steps only keeps verification lossless. */
+typedef struct weft_expand_config {
+    weft_expand_params p;
+    size_t max_draft;
+    int draw;      /* 0 auto, 1 top-k, 2 sample */
+    bool distinct; /* sampled siblings without replacement */
+    bool greedy_target;
+} weft_expand_config;
+
+void weft_expand_config_from(weft_expand_config *c, const weft_value *args);
+/* The params of this step, within ctx's budget (max_depth capped by max_draft). */
+weft_expand_params weft_expand_config_step(const weft_expand_config *c, const weft_draft_ctx *ctx,
+                                           weft_draft_ctx *step_ctx);
+/* Learns whether the target is greedy from an observation. */
+void weft_expand_config_observe(weft_expand_config *c, const weft_observe *obs);
+
+void weft_expander_init(weft_expander *x, const weft_env *env);
+void weft_expander_free(weft_expander *x);
+/* Evaluates `pending` (n >= 1 tokens at positions pos0.., causal, ending
+ * with the root) on `backend`, then grows `out` within ctx's budgets from the
+ * root's distribution. draft_dists entries point into x until the next call.
+ * A backend whose cache is full ends the tree early (WEFT_OK); the pending
+ * tokens stay evaluated unless the first eval failed (then n_evals is 0). */
+weft_status weft_expand(weft_expander *x, weft_instance *backend, const weft_expand_params *p,
+                        const weft_token *pending, size_t n_pending, int32_t pos0, const weft_draft_ctx *ctx,
+                        weft_tree *out);
+
+/* ---- choosing among arms by throughput (sdk/bandit.c) -------------------- */
+
+/* A discounted UCB bandit (BanditSpec: Hou et al. 2025, "BanditSpec:
+ * Adaptive Speculative Decoding via Bandit Algorithms"; UCB1: Auer et al.
+ * 2002) whose arms are configurations (draft budgets, exit layers) and each
+ * pull a decode step, which commits some tokens in some time.
+ *
+ *  - An arm's value is its throughput, total tokens over total seconds: the
+ *    mean of per-step rates would let a few slow steps (a preempted thread, a
+ *    page fault) count for as little as fast ones, and overrate every arm.
+ *  - The index compares throughputs by their ratio to the best arm's, on a
+ *    log scale: ln(x_a / x_best) + c * sqrt(2 ln N / n_a). The ratio makes c
+ *    independent of the model and machine. The log makes exploration cost
+ *    aware: an arm 20 times slower is 3 behind, so its bonus rarely catches
+ *    up, where a linear scale would cap its gap at 1.
+ *  - Step costs drift, so every pull discounts all past ones by gamma
+ *    (discounted UCB, Garivier & Moulines 2011); gamma = 1 is plain UCB1.
+ *  - Optionally (weft_bandit_limit), exploration is cautious, for arms ordered
+ *    by cost with arm 0 the reference (plain decoding): it may lose at most a
+ *    share of the elapsed time, and arm k + 1 is explored only once arm k
+ *    beats arm 0. See weft_bandit_limit.
+ * Pure arithmetic, no clock, so tests drive it with chosen costs. */
+#define WEFT_BANDIT_MAX_ARMS 32
+
+typedef struct weft_bandit {
+    size_t n_arms;
+    double c, gamma;
+    double share; /* > 0: exploration may lose this share of the elapsed time (weft_bandit_limit) */
+    /* discounted sums: pulls, tokens and seconds of each arm */
+    double n[WEFT_BANDIT_MAX_ARMS], tokens[WEFT_BANDIT_MAX_ARMS], seconds[WEFT_BANDIT_MAX_ARMS];
+    uint64_t plays[WEFT_BANDIT_MAX_ARMS]; /* undiscounted, for reports */
+    /* with a share: seconds of all steps, and the seconds that steps off the
+     * incumbent cost beyond what it would have taken for their tokens */
+    double elapsed, lost;
+} weft_bandit;
+
+/* c: exploration constant; gamma in (0, 1]: discount per pull. */
+void weft_bandit_init(weft_bandit *b, size_t n_arms, double c, double gamma);
+/* Makes exploration cautious; share in (0, 1), 0 turns it off (plain UCB).
+ *  - The arm played is the incumbent, the arm with the best lower bound,
+ *    ln x_a - c * sqrt(2 ln N / n_a): a few lucky steps do not make an arm
+ *    the incumbent.
+ *  - Exploring (UCB's choice, when it is not the incumbent) is allowed only
+ *    while the time exploration lost so far is below `share` of all the time
+ *    played. A step off the incumbent loses its seconds minus the seconds the
+ *    incumbent would have taken for its tokens: an arm 20 times slower pays
+ *    for 20 steps of waiting, one that is faster earns exploration credit.
+ *  - Arms are explored in order: arm k + 1 is a candidate only while arm k's
+ *    throughput beats arm 0's (throughput is unimodal in the draft budget).
+ * So where every other arm loses to arm 0, exploring costs at most about
+ * `share` of the time; where one wins, it is found as fast as plain UCB
+ * would. Kept by weft_bandit_reset. */
+void weft_bandit_limit(weft_bandit *b, double share);
+/* Forgets every step. */
+void weft_bandit_reset(weft_bandit *b);
+/* The arm to play: each untried arm in order, then the highest index (the
+ * lower arm on ties). With a share (weft_bandit_limit), see there. */
+size_t weft_bandit_choose(const weft_bandit *b);
+/* Records one step of arm a: `tokens` (>= 0) committed in `seconds` (> 0). */
+void weft_bandit_update(weft_bandit *b, size_t a, double tokens, double seconds);
+/* Throughput of arm a, tokens per second (0 if never played). */
+double weft_bandit_mean(const weft_bandit *b, size_t a);
+/* The arm with the highest throughput among those played (0 if none); with a
+ * share, the incumbent (weft_bandit_limit). */
+size_t weft_bandit_best(const weft_bandit *b);
 
 /* ---- residual distributions ----------------------------------------------- */
 

@@ -10,14 +10,20 @@
  *     would declare. The optional slots beyond it hold traps, so a host that
  *     calls a method beyond struct_size fails the run;
  *   - against a generated "next minor" copy of the headers (ABI10_NEXT), which
- *     the host must refuse, naming both versions. */
+ *     the host must refuse, naming both versions;
+ *   - against the frozen 1.1 headers in weft_abi_1_1/ (ABI_FIXTURE_MINOR=1):
+ *     the same source, a plugin of a later minor that uses none of its
+ *     additions. */
 #include <stddef.h>
 #include <string.h>
 
 #include <weft/weft_plugin.h>
 
+#ifndef ABI_FIXTURE_MINOR
+#define ABI_FIXTURE_MINOR 0
+#endif
 #ifndef ABI10_NEXT
-_Static_assert(WEFT_ABI_MAJOR == 1 && WEFT_ABI_MINOR == 0, "weft_abi_1_0/ must stay ABI 1.0");
+_Static_assert(WEFT_ABI_MAJOR == 1 && WEFT_ABI_MINOR == ABI_FIXTURE_MINOR, "the frozen headers must stay the ABI they name");
 #endif
 
 #define END_OF(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))

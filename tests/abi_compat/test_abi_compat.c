@@ -62,6 +62,8 @@ Test(abi_compat, plugin_built_against_1_0_decodes) { decodes_like_greedy("abi10-
 
 /* Optional methods lie beyond these vtables' struct_size and are traps: a
  * host that calls one fails the run (or changes the output). */
+Test(abi_compat, plugin_built_against_1_1_decodes) { decodes_like_greedy("abi11-full.so"); }
+
 Test(abi_compat, vtables_cut_after_mandatory_methods_decode) { decodes_like_greedy("abi10-minimal.so"); }
 
 Test(abi_compat, newer_minor_refused_naming_both_versions) {

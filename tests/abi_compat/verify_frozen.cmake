@@ -1,4 +1,4 @@
-# abi_compat_frozen: the frozen 1.0 headers are unchanged (weft_abi_1_0/README.md).
+# abi_compat_frozen*: the frozen ABI headers are unchanged (weft_abi_1_*/README.md).
 #   cmake -DDIR=weft_abi_1_0 -P verify_frozen.cmake
 cmake_minimum_required(VERSION 3.20)
 file(STRINGS "${DIR}/SHA256SUMS" lines)
@@ -7,7 +7,7 @@ foreach(line IN LISTS lines)
   if(line MATCHES "^([0-9a-f]+)  (.+)$")
     file(SHA256 "${DIR}/weft/${CMAKE_MATCH_2}" got)
     if(NOT got STREQUAL CMAKE_MATCH_1)
-      message(FATAL_ERROR "${DIR}/weft/${CMAKE_MATCH_2} changed: the ABI 1.0 headers are frozen (see ${DIR}/README.md)")
+      message(FATAL_ERROR "${DIR}/weft/${CMAKE_MATCH_2} changed: frozen ABI headers (see ${DIR}/README.md)")
     endif()
     math(EXPR n "${n} + 1")
   endif()

@@ -24,4 +24,9 @@ typedef struct th_pair_result {
  * characters of the prompt). */
 th_pair_result th_pair_test(weft_pipeline *p, const char *prompt, long n_samples);
 
+/* The same when the pipeline constrains both tokens to the set `allowed`
+ * (bit t: token t; must include MARKOV_EOS), e.g. by a grammar: the exact
+ * distribution is then p restricted to the set and renormalised. */
+th_pair_result th_pair_test_allowed(weft_pipeline *p, const char *prompt, long n_samples, uint32_t allowed);
+
 #endif

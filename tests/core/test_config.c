@@ -48,7 +48,7 @@ static const bad_case bad_cases[] = {
      "/backend/n_ctx: expected integer in [8, 65536], got true", false},
     {"{\"backend\": {\"use\": \"markov\", \"vocab\": 8}}",
      "/backend/vocab: unknown parameter 'vocab' for backend 'markov' "
-     "(parameters: n_vocab, n_ctx, seed, sharpness, eos_logit)", false},
+     "(parameters: n_vocab, n_ctx, seed, sharpness, eos_logit, n_layers)", false},
     {"{" MARKOV ", \"verifier\": {\"use\": \"greedy-match\", \"strict\": true}}",
      "/verifier/strict: unknown parameter 'strict' for verifier 'greedy-match' (it takes no parameters)", false},
     {"{" MARKOV ", \"drafter\": {\"use\": \"prompt-lookup\", \"max_n\": 0}}",
@@ -120,7 +120,7 @@ static const bad_case bad_cases[] = {
     {"{" MARKOV ", \"actions\": [{\"component\": \"/drafter\", \"action\": \"eval_count\"}]}",
      "/actions/0/component: no component at /drafter (use a JSON pointer such as /drafter or /samplers/0)", false},
     {"{" MARKOV ", \"actions\": [{\"component\": \"/backend\", \"action\": \"reload\"}]}",
-     "/actions/0/action: backend 'markov' has no action 'reload' (actions: eval_count, eval_tokens)", false},
+     "/actions/0/action: backend 'markov' has no action 'reload' (actions: partial_count, eval_count, eval_tokens)", false},
     {"{" MARKOV ", \"samplers\": [{\"use\": \"fixture-actions\"}], \"actions\": [{\"component\": \"/samplers/0\", "
      "\"action\": \"configure\", \"args\": [3, 2.5, \"hi\", \"yes\"]}]}",
      "/actions/0/args/3: action 'configure' argument 3 ('b') expects bool, got \"yes\"", false},

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core_harness.h"
+#include "markov_model.h"
 #include "pair_test.h"
 
 #define N_SAMPLES 20000
@@ -48,6 +49,38 @@ LOSSLESS(tree_branch3_with_q, "{\"use\": \"random-draft\", \"depth\": 2, \"branc
 /* no q: deterministic drafts, the q = delta rule */
 LOSSLESS(chain_depth3_without_q, "{\"use\": \"random-draft\", \"depth\": 3, \"deterministic\": true}")
 LOSSLESS(tree_branch3_without_q, "{\"use\": \"random-draft\", \"depth\": 2, \"branch\": 3, \"deterministic\": true}")
+
+/* With a grammar the core prunes drafts it rejects before evaluation. For a
+ * draft drawn at random from q that would condition the surviving drafts on
+ * being allowed while the verifier still divides by q: a biased result. The
+ * core keeps such a draft as a leaf instead (the verifier rejects it, p = 0
+ * there); deterministic drafts are pruned, which is exact for them. The
+ * grammar allows 'a'..'d' (tokens 2..5) and end of text, not 'e', 'f'. */
+static double sample_pairs_grammar(const char *drafter) {
+    weft_registry *reg = th_registry();
+    weft_pipeline *p = th_pipeline(reg,
+                                   "{\"backend\": " TH_PAIR_BACKEND ", \"drafter\": %s, "
+                                   "\"verifier\": {\"use\": \"speculative-sampling\"}, "
+                                   "\"grammar\": {\"use\": \"gbnf\", \"grammar\": \"root ::= [a-d]*\"}, "
+                                   "\"samplers\": [{\"use\": \"temperature\", \"t\": 1.0}], "
+                                   "\"generate\": {\"max_tokens\": 2}}",
+                                   drafter);
+    th_pair_result r = th_pair_test_allowed(p, TH_PAIR_PROMPT, N_SAMPLES, 0x3Fu & ~(1u << MARKOV_BOS));
+    cr_assert_gt(r.accepted, N_SAMPLES / 100, "%s: %lld accepted", drafter, (long long)r.accepted);
+    weft_pipeline_free(p);
+    weft_registry_free(reg);
+    return r.p_value;
+}
+
+#define LOSSLESS_GRAMMAR(name, drafter)                                                              \
+    Test(distribution, name, .timeout = 120) {                                                       \
+        double pv = sample_pairs_grammar(drafter);                                                   \
+        cr_assert_gt(pv, 0.001, "%s: chi-square p-value %g: not the target distribution", #name, pv); \
+    }
+
+LOSSLESS_GRAMMAR(grammar_chain_with_q, "{\"use\": \"random-draft\", \"depth\": 2, \"skew\": 2}")
+LOSSLESS_GRAMMAR(grammar_tree_with_q, "{\"use\": \"random-draft\", \"depth\": 2, \"branch\": 2, \"skew\": 2}")
+LOSSLESS_GRAMMAR(grammar_chain_without_q, "{\"use\": \"random-draft\", \"depth\": 2, \"deterministic\": true}")
 
 /* The same harness must reject a verifier that is not lossless. */
 Test(distribution, accept_all_is_caught, .timeout = 120) {

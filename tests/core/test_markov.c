@@ -35,6 +35,7 @@ static void mk_open(mk *m, int64_t n_vocab, int64_t n_ctx) {
         else if (!strcmp(n, "seed")) args[i].u.i = 1;
         else if (!strcmp(n, "sharpness")) args[i].u.d = 3;
         else if (!strcmp(n, "eos_logit")) args[i].u.d = -4;
+        else if (!strcmp(n, "n_layers")) args[i].u.i = 1;
         else cr_assert_fail("unexpected parameter %s", n);
     }
     m->rt = weft_runtime_new(1);

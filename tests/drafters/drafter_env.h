@@ -54,6 +54,18 @@ static inline void test_expect_tree(const pf_tree *tr, const weft_token *tokens,
     }
 }
 
+/* A backend opened through the fixture, as the live instance a drafter
+ * nests or drafts with: a builtin plugin, or the test plugin "markov". */
+static inline weft_instance test_backend(pf *b, const char *name, const pf_arg *args, size_t n) {
+    bool fixture = strcmp(name, "markov") == 0;
+    if (fixture) setenv("WEFT_PLUGIN_DIR", WEFT_TEST_BUILD_DIR "/test-plugins", 1);
+    pf_open(b, WEFT_KIND_BACKEND, name, args, n);
+    if (fixture) unsetenv("WEFT_PLUGIN_DIR");
+    return (weft_instance){.struct_size = sizeof(weft_instance), .desc = b->desc, .self = b->self, .env = b->env};
+}
+
+#define BACKEND_VT(inst) ((const weft_backend_vtable *)(inst)->desc->vtable)
+
 #define TOKENS(...) (const weft_token[]){__VA_ARGS__}
 #define PARENTS(...) (const int32_t[]){__VA_ARGS__}
 #define COUNT(...) (sizeof((const weft_token[]){__VA_ARGS__}) / sizeof(weft_token))

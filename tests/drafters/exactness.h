@@ -11,15 +11,19 @@
 #include <unistd.h>
 
 #include "core_harness.h"
+#include "test_paths.h"
 
 #define N_PROMPTS 50
 #define MAX_TOKENS 64
 
-static const char *const verifiers[] = {"greedy-match", "speculative-sampling"};
+/* multi-draft runs only where a drafter's trees are being tested (trees) */
+static const char *const verifiers[] = {"{\"use\": \"greedy-match\"}", "{\"use\": \"speculative-sampling\"}",
+                                        "{\"use\": \"multi-draft\", \"mode\": \"rsd\"}"};
 
 typedef struct drafter_case {
     const char *json; /* "%s" is replaced by the corpus file */
     bool must_save;   /* must accept drafts and save evaluations (adaptive may play arm 0) */
+    bool trees;       /* also verified by multi-draft */
 } drafter_case;
 
 /* The expected output of one prompt. */
@@ -40,7 +44,8 @@ static int64_t g_max_tokens;          /* and how many tokens each */
 static void run_all(weft_pipeline *p, const expected *want, bool count_evals, const char *label, outcome *o) {
     memset(o, 0, sizeof *o);
     int64_t evals0 = count_evals ? th_call_int(p, "/backend", "eval_count") : 0;
-    for (size_t i = 0; i < N_PROMPTS; i++) {
+    const size_t n_prompts = (size_t)test_quick(N_PROMPTS, 10);
+    for (size_t i = 0; i < n_prompts; i++) {
         weft_result r;
         th_generate(p, g_prompts[i], g_max_tokens, -1, &r);
         cr_assert_eq(r.n_tokens, want->n[i], "%s, prompt %zu \"%s\": %zu tokens, expected %zu", label, i, g_prompts[i],
@@ -73,12 +78,12 @@ static void all_pairs(weft_registry *reg, const char *backend, const char *gener
     /* one thread: the tiny model gains nothing from two, and on a busy
      * machine a spinning second worker costs more than the batch */
     for (size_t d = 0; d < n_drafters; d++)
-        for (size_t v = 0; v < (sizeof verifiers / sizeof *verifiers); v++) {
+        for (size_t v = 0; v < (drafters[d].trees ? 3u : 2u); v++) {
             char drafter[1024];
             snprintf(drafter, sizeof drafter, drafters[d].json, corpus);
             weft_pipeline *p = th_pipeline(reg,
                                            "{\"threads\": 1, \"backend\": %s, \"drafter\": %s, "
-                                           "\"verifier\": {\"use\": \"%s\"}, \"samplers\": [{\"use\": \"greedy\"}], "
+                                           "\"verifier\": %s, \"samplers\": [{\"use\": \"greedy\"}], "
                                            "\"generate\": %s}",
                                            backend, drafter, verifiers[v], generate);
             char label[1300];

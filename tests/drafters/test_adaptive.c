@@ -2,7 +2,7 @@
  * arm, tries every arm first, ignores the reward scale), then the plugin
  * with injected step timings: it converges to the budget with the best
  * throughput and turns speculation off when drafts are never accepted. */
-#include "bandit.h"
+#include <weft/sdk.h>
 #include "stub_drafter.h"
 
 /* ---- the bandit alone ---- */
@@ -11,26 +11,26 @@
 static double noisy(uint64_t *seed, double rate) { return (0.5 + (double)(test_mix(seed) >> 11) * 0x1.0p-53) / rate; }
 
 Test(bandit, tries_every_arm_first) {
-    bandit b;
-    bandit_init(&b, 4, 0.3, 1);
+    weft_bandit b;
+    weft_bandit_init(&b, 4, 0.3, 1);
     for (size_t a = 0; a < 4; a++) {
-        cr_assert_eq(bandit_choose(&b), a);
-        bandit_update(&b, a, 1.0, 1.0);
+        cr_assert_eq(weft_bandit_choose(&b), a);
+        weft_bandit_update(&b, a, 1.0, 1.0);
     }
 }
 
 Test(bandit, converges_to_the_best_arm) {
     static const double means[] = {1.0, 1.5, 2.0, 1.2, 0.4};
-    bandit b;
-    bandit_init(&b, 5, 0.3, 1);
+    weft_bandit b;
+    weft_bandit_init(&b, 5, 0.3, 1);
     uint64_t seed = 1;
     size_t late_best = 0;
     for (int step = 0; step < 5000; step++) {
-        size_t a = bandit_choose(&b);
+        size_t a = weft_bandit_choose(&b);
         if (step >= 4000) late_best += a == 2;
-        bandit_update(&b, a, 1.0, noisy(&seed, means[a]));
+        weft_bandit_update(&b, a, 1.0, noisy(&seed, means[a]));
     }
-    cr_assert_eq(bandit_best(&b), 2);
+    cr_assert_eq(weft_bandit_best(&b), 2);
     cr_assert_gt(late_best, 900, "the best arm got %zu of the last 1000 pulls", late_best);
     cr_assert_gt(b.plays[2], 4000);
     for (size_t a = 0; a < 5; a++) cr_assert_geq(b.plays[a], 1, "arm %zu was never tried", a);
@@ -41,11 +41,11 @@ Test(bandit, converges_to_the_best_arm) {
 /* Throughput is tokens over seconds in total: one slow step of ten weighs
  * as its time says, not as one rate among ten. */
 Test(bandit, throughput_is_a_ratio_of_sums) {
-    bandit b;
-    bandit_init(&b, 1, 0.3, 1);
-    for (int i = 0; i < 9; i++) bandit_update(&b, 0, 1, 1e-4);
-    bandit_update(&b, 0, 1, 0.0991);
-    cr_assert_float_eq(bandit_mean(&b, 0), 100.0, 1e-9); /* 10 tokens in 0.1 s, not ~9000 */
+    weft_bandit b;
+    weft_bandit_init(&b, 1, 0.3, 1);
+    for (int i = 0; i < 9; i++) weft_bandit_update(&b, 0, 1, 1e-4);
+    weft_bandit_update(&b, 0, 1, 0.0991);
+    cr_assert_float_eq(weft_bandit_mean(&b, 0), 100.0, 1e-9); /* 10 tokens in 0.1 s, not ~9000 */
 }
 
 /* After a change of costs, discounting lets the bandit follow: plain
@@ -53,15 +53,15 @@ Test(bandit, throughput_is_a_ratio_of_sums) {
  * Counts plays of arm 0 in the 1000 steps after the change. */
 static size_t after_change(double gamma) {
     double rates[] = {1.0, 2.0, 1.5};
-    bandit b;
-    bandit_init(&b, 3, 0.3, gamma);
+    weft_bandit b;
+    weft_bandit_init(&b, 3, 0.3, gamma);
     uint64_t seed = 4;
     size_t plays = 0;
     for (int step = 0; step < 4000; step++) {
         if (step == 3000) rates[0] = 3.0;
-        size_t a = bandit_choose(&b);
+        size_t a = weft_bandit_choose(&b);
         if (step >= 3000) plays += a == 0;
-        bandit_update(&b, a, 1.0, noisy(&seed, rates[a]));
+        weft_bandit_update(&b, a, 1.0, noisy(&seed, rates[a]));
     }
     return plays;
 }
@@ -74,36 +74,116 @@ Test(bandit, discounting_follows_a_change) {
 
 Test(bandit, choices_do_not_depend_on_the_reward_scale) {
     static const double means[] = {3.0, 2.0, 2.5};
-    bandit a, b;
-    bandit_init(&a, 3, 0.5, 0.99);
-    bandit_init(&b, 3, 0.5, 0.99);
+    weft_bandit a, b;
+    weft_bandit_init(&a, 3, 0.5, 0.99);
+    weft_bandit_init(&b, 3, 0.5, 0.99);
     uint64_t sa = 9, sb = 9;
     for (int step = 0; step < 500; step++) {
-        size_t x = bandit_choose(&a), y = bandit_choose(&b);
+        size_t x = weft_bandit_choose(&a), y = weft_bandit_choose(&b);
         cr_assert_eq(x, y, "step %d", step);
-        bandit_update(&a, x, 1.0, noisy(&sa, means[x]));
-        bandit_update(&b, y, 1.0, 1e-4 * noisy(&sb, means[y])); /* a machine 10^4 times faster */
+        weft_bandit_update(&a, x, 1.0, noisy(&sa, means[x]));
+        weft_bandit_update(&b, y, 1.0, 1e-4 * noisy(&sb, means[y])); /* a machine 10^4 times faster */
     }
 }
 
 Test(bandit, ignores_bad_rewards_and_resets) {
-    bandit b;
-    bandit_init(&b, 2, 1, 0.9);
-    bandit_update(&b, 0, -1, 1);
-    bandit_update(&b, 0, NAN, 1);
-    bandit_update(&b, 0, INFINITY, 1);
-    bandit_update(&b, 0, 1, 0);
-    bandit_update(&b, 0, 1, -1);
-    bandit_update(&b, 0, 1, NAN);
-    bandit_update(&b, 7, 1, 1);
+    weft_bandit b;
+    weft_bandit_init(&b, 2, 1, 0.9);
+    weft_bandit_update(&b, 0, -1, 1);
+    weft_bandit_update(&b, 0, NAN, 1);
+    weft_bandit_update(&b, 0, INFINITY, 1);
+    weft_bandit_update(&b, 0, 1, 0);
+    weft_bandit_update(&b, 0, 1, -1);
+    weft_bandit_update(&b, 0, 1, NAN);
+    weft_bandit_update(&b, 7, 1, 1);
     cr_assert_eq(b.plays[0] + b.plays[1], 0);
-    bandit_update(&b, 1, 2, 0.5);
+    weft_bandit_update(&b, 1, 2, 0.5);
     cr_assert_eq(b.plays[1], 1);
-    cr_assert_float_eq(bandit_mean(&b, 1), 4.0, 1e-12);
-    bandit_reset(&b);
+    cr_assert_float_eq(weft_bandit_mean(&b, 1), 4.0, 1e-12);
+    weft_bandit_reset(&b);
     cr_assert_eq(b.plays[1], 0);
     cr_assert_eq(b.n_arms, 2);
     cr_assert_float_eq(b.gamma, 0.9, 0);
+}
+
+/* ---- cautious exploration (weft_bandit_limit) ---- */
+
+/* Plays `steps` steps of a simulated decoder: arm a commits tokens[a] tokens
+ * per step at a step cost of cost[a] (times noise, and 5% of steps preempted
+ * for 20 plain steps). After the first 1000 steps, counts the steps off arm 0
+ * and returns the share of the time they lost, by the noise-free cost model,
+ * against arm 0 committing the same tokens. */
+static double simulate(weft_bandit *b, const double *tokens, const double *cost, int steps, uint64_t seed,
+                       size_t *off) {
+    double lost = 0, total = 0;
+    *off = 0;
+    for (int step = 0; step < steps; step++) {
+        size_t a = weft_bandit_choose(b);
+        if (step >= 1000) {
+            *off += a != 0;
+            lost += cost[a] - tokens[a] * cost[0] / tokens[0];
+            total += cost[a];
+        }
+        double seconds = cost[a] * noisy(&seed, 1.0);
+        if (test_mix(&seed) % 20 == 0) seconds += 20 * cost[0];
+        weft_bandit_update(b, a, tokens[a], seconds);
+    }
+    return lost / total;
+}
+
+/* Every speculative arm loses, as on a tiny model where a k-row step costs
+ * several single-token steps: arm 1 commits 1.6 tokens for 1.8 times the
+ * cost (0.89x), arm 5 is 5 times slower. */
+static const double losing_tokens[] = {1, 1.6, 2.0, 2.4, 2.8, 3.0};
+static const double losing_cost[] = {1, 1.8, 2.6, 4.0, 7.0, 15.0};
+
+Test(bandit, cautious_exploration_loses_little_when_every_arm_loses) {
+    weft_bandit b;
+    weft_bandit_init(&b, 6, 0.3, 0.999);
+    weft_bandit_limit(&b, 0.02);
+    size_t off;
+    double lost = simulate(&b, losing_tokens, losing_cost, 20000, 3, &off);
+    cr_assert_eq(weft_bandit_best(&b), 0);
+    cr_assert_lt(off, 19000 / 10, "%zu of 19000 steps off plain decoding", off);
+    cr_assert_lt(lost, 0.025, "exploring lost %.1f%% of the time", 100 * lost);
+    /* arm 2 and beyond are explored only while arm 1 beats plain decoding */
+    cr_assert_lt(b.plays[3] + b.plays[4] + b.plays[5], 20, "%llu %llu %llu", (unsigned long long)b.plays[3],
+                 (unsigned long long)b.plays[4], (unsigned long long)b.plays[5]);
+    /* plain UCB, for comparison, loses far more */
+    weft_bandit u;
+    weft_bandit_init(&u, 6, 0.3, 0.999);
+    size_t plain_off;
+    double plain = simulate(&u, losing_tokens, losing_cost, 20000, 3, &plain_off);
+    cr_assert_gt(plain, 3 * lost, "plain UCB lost %.1f%%, cautious %.1f%%", 100 * plain, 100 * lost);
+}
+
+Test(bandit, cautious_exploration_finds_a_winning_budget) {
+    /* throughput 1, 1.5, 1.9, 2.2, 1.9, 1.2: arm 3 is best */
+    static const double tokens[] = {1, 1.8, 2.5, 3.3, 3.6, 3.6};
+    static const double cost[] = {1, 1.2, 1.316, 1.5, 1.895, 3.0};
+    weft_bandit b;
+    weft_bandit_init(&b, 6, 0.3, 0.999);
+    weft_bandit_limit(&b, 0.02);
+    size_t off;
+    simulate(&b, tokens, cost, 6000, 5, &off);
+    cr_assert_eq(weft_bandit_best(&b), 3);
+    cr_assert_gt(b.plays[3], 3000, "the best arm got %llu of 6000 steps", (unsigned long long)b.plays[3]);
+}
+
+Test(bandit, limit_survives_reset_and_zero_is_plain_ucb) {
+    weft_bandit b;
+    weft_bandit_init(&b, 3, 0.3, 1);
+    weft_bandit_limit(&b, 0.05);
+    weft_bandit_update(&b, 0, 1, 1);
+    weft_bandit_reset(&b);
+    cr_assert_float_eq(b.share, 0.05, 0);
+    cr_assert_eq(b.plays[0], 0);
+    cr_assert_float_eq(b.elapsed, 0, 0);
+    weft_bandit_limit(&b, 0);
+    for (size_t a = 0; a < 3; a++) { /* round robin first, as without a limit */
+        cr_assert_eq(weft_bandit_choose(&b), a);
+        weft_bandit_update(&b, a, 1.0, 10.0);
+    }
 }
 
 /* ---- the plugin, with injected timings ---- */
@@ -126,13 +206,18 @@ static void teardown(void) {
 }
 TestSuite(adaptive, .init = setup, .fini = teardown);
 
-static void open_discounted(const int64_t *arms, size_t n_arms, const char *clock, double discount) {
+/* explore_limit < 0: the default */
+static void open_limited(const int64_t *arms, size_t n_arms, const char *clock, double discount, double limit) {
     pf_close(&fx);
     cr_assert(pf_load(&fx, WEFT_KIND_DRAFTER, "adaptive"));
     pf_arg args[] = {{.name = "drafter", .value = {.present = true, .u.component = &inner_inst}},
                      {.name = "arms", .value = {.present = true, .u.ints = {arms, n_arms}}},
-                     PF_STRING("clock", clock), PF_DOUBLE("discount", discount)};
-    cr_assert_eq(pf_create(&fx, args, 4), WEFT_OK, "%s", pf_error(&fx));
+                     PF_STRING("clock", clock), PF_DOUBLE("discount", discount), PF_DOUBLE("explore_limit", limit)};
+    cr_assert_eq(pf_create(&fx, args, limit < 0 ? 4 : 5), WEFT_OK, "%s", pf_error(&fx));
+}
+
+static void open_discounted(const int64_t *arms, size_t n_arms, const char *clock, double discount) {
+    open_limited(arms, n_arms, clock, discount, -1);
 }
 
 static void open_with(const int64_t *arms, size_t n_arms, const char *clock) {
@@ -173,8 +258,8 @@ Test(adaptive, descriptor) {
 }
 
 Test(adaptive, budgets_reach_the_drafter_and_arm_zero_skips_it) {
-    open_with((const int64_t[]){0, 3, 100}, 3, "observe");
-    /* the first three steps try each arm in order */
+    open_limited((const int64_t[]){0, 3, 100}, 3, "observe", 1.0, 0);
+    /* plain UCB: the first three steps try each arm in order */
     cr_assert_eq(step(0, 0.1), 0);
     cr_assert_eq(inner.drafts, 0, "arm 0 must not draft");
     cr_assert_eq(call_int("arm"), 0);

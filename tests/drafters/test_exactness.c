@@ -6,30 +6,51 @@
 #include "exactness.h"
 
 static const drafter_case markov_drafters[] = {
-    {"{\"use\": \"suffix-automaton\"}", true},
-    {"{\"use\": \"suffix-automaton\", \"min_match\": 1, \"max_draft\": 16, \"branches\": 3}", true},
-    {"{\"use\": \"suffix-automaton\", \"min_match\": 3, \"corpus\": \"%s\", \"branches\": 2}", true},
-    {"{\"use\": \"suffix-automaton\", \"window\": 64, \"max_draft\": 4}", true},
-    {"{\"use\": \"token-recycling\"}", true},
-    {"{\"use\": \"token-recycling\", \"k\": 4, \"tree\": [4, 2, 2, 1], \"keep\": false}", true},
+    {"{\"use\": \"suffix-automaton\"}", true, false},
+    {"{\"use\": \"suffix-automaton\", \"min_match\": 1, \"max_draft\": 16, \"branches\": 3}", true, false},
+    {"{\"use\": \"suffix-automaton\", \"min_match\": 3, \"corpus\": \"%s\", \"branches\": 2}", true, false},
+    {"{\"use\": \"suffix-automaton\", \"window\": 64, \"max_draft\": 4}", true, false},
+    {"{\"use\": \"token-recycling\"}", true, false},
+    {"{\"use\": \"token-recycling\", \"k\": 4, \"tree\": [4, 2, 2, 1], \"keep\": false}", true, false},
     {"{\"use\": \"fallback\", \"drafters\": [{\"use\": \"suffix-automaton\", \"min_match\": 3}, "
-     "{\"use\": \"token-recycling\"}]}", true},
+     "{\"use\": \"token-recycling\"}]}", true, false},
     {"{\"use\": \"fallback\", \"mode\": \"longest\", \"drafters\": [{\"use\": \"suffix-automaton\"}, "
-     "{\"use\": \"prompt-lookup\"}, {\"use\": \"token-recycling\", \"tree\": [[0], [0, 0], [0, 0, 0]]}]}", true},
-    {"{\"use\": \"adaptive\", \"drafter\": {\"use\": \"suffix-automaton\"}}", false},
+     "{\"use\": \"prompt-lookup\"}, {\"use\": \"token-recycling\", \"tree\": [[0], [0, 0], [0, 0, 0]]}]}", true, false},
+    {"{\"use\": \"adaptive\", \"drafter\": {\"use\": \"suffix-automaton\"}}", false, false},
     {"{\"use\": \"adaptive\", \"arms\": [0, 1, 4, 16, 64], \"exploration\": 1, \"drafter\": "
-     "{\"use\": \"token-recycling\"}}", false},
+     "{\"use\": \"token-recycling\"}}", false, false},
+    /* issue #4: lookahead (aux rows), early exit (the backend has 4 layers) */
+    {"{\"use\": \"lookahead\"}", true, true},
+    {"{\"use\": \"lookahead\", \"window\": 6, \"ngram\": 4, \"verify\": 6, \"history\": false}", true, true},
+    {"{\"use\": \"lookahead\", \"window\": 0, \"ngram\": 2}", true, false},
+    {"{\"use\": \"early-exit\"}", true, false},
+    {"{\"use\": \"early-exit\", \"layers\": [1, 3], \"top_k\": 3, \"max_draft\": 5}", true, true},
+    {"{\"use\": \"early-exit\", \"draw\": \"sample\", \"top_k\": 2, \"siblings\": \"distinct\"}", true, true},
+    {"{\"use\": \"adaptive\", \"drafter\": {\"use\": \"lookahead\"}}", false, false},
+};
+
+/* draft-model over a nested Markov backend (%s): the target's own chain
+ * less sharp (same argmax, so greedy drafts are right), or another chain */
+static const char *const draft_model_cases[] = {
+    "{\"use\": \"draft-model\", \"backend\": %s}",
+    "{\"use\": \"draft-model\", \"top_k\": 3, \"max_draft\": 8, \"backend\": %s}",
+    "{\"use\": \"draft-model\", \"top_k\": 2, \"draw\": \"sample\", \"siblings\": \"distinct\", \"backend\": %s}",
+    "{\"use\": \"draft-model\", \"min_prob\": 0.3, \"draw\": \"sample\", \"backend\": %s}",
 };
 
 typedef struct model_case {
     th_markov m;
     const char *backend;
+    const char *draft_same, *draft_other; /* nested backends for draft-model */
 } model_case;
 
 static const model_case models[] = {
-    {{.seed = 1, .sharpness = 3, .eos_logit = -4, .n_vocab = 16}, "{\"use\": \"markov\"}"},
+    {{.seed = 1, .sharpness = 3, .eos_logit = -4, .n_vocab = 16}, "{\"use\": \"markov\", \"n_layers\": 4}",
+     "{\"use\": \"markov\", \"sharpness\": 1.5}", "{\"use\": \"markov\", \"seed\": 2}"},
     {{.seed = 7, .sharpness = 2, .eos_logit = -1, .n_vocab = 40},
-     "{\"use\": \"markov\", \"seed\": 7, \"sharpness\": 2, \"eos_logit\": -1, \"n_vocab\": 40}"},
+     "{\"use\": \"markov\", \"seed\": 7, \"sharpness\": 2, \"eos_logit\": -1, \"n_vocab\": 40, \"n_layers\": 4}",
+     "{\"use\": \"markov\", \"seed\": 7, \"sharpness\": 1, \"eos_logit\": -1, \"n_vocab\": 40}",
+     "{\"use\": \"markov\", \"seed\": 8, \"eos_logit\": -1, \"n_vocab\": 40}"},
 };
 
 /* Every fifth prompt repeats a motif; the others are random of varied length. */
@@ -85,6 +106,21 @@ static void markov_exactness(const model_case *mc) {
     weft_pipeline_free(plain);
     const char *corpus = markov_corpus(mc);
     all_pairs(reg, mc->backend, generate, markov_drafters, (sizeof markov_drafters / sizeof *markov_drafters), corpus, &want, &base, true);
+    /* draft-model: every case over the same chain, the first two over another too */
+    enum { N_DM = sizeof draft_model_cases / sizeof *draft_model_cases };
+    static char dm_json[2 * N_DM][512];
+    drafter_case dm[2 * N_DM];
+    size_t n_dm = 0;
+    for (size_t i = 0; i < N_DM; i++) {
+        snprintf(dm_json[n_dm], sizeof dm_json[n_dm], draft_model_cases[i], mc->draft_same);
+        dm[n_dm] = (drafter_case){dm_json[n_dm], true, i > 0};
+        n_dm++;
+        if (i >= 2) continue;
+        snprintf(dm_json[n_dm], sizeof dm_json[n_dm], draft_model_cases[i], mc->draft_other);
+        dm[n_dm] = (drafter_case){dm_json[n_dm], false, i > 0};
+        n_dm++;
+    }
+    all_pairs(reg, mc->backend, generate, dm, n_dm, corpus, &want, &base, true);
     /* the corpus automaton was cached beside its file */
     char cache[2100];
     snprintf(cache, sizeof cache, "%s.weft-sam", corpus);

@@ -8,11 +8,18 @@
 #define STORY_TOKENS 24
 
 static const drafter_case story_drafters[] = {
-    {"{\"use\": \"suffix-automaton\", \"branches\": 2}", true},
-    {"{\"use\": \"token-recycling\", \"tree\": [4, 2, 1, 1]}", true},
+    {"{\"use\": \"suffix-automaton\", \"branches\": 2}", true, false},
+    {"{\"use\": \"token-recycling\", \"tree\": [4, 2, 1, 1]}", true, false},
     {"{\"use\": \"fallback\", \"drafters\": [{\"use\": \"suffix-automaton\", \"min_match\": 3}, "
-     "{\"use\": \"token-recycling\", \"tree\": [3, 1, 1]}]}", true},
-    {"{\"use\": \"adaptive\", \"drafter\": {\"use\": \"suffix-automaton\"}}", false},
+     "{\"use\": \"token-recycling\", \"tree\": [3, 1, 1]}]}", true, false},
+    {"{\"use\": \"adaptive\", \"drafter\": {\"use\": \"suffix-automaton\"}}", false, false},
+    /* issue #4 */
+    {"{\"use\": \"lookahead\"}", true, true},
+    {"{\"use\": \"early-exit\"}", true, false},
+    {"{\"use\": \"early-exit\", \"layers\": [2, 4], \"top_k\": 2}", true, true},
+    {"{\"use\": \"draft-model\", \"backend\": {\"use\": \"llama\", \"model\": \"%s\"}}", true, false},
+    {"{\"use\": \"draft-model\", \"top_k\": 2, \"draw\": \"sample\", \"siblings\": \"distinct\", "
+     "\"backend\": {\"use\": \"llama\", \"model\": \"%s\"}}", true, true},
 };
 
 /* The story openings, one per line (tests/data/story_openings.txt). */
@@ -42,7 +49,7 @@ Test(drafter_exactness, stories260k_llama, .timeout = 240) {
     weft_pipeline *plain =
         th_pipeline(reg, "{\"threads\": 1, \"backend\": %s, \"samplers\": [{\"use\": \"greedy\"}]}", backend);
     static expected want;
-    for (size_t i = 0; i < N_PROMPTS; i++) {
+    for (size_t i = 0; i < (size_t)test_quick(N_PROMPTS, 10); i++) {
         weft_result r;
         th_generate(plain, prompts[i], STORY_TOKENS, -1, &r);
         want.n[i] = r.n_tokens;
@@ -52,7 +59,8 @@ Test(drafter_exactness, stories260k_llama, .timeout = 240) {
     }
     weft_pipeline_free(plain);
     outcome base = {0};
-    all_pairs(reg, backend, "{\"max_draft_nodes\": 8}", story_drafters, (sizeof story_drafters / sizeof *story_drafters), "", &want, &base,
+    /* "%s" in a drafter is the model: draft-model drafts with the target's own weights */
+    all_pairs(reg, backend, "{\"max_draft_nodes\": 8}", story_drafters, (sizeof story_drafters / sizeof *story_drafters), model, &want, &base,
               false);
     free(text);
     weft_registry_free(reg);

@@ -182,6 +182,10 @@ Test(regex, unsupported_constructs_are_named_with_their_offset) {
     expect_error("a**", "regex offset 2: nothing to repeat before '*'");
     expect_error("a{3,1}", "regex offset 1: repetition {3,1} has max < min");
     expect_error("a{99999}", "regex offset 1: repetition count above 10000");
+    /* counts of many digits saturate (once looped forever on the 6th digit) */
+    expect_error("a{1234567}", "regex offset 1: repetition count above 10000");
+    expect_error("ab(?:x|y){88888888888888888888888888888881}", "regex offset 9: repetition count above 10000");
+    expect_error("a{1,99999999}", "regex offset 1: repetition count above 10000");
     expect_error("[z-a]", "regex offset 2: range out of order in character class (offset 1)");
     expect_error("\\u12", "regex offset 0: '\\u' needs four hex digits");
     expect_error("\\uD800", "regex offset 0: lone surrogate '\\uD800' cannot match UTF-8 text");

@@ -297,6 +297,31 @@ Test(kernels, matmul_split_invariant) {
     }
 }
 
+/* Each batch row of an n_batch call must equal, bit for bit, the same row
+ * computed alone (n_batch = 1): the tile shape a pair lands in, and whether
+ * the call takes the decode or the batched path, must not change it. */
+Test(kernels, matmul_batch_invariant) {
+    init_best();
+    const int nbs[] = {2, 3, 4, 5, 7, 8, 9, 16, 17};
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        const ggml_type t = all_types[ti];
+        const int n = 768, maxb = 17;
+        uint8_t *w = make_weights(t, ROWS, n), *x = make_acts(t, maxb, n);
+        float *one = malloc(sizeof(float) * ROWS * maxb), *many = malloc(sizeof(float) * ROWS * maxb);
+        for (int b = 0; b < maxb; b++)
+            matmul_rows(t, w, n, 0, ROWS, x + b * act_bytes(t, n), 1, one + b * ROWS, ROWS);
+        for (size_t bi = 0; bi < sizeof nbs / sizeof nbs[0]; bi++) {
+            const int nb = nbs[bi];
+            for (int b0 = 0; b0 + nb <= maxb; b0 += nb) {
+                matmul_rows(t, w, n, 0, ROWS, x + b0 * act_bytes(t, n), nb, many, ROWS);
+                cr_assert(memcmp(many, one + b0 * ROWS, sizeof(float) * ROWS * nb) == 0,
+                          "%s n_batch %d from %d", ggml_type_name(t), nb, b0);
+            }
+        }
+        free(w), free(x), free(one), free(many);
+    }
+}
+
 /* ---- quantization round trips ------------------------------------------------ */
 
 /* Q8_0: d = amax/127 is stored as D = fp16(d), q = round(x/d), |q| <= 127, so

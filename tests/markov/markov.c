@@ -6,7 +6,14 @@
  * tree evaluation and KV rollback. It is strict where a real backend would be
  * lenient, to catch core bugs: every position must be its parent's + 1, and
  * the cache must be a single chain whenever it is extended or trimmed (the
- * kept rows of a tree form one root-to-node path). */
+ * kept rows of a tree form one root-to-node path).
+ *
+ * With n_layers > 1 it supports layer-range evaluation (early-exit
+ * drafting): the first L layers give logits blended from the true ones and
+ * those of another chain, (L / n_layers) : (1 - L / n_layers), so shallow
+ * exits are often wrong and deep ones mostly right. It enforces the ABI's
+ * rule strictly: while the cache holds an entry from such a partial
+ * evaluation, a full evaluation is refused (roll them back first). */
 #include <stdio.h>
 #include <string.h>
 
@@ -25,10 +32,13 @@ typedef struct markov {
     weft_token *tok;
     int32_t *pos;
     int32_t *from; /* slot of the token before it, -1 for the first */
-    int64_t n_evals, n_eval_tokens;
+    uint8_t *partial; /* evaluated through fewer than n_layers layers */
+    int32_t n_layers;
+    float alt[MARKOV_MAX_VOCAB];
+    int64_t n_evals, n_partial_evals, n_eval_tokens;
 } markov;
 
-enum { P_N_VOCAB, P_N_CTX, P_SEED, P_SHARPNESS, P_EOS_LOGIT, P_COUNT };
+enum { P_N_VOCAB, P_N_CTX, P_SEED, P_SHARPNESS, P_EOS_LOGIT, P_N_LAYERS, P_COUNT };
 
 static const weft_param_desc params[] = {
     WEFT_PARAM_INT("n_vocab", MARKOV_MIN_VOCAB, MARKOV_MAX_VOCAB, "16",
@@ -37,6 +47,7 @@ static const weft_param_desc params[] = {
     WEFT_PARAM("seed", WEFT_TYPE_INT, 0, 0, 0, "1", "Which chain: seeds the transition hash"),
     WEFT_PARAM_DOUBLE_MIN("sharpness", 0, "3", "Logit scale (> 0): larger makes transitions more certain"),
     WEFT_PARAM("eos_logit", WEFT_TYPE_DOUBLE, 0, 0, 0, "-4", "Logit of EOS (token 1) after every token"),
+    WEFT_PARAM_INT("n_layers", 1, 64, "1", "Layers reported; n_layers_run < n_layers gives blended logits"),
 };
 
 static void markov_destroy(void *self) {
@@ -46,6 +57,7 @@ static void markov_destroy(void *self) {
     weft_free(env, m->tok);
     weft_free(env, m->pos);
     weft_free(env, m->from);
+    weft_free(env, m->partial);
     weft_state_free(m);
 }
 
@@ -61,18 +73,20 @@ static weft_status markov_create(const weft_env *env, const weft_value *args, vo
     m->seed = args[P_SEED].u.i;
     m->sharpness = args[P_SHARPNESS].u.d;
     m->eos_logit = args[P_EOS_LOGIT].u.d;
+    m->n_layers = (int32_t)args[P_N_LAYERS].u.i;
     size_t n = (size_t)m->n_ctx;
     m->tok = weft_calloc(env, n, sizeof *m->tok);
     m->pos = weft_calloc(env, n, sizeof *m->pos);
     m->from = weft_calloc(env, n, sizeof *m->from);
-    if (!m->tok || !m->pos || !m->from) {
+    m->partial = weft_calloc(env, n, sizeof *m->partial);
+    if (!m->tok || !m->pos || !m->from || !m->partial) {
         markov_destroy(m);
         weft_error(env, "out of memory for a cache of %zu tokens", n);
         return WEFT_ERR_NOMEM;
     }
     m->info = (weft_model_info){.struct_size = sizeof m->info, .arch = "markov", .name = "markov",
                                 .n_vocab = m->n_vocab, .n_ctx = m->n_ctx, .n_ctx_train = m->n_ctx,
-                                .n_layers = 1, .n_embd = 1, .n_heads = 1, .n_kv_heads = 1, .head_dim = 1,
+                                .n_layers = m->n_layers, .n_embd = 1, .n_heads = 1, .n_kv_heads = 1, .head_dim = 1,
                                 .bos = MARKOV_BOS, .eos = MARKOV_EOS, .add_bos = true};
     *self = m;
     return WEFT_OK;
@@ -149,12 +163,22 @@ static weft_status markov_eval(void *self, const weft_batch *b) {
         weft_error(env, "eval: the cache still holds an unresolved tree (kv_keep it first)");
         return WEFT_ERR_INVALID;
     }
-    bool partial = WEFT_HAS_FIELD(b, weft_batch, n_layers_run) && b->n_layers_run != 0 && b->n_layers_run != 1;
-    bool signals = WEFT_HAS_FIELD(b, weft_batch, signals) && b->signals != 0;
-    if (partial || signals) {
-        weft_error(env, "eval: layer ranges and signals are not supported");
+    int32_t run = WEFT_HAS_FIELD(b, weft_batch, n_layers_run) ? b->n_layers_run : 0;
+    if (run < 0) {
+        weft_error(env, "eval: n_layers_run %d < 0", run);
+        return WEFT_ERR_INVALID;
+    }
+    bool partial = run > 0 && run < m->n_layers;
+    if (WEFT_HAS_FIELD(b, weft_batch, signals) && b->signals != 0) {
+        weft_error(env, "eval: signals are not supported");
         return WEFT_ERR_UNSUPPORTED;
     }
+    for (int32_t k = 0; !partial && k < m->len; k++)
+        if (m->partial[k]) {
+            weft_error(env, "eval: cache entry %d came from a partial evaluation (n_layers_run) and was not rolled back",
+                       k);
+            return WEFT_ERR_INVALID;
+        }
     if (b->n_out > n || (b->n_out && (!b->out_rows || !b->logits))) {
         weft_error(env, "eval: %zu output rows for %zu tokens (out_rows %s, logits %s)", b->n_out, n,
                    b->out_rows ? "set" : "NULL", b->logits ? "set" : "NULL");
@@ -191,15 +215,23 @@ static weft_status markov_eval(void *self, const weft_batch *b) {
         m->tok[slot] = b->tokens[i];
         m->pos[slot] = b->positions ? b->positions[i] : slot;
         m->from[slot] = par >= 0 ? base + par : base - 1;
+        m->partial[slot] = partial;
     }
     m->len = base + (int32_t)n;
     for (size_t k = 0; k < b->n_out; k++) {
         int32_t slot = base + b->out_rows[k];
         int32_t a = m->from[slot] >= 0 ? m->tok[m->from[slot]] : -1;
-        markov_logits(m->seed, m->sharpness, m->eos_logit, m->n_vocab, a, m->tok[slot],
-                      b->logits + k * (size_t)m->n_vocab);
+        float *row = b->logits + k * (size_t)m->n_vocab;
+        markov_logits(m->seed, m->sharpness, m->eos_logit, m->n_vocab, a, m->tok[slot], row);
+        if (partial) {
+            double w = (double)run / m->n_layers;
+            markov_logits(m->seed ^ 0x5bd1e995, m->sharpness, m->eos_logit, m->n_vocab, a, m->tok[slot], m->alt);
+            for (int32_t t = 0; t < m->n_vocab; t++) row[t] = (float)(w * row[t] + (1 - w) * m->alt[t]);
+        }
     }
-    m->n_evals++;
+    /* what speculation saves is full passes; early-exit drafts are counted apart */
+    if (partial) m->n_partial_evals++;
+    else m->n_evals++;
     m->n_eval_tokens += (int64_t)n;
     return WEFT_OK;
 }
@@ -231,6 +263,7 @@ static weft_status markov_kv_keep(void *self, int32_t n_tail, const int32_t *kee
         m->tok[d] = m->tok[s];
         m->pos[d] = m->pos[s];
         m->from[d] = d - 1;
+        m->partial[d] = m->partial[s];
     }
     m->len = base + n_keep;
     return WEFT_OK;
@@ -240,9 +273,12 @@ static weft_status markov_kv_keep(void *self, int32_t n_tail, const int32_t *kee
  * measure what speculation saved. */
 static int64_t markov_eval_count(void *self) { return ((markov *)self)->n_evals; }
 static int64_t markov_eval_tokens(void *self) { return ((markov *)self)->n_eval_tokens; }
+static int64_t markov_partial_count(void *self) { return ((markov *)self)->n_partial_evals; }
 
 static const weft_action_desc actions[] = {
-    {.struct_size = sizeof(weft_action_desc), .name = "eval_count", .doc = "eval() calls so far",
+    {.struct_size = sizeof(weft_action_desc), .name = "partial_count", .doc = "eval() calls with n_layers_run < n_layers",
+     .ret = WEFT_TYPE_INT, .fn = (void (*)(void))markov_partial_count},
+    {.struct_size = sizeof(weft_action_desc), .name = "eval_count", .doc = "full eval() calls so far",
      .ret = WEFT_TYPE_INT, .fn = (void (*)(void))markov_eval_count},
     {.struct_size = sizeof(weft_action_desc), .name = "eval_tokens", .doc = "tokens evaluated so far",
      .ret = WEFT_TYPE_INT, .fn = (void (*)(void))markov_eval_tokens},

@@ -22,7 +22,11 @@ foreach(line IN LISTS lines)
     list(APPEND args "${line}")
   endif()
 endforeach()
-execute_process(COMMAND ${CHECKER} --model ${MODEL} ${args} ${plugins}
+# relative file parameters in builtins.args (a nested model) name files of
+# the models folder the model lies in
+get_filename_component(models_dir "${MODEL}" DIRECTORY)
+get_filename_component(models_dir "${models_dir}" DIRECTORY)
+execute_process(COMMAND ${CHECKER} --model ${MODEL} --models ${models_dir} ${args} ${plugins}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("${out}${err}")
 

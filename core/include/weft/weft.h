@@ -103,6 +103,11 @@ enum weft_timer {
     WEFT_T_COUNT
 };
 
+typedef struct weft_warning {
+    const char *component; /* "grammar 'json-schema' (/grammar)" */
+    const char *message;
+} weft_warning;
+
 typedef struct weft_stats {
     int64_t n_prompt, n_generated;
     int64_t n_steps;          /* verify steps (target evaluations after prefill) */
@@ -114,6 +119,13 @@ typedef struct weft_stats {
     double t[WEFT_T_COUNT];   /* seconds per component */
     bool lossy;               /* the verifier is not lossless */
     int64_t accept_hist[17];  /* steps by accepted draft tokens (16 = 16 or more) */
+    /* Warnings the pipeline's components logged (host->log, WEFT_LOG_WARN,
+     * counted whatever the log level): while the pipeline was built (e.g. a
+     * schema keyword a lenient grammar ignores), then during this request.
+     * The first n_kept are kept; weft_result_free frees them. */
+    int64_t n_warnings;
+    const weft_warning *warnings;
+    size_t n_kept;
 } weft_stats;
 
 typedef struct weft_result {

@@ -218,6 +218,8 @@ typedef struct attn_job {
     int t0, n;               /* chunk: batch rows [t0, t0 + n) */
     const int32_t *parents;  /* whole batch; NULL = causal */
     bool accum;              /* add probabilities into the layer's attention sums */
+    bool stage;              /* ... held per row until kv_keep (tree batches) */
+    int obs_from;            /* batch rows >= this add into the observation sums */
 } attn_job;
 
 /* The cache slots batch row T sees, in ascending order: slots [0, n_dense),
@@ -262,7 +264,7 @@ static void attend(const attn_job *job, int t, int g, worker_scratch *w) {
     for (int j = 0; j < nv;) {
         const int G = nv - j >= ATT_GROUP ? ATT_GROUP : 1;
         for (int s = 0; s < G; s++)
-            rows[s] = kv_read_row(kv, kv_row(kv, L->k, SLOT(j + s), g), w->krow + s * hd);
+            rows[s] = kv_key(kv, L, SLOT(j + s), g, w->krow + s * hd);
         for (int r = 0; r < n_rep; r++) {
             float *sc = w->scores + r * stride + j;
             if (G == ATT_GROUP)
@@ -279,7 +281,7 @@ static void attend(const attn_job *job, int t, int g, worker_scratch *w) {
     for (int j = 0; j < nv;) {
         const int G = nv - j >= ATT_GROUP ? ATT_GROUP : 1;
         for (int s = 0; s < G; s++)
-            rows[s] = kv_read_row(kv, kv_row(kv, L->v, SLOT(j + s), g), w->vrow + s * hd);
+            rows[s] = kv_value(kv, L, SLOT(j + s), g, w->vrow + s * hd);
         for (int r = 0; r < n_rep; r++) {
             if (G == ATT_GROUP)
                 axpy_rows(out + r * hd, w->scores + r * stride + j, rows, ATT_GROUP, hd);
@@ -288,10 +290,26 @@ static void attend(const attn_job *job, int t, int g, worker_scratch *w) {
         }
         j += G;
     }
-    if (job->accum) {
+    const int T = job->t0 + t;
+    if (job->stage) {
+        /* a verifier may still reject this row: kv_keep adds it if kept */
+        for (int r = 0; r < n_rep; r++)
+            memcpy(kv_stage_p(kv, job->layer, T) + (size_t)(g * n_rep + r) * kv->n_ctx, w->scores + r * stride,
+                   (size_t)nv * sizeof(float));
+        if (g == 0) {
+            int32_t *vs = kv_stage_vis(kv, job->layer, T);
+            for (int j = 0; j < nv; j++) vs[j] = SLOT(j);
+            kv->st.n_vis[(size_t)job->layer * kv->st.cap_rows + T] = nv;
+        }
+    } else if (job->accum) {
         for (int j = 0; j < nv; j++)
             for (int r = 0; r < n_rep; r++)
                 L->accum[(size_t)SLOT(j) * c->n_heads + g * n_rep + r] += w->scores[r * stride + j];
+    }
+    if (T >= job->obs_from) {
+        for (int j = 0; j < nv; j++)
+            for (int r = 0; r < n_rep; r++)
+                L->obs[(size_t)SLOT(j) * c->n_heads + g * n_rep + r] += w->scores[r * stride + j];
     }
 #undef SLOT
 }
@@ -300,11 +318,13 @@ static void attend(const attn_job *job, int t, int g, worker_scratch *w) {
  * one head's keys and values from cache; with attention sums, one item per
  * kv head walks the tokens in order, so each sum is added to by one worker
  * in a fixed order. */
+static bool per_head_items(const attn_job *job) { return job->accum || job->obs_from < job->t0 + job->n; }
+
 static void attn_body(void *arg, size_t begin, size_t end, int worker) {
     const attn_job *job = arg;
     worker_scratch *w = &job->fs->ws[worker];
     for (size_t item = begin; item < end; item++) {
-        if (job->accum) {
+        if (per_head_items(job)) {
             for (int t = 0; t < job->n; t++) attend(job, t, (int)item, w);
         } else {
             attend(job, (int)(item % (size_t)job->n), (int)(item / (size_t)job->n), w);
@@ -313,12 +333,13 @@ static void attn_body(void *arg, size_t begin, size_t end, int worker) {
 }
 
 static void attention(forward_state *fs, int layer, int t0, int n, const int32_t *parents,
-                      bool accum) {
+                      bool accum, int obs_from) {
     const model_config *c = &fs->m->cfg;
-    attn_job job = {fs, layer, t0, n, parents, accum};
-    const size_t items = accum ? (size_t)c->n_kv_heads : (size_t)n * c->n_kv_heads;
+    attn_job job = {fs, layer, t0, n, parents, accum, accum && parents, obs_from};
+    const bool per_head = per_head_items(&job);
+    const size_t items = per_head ? (size_t)c->n_kv_heads : (size_t)n * c->n_kv_heads;
     const double work = 2.0 * (fs->base[layer] + t0 + n) * c->head_dim * c->n_heads / c->n_kv_heads *
-                        (accum ? n : 1);
+                        (per_head ? n : 1);
     parallel(fs, items, grain_for(work), attn_body, &job);
 }
 
@@ -334,6 +355,7 @@ typedef struct chunk {
     float *logits, *hidden;   /* first wanted row of this chunk */
     int n_layers_run;
     bool accum;
+    int obs_from;             /* first batch row of the observation window (n_tokens: none) */
     int hidden_layer;         /* -1: none */
 } chunk;
 
@@ -394,7 +416,7 @@ static void forward_chunk(forward_state *fs, const chunk *ch) {
                 kv_write_row(kv, kv_row(kv, L->v, slot, g), fs->v + (size_t)t * kv_dim + g * hd);
             }
         }
-        attention(fs, l, ch->t0, n, ch->parents, ch->accum);
+        attention(fs, l, ch->t0, n, ch->parents, ch->accum, ch->obs_from);
         mm_task wo = {&w->wo, fs->xn, dim, NULL};
         matmul(fs, fs->att, n, &wo, 1);
         residual_add(fs->x, fs->xn, (size_t)n * dim);
@@ -487,8 +509,21 @@ weft_status forward_eval(forward_state *fs, const weft_batch *batch, char *err, 
     weft_status st = check_batch(fs, &b, n_layers_run, err, cap);
     if (st != WEFT_OK) return st;
     const bool accum = b.signals & WEFT_SIGNAL_ATTN_ACCUM;
-    if (accum && !kv_cache_enable_accum(fs->kv))
+    const bool obs = (b.signals & WEFT_SIGNAL_OBS_WINDOW) && b.obs_window > 0;
+    if ((accum && !kv_cache_enable_accum(fs->kv)) || (obs && !kv_cache_enable_obs(fs->kv)) ||
+        (accum && b.parents && !kv_cache_stage_reserve(fs->kv, (int32_t)b.n_tokens)))
         return snprintf(err, cap, "eval: out of memory for attention sums"), WEFT_ERR_NOMEM;
+    /* rows staged by the previous tree batch were not dropped: they count */
+    kv_cache_stage_commit(fs->kv);
+    const int obs_from = obs ? (int)(b.n_tokens > (size_t)b.obs_window ? b.n_tokens - (size_t)b.obs_window : 0)
+                             : (int)b.n_tokens;
+    for (int l = 0; obs && l < c->n_layers; l++) /* the new window replaces the last one */
+        memset(fs->kv->layers[l].obs, 0, (size_t)fs->kv->layers[l].len * c->n_heads * sizeof(float));
+    if (accum && b.parents) {
+        fs->kv->st.n_rows = (int32_t)b.n_tokens;
+        memset(fs->kv->st.n_vis, 0, (size_t)c->n_layers * fs->kv->st.cap_rows * sizeof(int32_t));
+        for (int l = 0; l < c->n_layers; l++) fs->kv->st.base[l] = fs->kv->layers[l].len;
+    }
 
     /* Default positions continue after the newest entry (= the cache
      * length unless a compaction dropped entries but kept positions). */
@@ -515,6 +550,7 @@ weft_status forward_eval(forward_state *fs, const weft_batch *batch, char *err, 
             .hidden = (b.signals & WEFT_SIGNAL_HIDDEN) ? b.hidden + k_out * (size_t)c->dim : NULL,
             .n_layers_run = n_layers_run,
             .accum = accum,
+            .obs_from = obs_from,
             .hidden_layer = (b.signals & WEFT_SIGNAL_HIDDEN) ? b.hidden_layer : -1,
         };
         kv_cache_append(fs->kv, fs->pos, n);

@@ -303,14 +303,17 @@ static uint32_t build(cctx *c, wg_expr e, uint32_t in) {
             if (o == WG_NONE || !add_edge(c, o, s, E_EPS, 0, 0, 0)) return WG_NONE;
             return s;
         }
-        for (uint32_t i = n->off; i < n->n; i++) {
-            uint32_t out = new_state(c);
+        if (n->n == n->off) return in;
+        /* the optional copies nest, (e(e(e)?)?)?, each one's entry with an
+         * epsilon edge to one shared exit: after i copies the closure is
+         * {entry i, exit}, not every later copy's entry (small subsets) */
+        uint32_t out = new_state(c);
+        for (uint32_t i = n->off; i < n->n && in != WG_NONE; i++) {
             if (out == WG_NONE || !add_edge(c, in, out, E_EPS, 0, 0, 0)) return WG_NONE;
-            uint32_t o = build(c, child, in);
-            if (o == WG_NONE || !add_edge(c, o, out, E_EPS, 0, 0, 0)) return WG_NONE;
-            in = out;
+            in = build(c, child, in);
         }
-        return in;
+        if (in == WG_NONE || !add_edge(c, in, out, E_EPS, 0, 0, 0)) return WG_NONE;
+        return out;
     }
     }
     return WG_NONE;
@@ -345,6 +348,21 @@ static int cmp_u32(const void *x, const void *y) {
     return (a > b) - (a < b);
 }
 
+/* Sorts v[0..n) ascending: insertion sort for the small sets subset
+ * construction mostly sees, qsort beyond. */
+static void sort_u32(uint32_t *v, size_t n) {
+    if (n > 24) {
+        qsort(v, n, sizeof *v, cmp_u32);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        size_t j = i;
+        for (; j && v[j - 1] > x; j--) v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 /* Epsilon closure of d->tmp (in place, sorted, unique). */
 static bool eclose(cctx *c, dfa_build *d) {
     d->gen++;
@@ -365,7 +383,7 @@ static bool eclose(cctx *c, dfa_build *d) {
             if (!wg_vec_push(&d->stack, t)) return cfail(c, "out of memory compiling the grammar");
         }
     }
-    if (d->tmp.n) qsort(d->tmp.v, d->tmp.n, sizeof *d->tmp.v, cmp_u32);
+    sort_u32(d->tmp.v, d->tmp.n);
     return true;
 }
 
@@ -402,14 +420,6 @@ static uint32_t intern_set(cctx *c, dfa_build *d) {
     return (uint32_t)n_sets;
 }
 
-static int cmp_edge(const void *x, const void *y) {
-    const nedge *a = x, *b = y;
-    if (a->from != b->from) return (a->from > b->from) - (a->from < b->from);
-    if (a->kind != b->kind) return (a->kind > b->kind) - (a->kind < b->kind);
-    if (a->rule != b->rule) return (a->rule > b->rule) - (a->rule < b->rule);
-    return (a->lo > b->lo) - (a->lo < b->lo);
-}
-
 static bool push_state(cctx *c, wg_state st) {
     wg_grammar *g = c->g;
     if (!grow((void **)&g->states, &c->cap_states, g->n_states + 1, sizeof *g->states))
@@ -435,19 +445,21 @@ static bool determinise(cctx *c, uint32_t accept, uint32_t crule) {
     bool ok = d.eoff && d.eps_off && d.eps_to && d.sorted && d.mark && wg_vec_push(&d.set_off, 0);
     if (!ok) cfail(c, "out of memory compiling the grammar");
     if (ok) {
-        if (c->n_edges) qsort(c->edges, c->n_edges, sizeof *c->edges, cmp_edge);
-        size_t ke = 0, kn = 0;
+        /* CSR by source state (a counting sort: the order of a state's edges
+         * does not matter, byte ranges are cut and targets sorted below) */
         for (size_t i = 0; i < c->n_edges; i++) {
             const nedge *e = &c->edges[i];
-            if (e->kind == E_EPS) {
-                d.eps_off[e->from + 1]++;
-                d.eps_to[ke++] = e->to;
-            } else {
-                d.eoff[e->from + 1]++;
-                d.sorted[kn++] = *e;
-            }
+            if (e->kind == E_EPS) d.eps_off[e->from + 1]++;
+            else d.eoff[e->from + 1]++;
         }
         for (uint32_t s = 0; s < ns; s++) d.eps_off[s + 1] += d.eps_off[s], d.eoff[s + 1] += d.eoff[s];
+        for (size_t i = 0; i < c->n_edges; i++) {
+            const nedge *e = &c->edges[i];
+            if (e->kind == E_EPS) d.eps_to[d.eps_off[e->from]++] = e->to;
+            else d.sorted[d.eoff[e->from]++] = *e;
+        }
+        for (uint32_t s = ns; s > 0; s--) d.eps_off[s] = d.eps_off[s - 1], d.eoff[s] = d.eoff[s - 1];
+        d.eps_off[0] = d.eoff[0] = 0;
         d.tmp.n = 0;
         ok = wg_vec_push(&d.tmp, 0) && eclose(c, &d) && intern_set(c, &d) == 0;
     }
@@ -457,19 +469,24 @@ static bool determinise(cctx *c, uint32_t accept, uint32_t crule) {
     for (uint32_t cur = 0; ok && cur < d.set_off.n - 1; cur++) {
         uint32_t o = d.set_off.v[cur], m = d.set_off.v[cur + 1] - o;
         wg_state st = {.rule = crule, .range_off = (uint32_t)g->n_ranges, .ref_off = (uint32_t)g->n_refs};
-        /* byte edges: cut 0..255 at every edge boundary */
-        bounds.n = 0;
-        for (uint32_t i = 0; i < m && ok; i++) {
+        /* byte edges: cut 0..255 at every edge boundary (a bitmap of the
+         * boundaries 0..256) */
+        uint64_t cut[5] = {0};
+        for (uint32_t i = 0; i < m; i++) {
             uint32_t s = d.sets.v[o + i];
             if (s == accept) st.final = 1;
-            for (uint32_t k = d.eoff[s]; k < d.eoff[s + 1] && ok; k++)
-                if (d.sorted[k].kind == E_BYTE)
-                    ok = wg_vec_push(&bounds, d.sorted[k].lo) && wg_vec_push(&bounds, (uint32_t)d.sorted[k].hi + 1);
+            for (uint32_t k = d.eoff[s]; k < d.eoff[s + 1]; k++)
+                if (d.sorted[k].kind == E_BYTE) {
+                    uint32_t lo = d.sorted[k].lo, end = (uint32_t)d.sorted[k].hi + 1;
+                    cut[lo >> 6] |= 1ull << (lo & 63);
+                    cut[end >> 6] |= 1ull << (end & 63);
+                }
         }
-        if (bounds.n) qsort(bounds.v, bounds.n, sizeof *bounds.v, cmp_u32);
+        bounds.n = 0;
+        for (uint32_t w = 0; w < 5 && ok; w++)
+            for (uint64_t x = cut[w]; x && ok; x &= x - 1) ok = wg_vec_push(&bounds, w * 64 + (uint32_t)__builtin_ctzll(x));
         for (size_t i = 0; ok && i + 1 < bounds.n; i++) {
             uint32_t lo = bounds.v[i], hi = bounds.v[i + 1] - 1;
-            if (bounds.v[i + 1] == lo) continue;
             d.tmp.n = 0;
             for (uint32_t j = 0; j < m && ok; j++) {
                 uint32_t s = d.sets.v[o + j];
@@ -552,35 +569,31 @@ static bool compile_rule(cctx *c, uint32_t r, uint32_t crule) {
 
 /* ---- checks on the compiled automaton ---- */
 
-/* Rules that can match the empty string: a fixed point over ref edges. */
-static bool *nullable_rules(const wg_grammar *g, uint32_t *stack) {
+/* Rules that can match the empty string: a fixed point over ref edges.
+ * seen[] holds a stamp per state (one per walk, so nothing is cleared
+ * between walks: a grammar has many rules and many states). */
+static bool *nullable_rules(const wg_grammar *g, uint32_t *stack, uint32_t *seen, uint32_t *stamp) {
     bool *nul = calloc(g->n_rules, sizeof *nul);
-    uint8_t *seen = malloc(g->n_states);
-    if (!nul || !seen) {
-        free(nul);
-        free(seen);
-        return NULL;
-    }
+    if (!nul) return NULL;
     for (bool changed = true; changed;) {
         changed = false;
         for (uint32_t r = 0; r < g->n_rules; r++) {
             if (nul[r]) continue;
-            memset(seen, 0, g->n_states);
+            uint32_t st_id = ++*stamp;
             size_t sp = 0;
             stack[sp++] = g->rules[r].start;
-            seen[g->rules[r].start] = 1;
+            seen[g->rules[r].start] = st_id;
             while (sp && !nul[r]) {
                 const wg_state *st = &g->states[stack[--sp]];
                 if (st->final) nul[r] = true;
                 for (uint32_t k = 0; k < st->n_refs; k++) {
                     const wg_refedge *e = &g->refs[st->ref_off + k];
-                    if (nul[e->rule] && !seen[e->target]) seen[e->target] = 1, stack[sp++] = e->target;
+                    if (nul[e->rule] && seen[e->target] != st_id) seen[e->target] = st_id, stack[sp++] = e->target;
                 }
             }
             changed |= nul[r];
         }
     }
-    free(seen);
     return nul;
 }
 
@@ -591,24 +604,24 @@ static bool check_left_recursion(cctx *c) {
     const wg_grammar *g = c->g;
     size_t nr = g->n_rules;
     uint32_t *stack = malloc((g->n_states + 1) * sizeof *stack);
-    uint8_t *seen = malloc(g->n_states + 1);
+    uint32_t *seen = calloc(g->n_states + 1, sizeof *seen), stamp = 0;
     uint8_t *corner = calloc(nr * nr + 1, 1); /* corner[a * nr + b]: a calls b first */
-    bool *nul = stack ? nullable_rules(g, stack) : NULL;
+    bool *nul = stack && seen ? nullable_rules(g, stack, seen, &stamp) : NULL;
     if (!stack || !seen || !corner || !nul) {
         free(stack), free(seen), free(corner), free(nul);
         return cfail(c, "out of memory compiling the grammar");
     }
     for (uint32_t r = 0; r < nr; r++) {
-        memset(seen, 0, g->n_states);
+        uint32_t st_id = ++stamp;
         size_t sp = 0;
         stack[sp++] = g->rules[r].start;
-        seen[g->rules[r].start] = 1;
+        seen[g->rules[r].start] = st_id;
         while (sp) {
             const wg_state *st = &g->states[stack[--sp]];
             for (uint32_t k = 0; k < st->n_refs; k++) {
                 const wg_refedge *e = &g->refs[st->ref_off + k];
                 corner[(size_t)r * nr + e->rule] = 1;
-                if (nul[e->rule] && !seen[e->target]) seen[e->target] = 1, stack[sp++] = e->target;
+                if (nul[e->rule] && seen[e->target] != st_id) seen[e->target] = st_id, stack[sp++] = e->target;
             }
         }
     }

@@ -181,6 +181,12 @@ void wg_vocab_index_free(wg_vocab_index *vi);
 int32_t wg_vocab_index_n_vocab(const wg_vocab_index *vi);
 const char *wg_vocab_index_fingerprint(const wg_vocab_index *vi);
 size_t wg_vocab_index_bytes(const wg_vocab_index *vi);
+/* The key the index of v is shared under (host->shared): a hash of what the
+ * index is built from (token bytes, end-of-generation tokens); false for a
+ * malformed vocabulary or a short buffer. */
+bool wg_vocab_key(const weft_vocab *v, char *key, size_t cap);
+/* vi indexes exactly v (guards against a hash collision of wg_vocab_key). */
+bool wg_vocab_index_matches(const wg_vocab_index *vi, const weft_vocab *v);
 
 /* The adaptive token-mask cache of one grammar for one vocabulary: per
  * automaton position, the tokens accepted or rejected whatever the stack
@@ -227,11 +233,18 @@ bool wg_can_end(const wg_matcher *m);
 /* The whole weft_grammar_vtable over a compiled grammar, shared by every
  * front-end: its create() compiles, then calls wg_instance_create (which
  * takes ownership of g, also on failure) and uses wg_instance_destroy and
- * wg_instance_vtable in its descriptor. set_vocab builds the vocabulary index
- * and the token cache (precomputed on the host's thread pool within
- * lim->cache_ms), reusing them when the vocabulary fingerprint is unchanged. */
+ * wg_instance_vtable in its descriptor. set_vocab takes the vocabulary index
+ * from the host (host->shared, ABI 1.1: built once per vocabulary, shared by
+ * every instance and pipeline; a private one on older hosts) and builds the
+ * token cache (precomputed on the host's thread pool within lim->cache_ms),
+ * keeping both when the vocabulary is unchanged. */
 weft_status wg_instance_create(const weft_env *env, wg_grammar *g, const wg_limits *lim, void **self);
 void wg_instance_destroy(void *self);
+/* Front-end data kept with the instance (e.g. what its actions report,
+ * which receive the instance as self); free_user (may be NULL) runs in
+ * wg_instance_destroy. */
+void wg_instance_set_user(void *self, void *user, void (*free_user)(void *));
+void *wg_instance_user(void *self);
 extern const weft_grammar_vtable wg_instance_vtable;
 
 /* Parameters every front-end declares after its own (same names, same
@@ -247,6 +260,10 @@ extern const weft_grammar_vtable wg_instance_vtable;
                    "over are classified when a mask first needs them: same masks")
 #define WG_N_LIMIT_PARAMS 3
 wg_limits wg_limits_from_args(const weft_value *args);
+
+/* A grammar file (a WEFT_PARAM_FILE parameter) read whole and
+ * NUL-terminated (up to 64 MiB); NULL with "<path>: <reason>" in err. */
+char *wg_read_file(const char *path, size_t *len, wg_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,13 +1,19 @@
 /* The grammar-kind component over a compiled grammar: one implementation of
  * weft_grammar_vtable for every front-end (gbnf, regex, json-schema). */
+#include <errno.h>
+
 #include "internal.h"
 
 typedef struct wg_instance {
     weft_state base;
     wg_grammar *g;
     wg_limits lim;
-    wg_vocab_index *vi;
+    const wg_vocab_index *vi; /* the host's shared index, or own_vi */
+    wg_vocab_index *own_vi;
+    char vocab_key[96];       /* wg_vocab_key of vi's vocabulary */
     wg_token_cache *tc;
+    void *user; /* the front-end's (wg_instance_set_user) */
+    void (*free_user)(void *);
 } wg_instance;
 
 #define MATCHER(st) ((wg_matcher *)(st))
@@ -15,6 +21,44 @@ typedef struct wg_instance {
 wg_limits wg_limits_from_args(const weft_value *args) {
     return (wg_limits){.max_states = (size_t)args[0].u.i, .max_ms = (double)args[1].u.i,
                        .cache_ms = (double)args[2].u.i};
+}
+
+#define WG_MAX_FILE (64u << 20)
+
+char *wg_read_file(const char *path, size_t *len, wg_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        wg_set_error(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 16384;
+            char *nb = cap > WG_MAX_FILE ? NULL : realloc(buf, cap);
+            if (!nb) {
+                wg_set_error(err, "%s: too large or out of memory", path);
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        wg_set_error(err, "%s: read error", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
 }
 
 weft_status wg_instance_create(const weft_env *env, wg_grammar *g, const wg_limits *lim, void **self) {
@@ -29,26 +73,52 @@ weft_status wg_instance_create(const weft_env *env, wg_grammar *g, const wg_limi
     return WEFT_OK;
 }
 
+void wg_instance_set_user(void *self, void *user, void (*free_user)(void *)) {
+    wg_instance *in = self;
+    in->user = user;
+    in->free_user = free_user;
+}
+
+void *wg_instance_user(void *self) { return ((wg_instance *)self)->user; }
+
 void wg_instance_destroy(void *self) {
     wg_instance *in = self;
     if (!in) return;
+    if (in->free_user) in->free_user(in->user);
     wg_token_cache_free(in->tc);
-    wg_vocab_index_free(in->vi);
+    wg_vocab_index_free(in->own_vi);
     wg_grammar_free(in->g);
     weft_state_free(in);
+}
+
+static void *make_index(void *v) { return wg_vocab_index_new(v, NULL); }
+static void free_index(void *vi) { wg_vocab_index_free(vi); }
+
+/* The index of v: the one the host shares between instances (indexing a
+ * 32k vocabulary takes ~30 ms, which every new schema would pay), else,
+ * on a 1.0 host or a hash collision, a private one. */
+static const wg_vocab_index *index_for(wg_instance *in, const weft_vocab *v, bool keyed, wg_error *err) {
+    const weft_host *h = in->base.env->host;
+    if (keyed && WEFT_HAS_METHOD(h, weft_host, shared)) {
+        const wg_vocab_index *vi = h->shared(in->base.env, in->vocab_key, make_index, (void *)v, free_index);
+        if (vi && wg_vocab_index_matches(vi, v)) return vi;
+    }
+    return in->own_vi = wg_vocab_index_new(v, err);
 }
 
 static weft_status set_vocab(void *self, const weft_vocab *v) {
     wg_instance *in = self;
     const weft_env *env = in->base.env;
-    if (in->vi && in->tc && v->fingerprint && *v->fingerprint && v->n_vocab == in->vi->n_vocab &&
-        strcmp(v->fingerprint, in->vi->fingerprint) == 0)
-        return WEFT_OK;
+    char key[sizeof in->vocab_key];
+    bool keyed = wg_vocab_key(v, key, sizeof key);
+    if (in->tc && keyed && strcmp(key, in->vocab_key) == 0 && wg_vocab_index_matches(in->vi, v)) return WEFT_OK;
     wg_token_cache_free(in->tc);
-    wg_vocab_index_free(in->vi);
+    wg_vocab_index_free(in->own_vi);
     in->tc = NULL;
+    in->own_vi = NULL;
+    snprintf(in->vocab_key, sizeof in->vocab_key, "%s", keyed ? key : "");
     wg_error err = {{0}};
-    in->vi = wg_vocab_index_new(v, &err);
+    in->vi = index_for(in, v, keyed, &err);
     if (in->vi) {
         wg_cache_opts o = {.max_ms = in->lim.cache_ms, .env = env};
         in->tc = wg_token_cache_new(in->g, in->vi, &o, &err);

@@ -217,7 +217,8 @@ struct wg_vocab_index {
     uint32_t n_sorted;
     int32_t *sorted_ids;
     uint32_t *tok_off, *tok_len; /* by rank, into bytes */
-    uint8_t *bytes;
+    uint8_t *bytes;              /* the tokens' bytes in id order */
+    uint32_t *id_end;            /* by token id: end of its bytes (0 bytes if not in the trie) */
     uint32_t *rank_of; /* by token id; UINT32_MAX: not in the trie */
     uint32_t max_len;
     /* the trie, nodes in preorder (depth >= 1) */

@@ -329,11 +329,13 @@ static wg_expr quantify(rx *r, wg_expr e) {
         uint64_t a = 0, b = 0;
         size_t j = 1;
         bool has_b = false;
-        while (peek(r, j) >= '0' && peek(r, j) <= '9') a = a > MAX_COUNT ? a : a * 10 + (uint64_t)(peek(r, j++) - '0');
+        /* every digit is consumed; the value saturates past MAX_COUNT */
+        for (; peek(r, j) >= '0' && peek(r, j) <= '9'; j++)
+            if (a <= MAX_COUNT) a = a * 10 + (uint64_t)(peek(r, j) - '0');
         bool comma = peek(r, j) == ',';
         if (comma) j++;
-        while (peek(r, j) >= '0' && peek(r, j) <= '9')
-            b = b > MAX_COUNT ? b : b * 10 + (uint64_t)(peek(r, j++) - '0'), has_b = true;
+        for (; peek(r, j) >= '0' && peek(r, j) <= '9'; j++, has_b = true)
+            if (b <= MAX_COUNT) b = b * 10 + (uint64_t)(peek(r, j) - '0');
         if (a > MAX_COUNT || b > MAX_COUNT) return rfail(r, at, "repetition count above %d", MAX_COUNT);
         lo = (uint32_t)a;
         hi = !comma ? lo : has_b ? (uint32_t)b : WG_INF;

@@ -122,24 +122,30 @@ static void check_ranks(const wg_vocab_index *vi, wg_pool *p, uint32_t s, const 
 /* ---- classification of one position ---- */
 
 /* Walks the trie from (state, unknown bottom): accepted token ids into
- * w->acc, uncertain ranks into w->unc (ascending). */
-static bool classify(const wg_vocab_index *vi, worker *w, uint32_t state) {
+ * w->acc, uncertain ranks into w->unc (ascending). Returns CL_OK, CL_FAIL
+ * (out of memory) or, past `deadline` (> 0; the clock is read every
+ * CL_CLOCK_EVERY trie nodes, so a budget holds within a fraction of one
+ * walk), CL_LATE with nothing classified. */
+enum { CL_FAIL, CL_OK, CL_LATE };
+#define CL_CLOCK_EVERY 2048
+static int classify(const wg_vocab_index *vi, worker *w, uint32_t state, double deadline) {
     wg_pool *p = w->pool;
     uint32_t s = wg_pool_intern(p, state, WG_STACK_UNKNOWN);
     w->acc.n = w->unc.n = 0;
-    if (s == WG_NONE || !walk_begin(p, s)) return false;
-    for (uint32_t k = 0; k < vi->n_nodes;) {
+    if (s == WG_NONE || !walk_begin(p, s)) return CL_FAIL;
+    for (uint32_t k = 0, visits = 0; k < vi->n_nodes; visits++) {
+        if (deadline > 0 && visits % CL_CLOCK_EVERY == CL_CLOCK_EVERY - 1 && wg_now_ms() > deadline) return CL_LATE;
         size_t d = vi->node_depth[k];
-        if (!walk_step(p, d - 1, vi->node_byte[k])) return false;
+        if (!walk_step(p, d - 1, vi->node_byte[k])) return CL_FAIL;
         if (live_at(p, d)) {
             bool sure = any_unknown_bottom(p, d);
             for (uint32_t r = vi->node_rank_lo[k]; r < vi->node_rank_hi[k]; r++)
                 if (!(sure ? wg_vec_push(&w->acc, (uint32_t)vi->sorted_ids[r]) : wg_vec_push(&w->unc, r)))
-                    return false;
+                    return CL_FAIL;
         }
         k = active_at(p, d) ? k + 1 : vi->node_end[k];
     }
-    return true;
+    return CL_OK;
 }
 
 /* Records a classification: the accepted set as a list or, when that is
@@ -200,8 +206,9 @@ typedef struct build_ctx {
 } build_ctx;
 
 static void precompute(build_ctx *bc, worker *w, size_t item) {
-    if (!classify(bc->vi, w, bc->items[item])) {
-        w->failed = true;
+    int cl = classify(bc->vi, w, bc->items[item], bc->deadline);
+    if (cl != CL_OK) { /* late: the position is classified on first use */
+        w->failed = cl == CL_FAIL;
         return;
     }
     pos_result *pr = &bc->res[item];
@@ -311,7 +318,7 @@ static bool classify_now(const wg_token_cache *tc, uint32_t state) {
     if (tc->walk_only) return false;
     worker *w = &tc->st->lazy;
     if (!w->pool && !(w->pool = wg_pool_new(tc->g))) return false;
-    return classify(tc->vi, w, state) && store(tc, state, w->acc.v, w->acc.n, w->unc.v, w->unc.n);
+    return classify(tc->vi, w, state, 0) == CL_OK && store(tc, state, w->acc.v, w->acc.n, w->unc.v, w->unc.n);
 }
 
 void wg_fill_mask(const wg_token_cache *tc, const wg_matcher *m, uint32_t *mask) {

@@ -1,5 +1,4 @@
 /* gbnf: a grammar given in llama.cpp's GBNF, inline or from a .gbnf file. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,45 +14,6 @@ static const weft_param_desc params[] = {
     WG_LIMIT_PARAMS,
 };
 
-#define MAX_FILE (64u << 20)
-
-/* The whole file, NUL-terminated; NULL with a message in err. */
-static char *read_file(const char *path, size_t *len, wg_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        wg_set_error(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 16384;
-            char *nb = cap > MAX_FILE ? NULL : realloc(buf, cap);
-            if (!nb) {
-                wg_set_error(err, "%s: too large or out of memory", path);
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        wg_set_error(err, "%s: read error", path);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 static weft_status create(const weft_env *env, const weft_value *args, void **self) {
     bool inline_text = args[P_GRAMMAR].present, from_file = args[P_FILE].present;
     if (inline_text == from_file) {
@@ -65,7 +25,7 @@ static weft_status create(const weft_env *env, const weft_value *args, void **se
     char *owned = NULL;
     const char *text = args[P_GRAMMAR].u.s;
     if (from_file) {
-        owned = read_file(args[P_FILE].u.s, &len, &err);
+        owned = wg_read_file(args[P_FILE].u.s, &len, &err);
         if (!owned) {
             weft_error(env, "%s", err.msg);
             return WEFT_ERR_IO;

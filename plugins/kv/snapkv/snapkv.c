@@ -1,0 +1,40 @@
+/* snapkv: per kv head, the entries the last prefill queries (the
+ * observation window) attend to most, max-pooled over neighbours so that
+ * kept entries keep their context (Li et al. 2024, "SnapKV: LLM Knows What
+ * You are Looking for Before Generation"). Head-wise: each head keeps its
+ * own entries, aligned into composite slots. Entries added after prefill
+ * have no observation score and are kept by the recent window. */
+#include "evict.h"
+
+enum { POOL = 7 }; /* SnapKV's pooling kernel */
+
+static bool score(const weft_kv_view *v, int h, int n_heads, float *out, int32_t from, int32_t n) {
+    const bool has = v->struct_size >= offsetof(weft_kv_view, obs_attn) + sizeof v->obs_attn;
+    return has && kvc_sum_heads(v->obs_attn, v, h, n_heads, out, from, n);
+}
+
+static const kvc_method SNAPKV = {.signals = WEFT_KV_NEEDS_OBS_WINDOW, .head_wise = true, .score = score, .pool = POOL};
+
+static const weft_param_desc PARAMS[] = {KVC_PARAMS("0", "32", "false")};
+
+static weft_status create(const weft_env *env, const weft_value *args, void **self) {
+    return kvc_create(env, args, &SNAPKV, self);
+}
+
+static const weft_component_desc DESC = {
+    .struct_size = sizeof(weft_component_desc),
+    .abi_major = WEFT_ABI_MAJOR,
+    .abi_minor = WEFT_ABI_MINOR,
+    .kind = WEFT_KIND_KV_COMPRESSOR,
+    .name = "snapkv",
+    .version = "1.0",
+    .description = "Per head, keep the entries the end of the prompt attends to, pooled (SnapKV)",
+    .params = PARAMS,
+    .n_params = WEFT_COUNT_OF(PARAMS),
+    .create = create,
+    .destroy = kvc_destroy,
+    .vtable = &kvc_vtable,
+};
+
+static const weft_component_desc *const COMPONENTS[] = {&DESC};
+WEFT_PLUGIN_DEFINE(COMPONENTS)
