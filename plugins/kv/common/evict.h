@@ -42,6 +42,31 @@ weft_status kvc_create(const weft_env *env, const weft_value *args, const kvc_me
 void kvc_destroy(void *self);
 extern const weft_kv_vtable kvc_vtable;
 
+/* The whole plugin of an evicting compressor: its parameters (KVC_PARAMS
+ * with these defaults), create() for `method`, the descriptor and the entry
+ * symbol. A plugin file then holds only its score function and method. */
+#define KVC_DEFINE_PLUGIN(name_, description_, method_, def_sinks, def_recent, def_reposition)      \
+    static const weft_param_desc PARAMS[] = {KVC_PARAMS(def_sinks, def_recent, def_reposition)};   \
+    static weft_status create(const weft_env *env, const weft_value *args, void **self) {         \
+        return kvc_create(env, args, &(method_), self);                                              \
+    }                                                                                                \
+    static const weft_component_desc DESC = {                                                        \
+        .struct_size = sizeof(weft_component_desc),                                                  \
+        .abi_major = WEFT_ABI_MAJOR,                                                                 \
+        .abi_minor = WEFT_ABI_MINOR,                                                                 \
+        .kind = WEFT_KIND_KV_COMPRESSOR,                                                             \
+        .name = (name_),                                                                             \
+        .version = "1.0",                                                                            \
+        .description = (description_),                                                              \
+        .params = PARAMS,                                                                            \
+        .n_params = WEFT_COUNT_OF(PARAMS),                                                           \
+        .create = create,                                                                            \
+        .destroy = kvc_destroy,                                                                      \
+        .vtable = &kvc_vtable,                                                                       \
+    };                                                                                               \
+    static const weft_component_desc *const COMPONENTS[] = {&DESC};                                  \
+    WEFT_PLUGIN_DEFINE(COMPONENTS)
+
 /* Sums a per-slot, per-query-head signal ([slot][n_heads]) over the query
  * heads of kv head h (-1: all heads), slots [from, n). false when sig is NULL. */
 bool kvc_sum_heads(const float *sig, const weft_kv_view *v, int h, int n_heads, float *out, int32_t from,

@@ -9,26 +9,6 @@ static bool score(const weft_kv_view *v, int h, int n_heads, float *out, int32_t
 
 static const kvc_method H2O = {.signals = WEFT_KV_NEEDS_ATTN_ACCUM, .score = score};
 
-static const weft_param_desc PARAMS[] = {KVC_PARAMS("0", "-1", "false")};
-
-static weft_status create(const weft_env *env, const weft_value *args, void **self) {
-    return kvc_create(env, args, &H2O, self);
-}
-
-static const weft_component_desc DESC = {
-    .struct_size = sizeof(weft_component_desc),
-    .abi_major = WEFT_ABI_MAJOR,
-    .abi_minor = WEFT_ABI_MINOR,
-    .kind = WEFT_KIND_KV_COMPRESSOR,
-    .name = "h2o",
-    .version = "1.0",
-    .description = "Keep the entries with the most accumulated attention and the most recent ones (H2O)",
-    .params = PARAMS,
-    .n_params = WEFT_COUNT_OF(PARAMS),
-    .create = create,
-    .destroy = kvc_destroy,
-    .vtable = &kvc_vtable,
-};
-
-static const weft_component_desc *const COMPONENTS[] = {&DESC};
-WEFT_PLUGIN_DEFINE(COMPONENTS)
+KVC_DEFINE_PLUGIN("h2o",
+                  "Keep the entries with the most accumulated attention and the most recent ones (H2O)",
+                  H2O, "0", "-1", "false")

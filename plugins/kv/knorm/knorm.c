@@ -28,26 +28,6 @@ static bool score(const weft_kv_view *v, int h, int n_heads, float *out, int32_t
 /* stable: a key's norm never changes while it is stored (re-rotation keeps it) */
 static const kvc_method KNORM = {.signals = WEFT_KV_NEEDS_KEYS, .score = score, .stable = true};
 
-static const weft_param_desc PARAMS[] = {KVC_PARAMS("0", "16", "false")};
-
-static weft_status create(const weft_env *env, const weft_value *args, void **self) {
-    return kvc_create(env, args, &KNORM, self);
-}
-
-static const weft_component_desc DESC = {
-    .struct_size = sizeof(weft_component_desc),
-    .abi_major = WEFT_ABI_MAJOR,
-    .abi_minor = WEFT_ABI_MINOR,
-    .kind = WEFT_KIND_KV_COMPRESSOR,
-    .name = "knorm",
-    .version = "1.0",
-    .description = "Keep the keys of smallest L2 norm and the most recent entries (no attention needed)",
-    .params = PARAMS,
-    .n_params = WEFT_COUNT_OF(PARAMS),
-    .create = create,
-    .destroy = kvc_destroy,
-    .vtable = &kvc_vtable,
-};
-
-static const weft_component_desc *const COMPONENTS[] = {&DESC};
-WEFT_PLUGIN_DEFINE(COMPONENTS)
+KVC_DEFINE_PLUGIN("knorm",
+                  "Keep the keys of smallest L2 norm and the most recent entries (no attention needed)",
+                  KNORM, "0", "16", "false")

@@ -15,26 +15,6 @@ static bool score(const weft_kv_view *v, int h, int n_heads, float *out, int32_t
 
 static const kvc_method SNAPKV = {.signals = WEFT_KV_NEEDS_OBS_WINDOW, .head_wise = true, .score = score, .pool = POOL};
 
-static const weft_param_desc PARAMS[] = {KVC_PARAMS("0", "32", "false")};
-
-static weft_status create(const weft_env *env, const weft_value *args, void **self) {
-    return kvc_create(env, args, &SNAPKV, self);
-}
-
-static const weft_component_desc DESC = {
-    .struct_size = sizeof(weft_component_desc),
-    .abi_major = WEFT_ABI_MAJOR,
-    .abi_minor = WEFT_ABI_MINOR,
-    .kind = WEFT_KIND_KV_COMPRESSOR,
-    .name = "snapkv",
-    .version = "1.0",
-    .description = "Per head, keep the entries the end of the prompt attends to, pooled (SnapKV)",
-    .params = PARAMS,
-    .n_params = WEFT_COUNT_OF(PARAMS),
-    .create = create,
-    .destroy = kvc_destroy,
-    .vtable = &kvc_vtable,
-};
-
-static const weft_component_desc *const COMPONENTS[] = {&DESC};
-WEFT_PLUGIN_DEFINE(COMPONENTS)
+KVC_DEFINE_PLUGIN("snapkv",
+                  "Per head, keep the entries the end of the prompt attends to, pooled (SnapKV)",
+                  SNAPKV, "0", "32", "false")
