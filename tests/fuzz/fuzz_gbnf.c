@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if ((i == 0 || data[i - 1] == '\n') && !memcmp(data + i, "#--", 3)) sep = data + i;
     size_t glen = sep ? (size_t)(sep - data) : size;
     wg_error err;
-    wg_limits lim = {.max_states = 20000, .max_ms = 200};
+    wg_limits lim = {.max_states = 20000, .max_ms = 200, .max_stacks = 500};
     wg_grammar *g = gbnf_compile((const char *)data, glen, "root", &lim, &err);
     if (!g) {
         if (!memchr(err.msg, 0, sizeof err.msg) || !err.msg[0]) abort(); /* every failure says why */

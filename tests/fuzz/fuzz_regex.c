@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (e >= 0) {
         wg_rule r = wg_rule_named(b, "pattern");
         wg_rule_define(b, r, e);
-        g = wg_compile(b, r, &(wg_limits){.max_states = 4000, .max_ms = 50}, &err);
+        g = wg_compile(b, r, &(wg_limits){.max_states = 4000, .max_ms = 50, .max_stacks = 500}, &err);
     }
     if (!g && !err.msg[0]) abort(); /* every failure says why */
     if (g) fuzz_exercise(g, nul ? nul + 1 : (const uint8_t *)"", nul ? size - plen - 2 : 0);

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     opt.lenient = data[0] & 4;
     opt.format_assert = !(data[0] & 8);
     opt.strict_properties = data[0] & 16;
-    wg_limits lim = {.max_states = 20000, .max_ms = 100};
+    wg_limits lim = {.max_states = 20000, .max_ms = 100, .max_stacks = 500};
     weft_json *view = json_view_build(doc, "/grammar/schema");
     wg_grammar *g = NULL;
     js_warnings w = {0};

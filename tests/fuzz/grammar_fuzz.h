@@ -19,14 +19,21 @@ static const char *const fuzz_tokens[] = {
 };
 #define FUZZ_N_TOKENS ((int32_t)(sizeof fuzz_tokens / sizeof *fuzz_tokens))
 
+/* A failure is allowed only when it names max_stacks (an ambiguous grammar);
+ * the state is then not compared. */
 static void fuzz_check_mask(const wg_token_cache *tc, const wg_matcher *m) {
     uint32_t mask[2], want[2] = {0, 0};
-    wg_fill_mask(tc, m, mask);
+    if (!wg_fill_mask(tc, m, mask)) {
+        if (!wg_matcher_over_limit(m)) abort();
+        return;
+    }
     for (int32_t t = 0; t < FUZZ_N_TOKENS; t++) {
         wg_matcher *f = wg_matcher_fork(m);
         if (!f) abort();
-        if (wg_accept_token(tc, f, t)) want[t >> 5] |= 1u << (t & 31);
+        bool ok = wg_accept_token(tc, f, t), over = !ok && wg_matcher_over_limit(f);
         wg_matcher_free(f);
+        if (over) return;
+        if (ok) want[t >> 5] |= 1u << (t & 31);
     }
     uint32_t valid_hi = (1u << (FUZZ_N_TOKENS - 32)) - 1;
     if (mask[0] != want[0] || (mask[1] & valid_hi) != want[1]) {

@@ -192,8 +192,12 @@ static bool run(const char *name, const char *file, bool cache, const texts *tx,
         wg_matcher *m = wg_matcher_new(g);
         for (size_t k = 0; k <= nt && n < cap; k++) {
             double t0 = now_us();
-            wg_fill_mask(tc, m, mask);
+            bool filled = wg_fill_mask(tc, m, mask);
             times[n++] = now_us() - t0;
+            if (!filled) {
+                fprintf(stderr, "%s: mask failed (max_stacks or memory) in text %zu\n", name, i);
+                break;
+            }
             if (k == nt) break;
             if (!(mask[ids[k] >> 5] >> (ids[k] & 31) & 1)) {
                 fprintf(stderr, "%s: token %d refused in text %zu\n", name, ids[k], i);

@@ -59,7 +59,7 @@ size_t gt_check_mask(const wg_token_cache *tc, const wg_matcher *m, const tv_voc
     uint32_t *got = malloc(words * sizeof *got), *want = malloc(words * sizeof *want);
     cr_assert(got && want);
     memset(got, 0xA5, words * sizeof *got); /* fill_mask must write every word */
-    wg_fill_mask(tc, m, got);
+    cr_assert(wg_fill_mask(tc, m, got));
     size_t n = gt_brute_mask(tc, m, nv, want);
     if (nv % 32) want[words - 1] |= got[words - 1] & ~((1u << (nv % 32)) - 1); /* bits past n_vocab: free */
     for (int32_t t = 0; t < nv; t++) {

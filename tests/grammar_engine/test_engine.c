@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gbnf_parse.h"
 #include "grammar_testutil.h"
 
 /* ---- an independent reference: random grammars as a test-side AST ---- */
@@ -304,7 +305,7 @@ static void walk_and_check(wg_grammar *cg, const tv_vocab *tv, uint64_t seed, in
             gt_check_mask(lazy, m, tv, where);
             snprintf(where, sizeof where, "%s walk %d step %d (trie walk)", label, w, k);
             gt_check_mask(walked, m, tv, where);
-            wg_fill_mask(cached, m, mask);
+            cr_assert(wg_fill_mask(cached, m, mask));
             int32_t t = gt_pick(mask, nv, &s);
             if (t < 0) break;
             cr_assert(wg_accept_token(cached, m, t));
@@ -452,7 +453,7 @@ Test(engine, class_with_tokens_that_split_characters) {
         wg_matcher *m = wg_matcher_new(g);
         for (const char *p = cases[i].path; *p; p++) cr_assert(wg_accept_token(tc, m, *p - '0'), "case %zu", i);
         uint32_t mask[1];
-        wg_fill_mask(tc, m, mask);
+        cr_assert(wg_fill_mask(tc, m, mask));
         cr_assert_eq(mask[0] & 0xFFF, cases[i].want, "after \"%s\": mask %03x, want %03x", cases[i].path,
                      mask[0] & 0xFFF, cases[i].want);
         gt_check_mask(tc, m, tv, cases[i].path);
@@ -515,7 +516,7 @@ Test(engine, masks_equal_brute_force_on_llama_vocab, .timeout = 120) {
         for (int w = 0; w < 2; w++) {
             wg_matcher *m = wg_matcher_new(g);
             for (int i = 0; i < 6; i++) {
-                wg_fill_mask(tc, m, mask);
+                cr_assert(wg_fill_mask(tc, m, mask));
                 int32_t t = gt_pick(mask, nv, &s);
                 if (t < 0) break;
                 cr_assert(wg_accept_token(tc, m, t));
@@ -559,7 +560,7 @@ Test(engine, fork_and_rollback_equal_replays) {
         if (!m[i]) continue;
         int kind = (int)(gt_rand(&s) % 10);
         if (kind < 5 && len[i] < MAXT) {
-            wg_fill_mask(tc, m[i], mask);
+            cr_assert(wg_fill_mask(tc, m[i], mask));
             int32_t t = gt_pick(mask, nv, &s);
             if (t >= 0) {
                 cr_assert(wg_accept_token(tc, m[i], t));
@@ -586,8 +587,8 @@ Test(engine, fork_and_rollback_equal_replays) {
         /* replay from scratch */
         wg_matcher *r = wg_matcher_new(g);
         for (size_t k = 0; k < len[i]; k++) cr_assert(wg_accept_token(tc, r, hist[i][k]));
-        wg_fill_mask(tc, m[i], mask);
-        wg_fill_mask(tc, r, want);
+        cr_assert(wg_fill_mask(tc, m[i], mask));
+        cr_assert(wg_fill_mask(tc, r, want));
         cr_assert_arr_eq(mask, want, sizeof(uint32_t) * ((size_t)(nv + 31) / 32), "op %d: masks differ", op);
         cr_assert_eq(wg_matcher_is_accepting(m[i]), wg_matcher_is_accepting(r), "op %d", op);
         cr_assert_eq(wg_matcher_depth(m[i]), len[i], "op %d", op);
@@ -615,11 +616,11 @@ Test(engine, end_of_generation_only_where_the_grammar_ends) {
     cr_assert(wg_accept_token(tc, f, 2), "EOS after a");
     cr_assert_not(wg_accept_token(tc, f, 1), "nothing after EOS");
     uint32_t mask[1];
-    wg_fill_mask(tc, f, mask);
+    cr_assert(wg_fill_mask(tc, f, mask));
     cr_assert_eq(mask[0] & 0xF, 0, "empty mask after EOS");
     cr_assert(wg_matcher_rollback(f, 1));
     cr_assert(wg_accept_token(tc, f, 1), "rollback undoes EOS");
-    wg_fill_mask(tc, f, mask);
+    cr_assert(wg_fill_mask(tc, f, mask));
     cr_assert_eq(mask[0] & 0xF, 1u << 2, "only EOS after ab");
     wg_matcher_free(f);
     wg_matcher_free(m);
@@ -728,4 +729,34 @@ Test(engine, limits_stop_compilation_quickly) {
     cr_assert(strstr(msg, "max_ms") || strstr(msg, "max_states"), "%s", msg);
     cr_assert_lt(now_ms() - t0, 2000);
     wg_builder_free(b);
+}
+
+/* An ambiguous grammar whose live stacks double per "a" (each "a" opens an
+ * x that may or may not be closed by a later "b", in either x of root):
+ * matching stops at max_stacks with wg_matcher_over_limit set, in bounded
+ * time, while inputs within the limit and plain rejections behave as
+ * before. */
+Test(engine, ambiguous_grammar_stops_at_max_stacks) {
+    const char *text = "root ::= x x\nx ::= \"a\" root \"b\" | \"a\" root | \"\"";
+    wg_error err = {{0}};
+    wg_grammar *g = gbnf_compile(text, strlen(text), "root", &(wg_limits){.max_stacks = 500}, &err);
+    cr_assert_not_null(g, "%s", err.msg);
+    cr_assert_eq(wg_grammar_max_stacks(g), 500);
+    wg_matcher *m = wg_matcher_new(g);
+    cr_assert(wg_matcher_accept_bytes(m, "aab", 3) && wg_matcher_is_accepting(m));
+    cr_assert_not(wg_matcher_accept_bytes(m, "c", 1));
+    cr_assert_not(wg_matcher_over_limit(m), "a plain rejection reported as the limit");
+    size_t taken = 0;
+    double t0 = now_ms();
+    while (taken < 64 && wg_matcher_accept_bytes(m, "a", 1)) taken++;
+    cr_assert(wg_matcher_over_limit(m), "stopped after %zu a's without reporting the limit", taken);
+    cr_assert(taken > 3 && taken < 12, "%zu a's within 500 stacks: the stacks do not double per byte", taken);
+    cr_assert_lt(now_ms() - t0, 2000);
+    /* the failed byte changed nothing: roll back and go on */
+    cr_assert_eq(wg_matcher_depth(m), 1 + taken);
+    cr_assert(wg_matcher_rollback(m, taken));
+    cr_assert(wg_matcher_accept_bytes(m, "ab", 2) && wg_matcher_is_accepting(m));
+    cr_assert_not(wg_matcher_over_limit(m));
+    wg_matcher_free(m);
+    wg_grammar_free(g);
 }

@@ -201,8 +201,12 @@ static tok_verdict token_accepts(const mb_vocab *mv, const wg_token_cache *tc, c
     tok_verdict v = TOK_ACCEPTED;
     for (size_t i = 0; i < n; i++) {
         double t0 = times ? now_ms() : 0;
-        wg_fill_mask(tc, m, mask);
+        bool filled = wg_fill_mask(tc, m, mask);
         if (times) series_add(times, (now_ms() - t0) * 1e3);
+        if (!filled) {
+            v = TOK_REJECTED; /* max_stacks: refused with an error, never wrongly allowed */
+            break;
+        }
         bool in = mask[ids[i] / 32] >> (ids[i] % 32) & 1;
         bool ok = wg_accept_token(tc, m, ids[i]);
         if (in != ok) {
@@ -216,8 +220,8 @@ static tok_verdict token_accepts(const mb_vocab *mv, const wg_token_cache *tc, c
     }
     if (v == TOK_ACCEPTED) {
         /* the end: an end-of-generation token is in the mask iff it may end */
-        wg_fill_mask(tc, m, mask);
         bool end = wg_can_end(m);
+        if (!wg_fill_mask(tc, m, mask)) v = TOK_REJECTED;
         for (size_t i = 0; i < mv->wv.n_eog; i++) {
             weft_token e = mv->wv.eog[i];
             if ((bool)(mask[e / 32] >> (e % 32) & 1) != end) v = TOK_DISAGREE;

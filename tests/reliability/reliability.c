@@ -94,3 +94,9 @@ bool rel_wait_lines(const char *path, size_t n) {
     }
     return false;
 }
+
+double rel_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

@@ -29,4 +29,7 @@ int rel_wait(pid_t pid);
 /* Waits (up to ~20 s) until the file holds at least n complete lines. */
 bool rel_wait_lines(const char *path, size_t n);
 
+/* A monotonic clock in seconds. */
+double rel_seconds(void);
+
 #endif

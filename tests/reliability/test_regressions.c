@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core_harness.h"
+#include "reliability.h"
 
 /* A grammar with a tree drafter that drafts end-of-generation: the row after
  * the drafted EOS had an empty grammar mask and failed the request as a
@@ -40,5 +41,32 @@ Test(regressions, grammar_drafted_eos) {
     }
     weft_pipeline_free(spec);
     weft_pipeline_free(plain);
+    weft_registry_free(reg);
+}
+
+/* An ambiguous grammar: every "a" opens an x that a later "b" may or may
+ * not close, in either x of root, so the live stacks double per byte. The
+ * matcher's closure took exponential time (fuzz_gbnf,
+ * tests/fuzz/corpus/gbnf/ambiguous-closure); now the request stops with an
+ * error naming the limit, quickly. */
+Test(regressions, ambiguous_grammar_stops_at_max_stacks) {
+    weft_registry *reg = th_registry();
+    weft_pipeline *p = th_pipeline(reg,
+                                   "{\"backend\": {\"use\": \"markov\", \"eos_logit\": -30},"
+                                   " \"grammar\": {\"use\": \"gbnf\", \"grammar\": \"root ::= x x\\nx ::= \\\"a\\\" root \\\"b\\\" | \\\"a\\\" root | \\\"\\\"\","
+                                   " \"max_stacks\": 200}, \"samplers\": \"greedy\"}");
+    weft_request req = {.prompt = "abc", .prompt_len = 3, .max_tokens = 64, .seed = 1};
+    weft_result res;
+    char err[512] = "";
+    double t0 = rel_seconds();
+    weft_status st = weft_generate(p, &req, &res, err, sizeof err);
+    double took = rel_seconds() - t0;
+    cr_assert_neq(st, WEFT_OK, "64 tokens passed: the limit did not trigger (%zu tokens)", res.n_tokens);
+    cr_expect_eq(res.finish, WEFT_FINISH_ERROR);
+    cr_expect(strstr(err, "grammar 'gbnf'") && strstr(err, "max_stacks") && strstr(err, "200"), "error: %s", err);
+    cr_expect_gt(res.n_tokens, 3, "stopped before the ambiguity grew: %s", err);
+    cr_expect_lt(took, 5.0, "took %.1f s", took);
+    weft_result_free(&res);
+    weft_pipeline_free(p);
     weft_registry_free(reg);
 }

@@ -777,8 +777,12 @@ wg_grammar *wg_compile(const wg_builder *b, wg_rule root, const wg_limits *lim, 
         return NULL;
     }
     g->root = 0;
+    size_t max_stacks = lim && lim->max_stacks ? lim->max_stacks : WG_DEFAULT_MAX_STACKS;
+    g->max_stacks = max_stacks < UINT32_MAX ? (uint32_t)max_stacks : UINT32_MAX - 1;
     return g;
 }
+
+size_t wg_grammar_max_stacks(const wg_grammar *g) { return g->max_stacks; }
 
 void wg_grammar_free(wg_grammar *g) {
     if (!g) return;

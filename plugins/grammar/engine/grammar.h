@@ -118,9 +118,14 @@ typedef struct wg_limits {
     size_t max_states; /* automaton states (NFA + DFA) over all rules; 0: default */
     double max_ms;     /* compile wall time; 0: default */
     double cache_ms;   /* wg_instance only: token-cache precomputation budget; 0: unlimited */
+    size_t max_stacks; /* matching: distinct parse stacks one byte may lead to; 0: default */
 } wg_limits;
 
 #define WG_DEFAULT_MAX_STATES 1000000
+/* An ambiguous grammar (e.g. nested `x*` around a recursive rule) can double
+ * its live stacks with every byte; past this many, matching stops with an
+ * error (wg_matcher_over_limit) instead of taking exponential time. */
+#define WG_DEFAULT_MAX_STACKS 10000
 #define WG_DEFAULT_MAX_MS 10000.0
 
 typedef struct wg_grammar wg_grammar;
@@ -168,6 +173,12 @@ size_t wg_matcher_depth(const wg_matcher *m);
 /* The bytes the grammar forces next (stops where a choice exists, where the
  * grammar may end, or at cap); returns their count. */
 size_t wg_matcher_jump_forward(const wg_matcher *m, char *buf, size_t cap);
+/* The last accept_bytes / accept_token / fill_mask on m's family failed
+ * because the input needed more live stacks than max_stacks, not because
+ * the grammar rejects it. */
+bool wg_matcher_over_limit(const wg_matcher *m);
+/* The grammar's max_stacks. */
+size_t wg_grammar_max_stacks(const wg_grammar *g);
 
 /* ---- 3. tokens ------------------------------------------------------------ */
 
@@ -219,8 +230,10 @@ void wg_token_cache_get_stats(const wg_token_cache *tc, wg_cache_stats *out);
 
 /* Sets bit t of mask (mask[t / 32] >> (t % 32) & 1) iff token t may come next:
  * its bytes can be accepted, or it ends generation and the grammar may end.
- * Writes all (n_vocab + 31) / 32 words. Allocates nothing in steady state. */
-void wg_fill_mask(const wg_token_cache *tc, const wg_matcher *m, uint32_t *mask);
+ * Writes all (n_vocab + 31) / 32 words. Allocates nothing in steady state.
+ * False when memory or max_stacks ran out (wg_matcher_over_limit says
+ * which): the mask is then incomplete and must not be used. */
+bool wg_fill_mask(const wg_token_cache *tc, const wg_matcher *m, uint32_t *mask);
 /* Advances by one token (one history step); false, m unchanged, if the mask
  * would not allow it. After an end-of-generation token nothing more is
  * accepted (rollback undoes it like any token). */
@@ -257,8 +270,11 @@ extern const weft_grammar_vtable wg_instance_vtable;
                    "Compilation limit: wall time in milliseconds (exceeding it is an error)"),   \
     WEFT_PARAM_INT("cache_ms", 0, 3600000, "5000",                                                \
                    "Token-mask cache precomputation budget in ms (0: unlimited); positions left "\
-                   "over are classified when a mask first needs them: same masks")
-#define WG_N_LIMIT_PARAMS 3
+                   "over are classified when a mask first needs them: same masks"),              \
+    WEFT_PARAM_INT("max_stacks", 100, 100000000, "10000",                                         \
+                   "Matching limit: distinct parse stacks one byte may lead to (an ambiguous "     \
+                   "grammar can double them per byte); exceeding it stops the request with an error")
+#define WG_N_LIMIT_PARAMS 4
 wg_limits wg_limits_from_args(const weft_value *args);
 
 /* A grammar file (a WEFT_PARAM_FILE parameter) read whole and

@@ -20,7 +20,7 @@ typedef struct wg_instance {
 
 wg_limits wg_limits_from_args(const weft_value *args) {
     return (wg_limits){.max_states = (size_t)args[0].u.i, .max_ms = (double)args[1].u.i,
-                       .cache_ms = (double)args[2].u.i};
+                       .cache_ms = (double)args[2].u.i, .max_stacks = (size_t)args[3].u.i};
 }
 
 #define WG_MAX_FILE (64u << 20)
@@ -165,9 +165,18 @@ static void state_free(void *self, weft_grammar_state *st) {
     wg_matcher_free(MATCHER(st));
 }
 
+static weft_status over_limit(const wg_instance *in) {
+    weft_error(in->base.env,
+               "the grammar is too ambiguous here: more than %zu live parse stacks (raise max_stacks, or make "
+               "the grammar less ambiguous)",
+               wg_grammar_max_stacks(in->g));
+    return WEFT_ERR_UNSUPPORTED;
+}
+
 static weft_status accept(void *self, weft_grammar_state *st, weft_token tok) {
     wg_instance *in = self;
     if (wg_accept_token(in->tc, MATCHER(st), tok)) return WEFT_OK;
+    if (wg_matcher_over_limit(MATCHER(st))) return over_limit(in);
     weft_error(in->base.env, "token %d is not allowed by the grammar here", tok);
     return WEFT_ERR_INVALID;
 }
@@ -181,8 +190,10 @@ static weft_status rollback(void *self, weft_grammar_state *st, size_t n) {
 
 static weft_status fill_mask(void *self, const weft_grammar_state *st, uint32_t *mask) {
     wg_instance *in = self;
-    wg_fill_mask(in->tc, (const wg_matcher *)st, mask);
-    return WEFT_OK;
+    if (wg_fill_mask(in->tc, (const wg_matcher *)st, mask)) return WEFT_OK;
+    if (wg_matcher_over_limit((const wg_matcher *)st)) return over_limit(in);
+    weft_error(in->base.env, "out of memory computing a token mask");
+    return WEFT_ERR_NOMEM;
 }
 
 static bool is_accepting(void *self, const weft_grammar_state *st) {

@@ -125,6 +125,7 @@ struct wg_grammar {
     wg_crule *rules;
     size_t n_rules;
     uint32_t root; /* compiled rule index */
+    uint32_t max_stacks;
 };
 
 /* The DFA state after byte c from state s, or WG_NONE. */
@@ -158,6 +159,8 @@ typedef struct wg_pool {
     size_t table_cap;
     uint32_t *mark;
     uint32_t gen;
+    uint32_t max_live;  /* stacks one close may visit (g->max_stacks) */
+    bool over_limit;    /* a close stopped at max_live since the last reset */
     wg_vec work, tmp, tmp2;
     size_t refs; /* matchers sharing the pool */
     wg_hist *free_hist[32];
@@ -176,7 +179,8 @@ uint32_t wg_pool_intern(wg_pool *p, uint32_t pos, uint32_t parent);
  * ones) and appends the stacks that can consume a byte to out, each once.
  * Returns WG_END if the grammar may end here, WG_MAYBE_END if it may end in
  * some unknown context (a pop of the root rule over an unknown bottom), 0 if
- * neither, -1 when out of memory. */
+ * neither, -1 when out of memory or when more than max_live stacks are
+ * visited (then over_limit is set). */
 #define WG_END 1
 #define WG_MAYBE_END 2
 int wg_close(wg_pool *p, const uint32_t *in, size_t n, wg_vec *out);

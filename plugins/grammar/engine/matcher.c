@@ -102,6 +102,7 @@ bool wg_matcher_accept_bytes(wg_matcher *m, const void *bytes, size_t n) {
     wg_hist *h = m->cur;
     if (h->finished) return false;
     wg_pool *p = m->pool;
+    p->over_limit = false;
     const uint8_t *b = bytes;
     const uint32_t *set = h->stacks;
     size_t len = h->n;
@@ -120,6 +121,8 @@ bool wg_matcher_accept_bytes(wg_matcher *m, const void *bytes, size_t n) {
 }
 
 bool wg_matcher_is_accepting(const wg_matcher *m) { return m->cur->accepting; }
+
+bool wg_matcher_over_limit(const wg_matcher *m) { return m->pool->over_limit; }
 
 bool wg_matcher_is_final(const wg_matcher *m) { return m->cur->finished || m->cur->n == 0; }
 

@@ -42,6 +42,7 @@ wg_pool *wg_pool_new(const wg_grammar *g) {
     wg_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->g = g;
+    p->max_live = g->max_stacks ? g->max_stacks : WG_DEFAULT_MAX_STACKS;
     if (!pool_grow(p)) {
         wg_pool_free(p);
         return NULL;
@@ -106,8 +107,12 @@ static uint32_t return_stack(wg_pool *p, uint32_t q, uint32_t parent) {
     return p->g->states[q].exit_only ? parent : wg_pool_intern(p, q, parent);
 }
 
-static bool push_work(wg_pool *p, uint32_t s) {
+static bool push_work(wg_pool *p, uint32_t s, uint32_t *visited) {
     if (p->mark[s] == p->gen) return true;
+    if (++*visited > p->max_live) {
+        p->over_limit = true;
+        return false;
+    }
     p->mark[s] = p->gen;
     return wg_vec_push(&p->work, s);
 }
@@ -119,9 +124,10 @@ int wg_close(wg_pool *p, const uint32_t *in, size_t n, wg_vec *out) {
         p->gen = 1;
     }
     int accepting = 0;
+    uint32_t visited = 0;
     p->work.n = 0;
     for (size_t i = 0; i < n; i++)
-        if (!push_work(p, in[i])) return -1;
+        if (!push_work(p, in[i], &visited)) return -1;
     while (p->work.n) {
         uint32_t s = p->work.v[--p->work.n];
         if (s < 3) continue;
@@ -132,7 +138,7 @@ int wg_close(wg_pool *p, const uint32_t *in, size_t n, wg_vec *out) {
             const wg_refedge *e = &g->refs[st->ref_off + k];
             uint32_t ret = return_stack(p, e->target, parent);
             uint32_t callee = ret == WG_NONE ? WG_NONE : wg_pool_intern(p, g->rules[e->rule].start, ret);
-            if (callee == WG_NONE || !push_work(p, callee)) return -1;
+            if (callee == WG_NONE || !push_work(p, callee, &visited)) return -1;
         }
         if (!st->final) continue;
         if (parent == WG_STACK_EMPTY) {
@@ -144,9 +150,9 @@ int wg_close(wg_pool *p, const uint32_t *in, size_t n, wg_vec *out) {
             if (st->rule == g->root) accepting |= WG_MAYBE_END;
             for (uint32_t k = 0; k < r->n_ret; k++) {
                 uint32_t t = wg_pool_intern(p, g->rets[r->ret_off + k], WG_STACK_WILD);
-                if (t == WG_NONE || !push_work(p, t)) return -1;
+                if (t == WG_NONE || !push_work(p, t, &visited)) return -1;
             }
-        } else if (!push_work(p, parent)) {
+        } else if (!push_work(p, parent, &visited)) {
             return -1;
         }
     }

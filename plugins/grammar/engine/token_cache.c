@@ -81,12 +81,13 @@ static bool any_unknown_bottom(const wg_pool *p, size_t d) {
 }
 
 /* Sets in mask every token accepted from stack s, walking the whole trie
- * (used for positions the cache does not cover). */
-static void walk_trie(const wg_vocab_index *vi, wg_pool *p, uint32_t s, uint32_t *mask) {
-    if (!walk_begin(p, s)) return;
+ * (used for positions the cache does not cover); false when memory or
+ * max_stacks ran out. */
+static bool walk_trie(const wg_vocab_index *vi, wg_pool *p, uint32_t s, uint32_t *mask) {
+    if (!walk_begin(p, s)) return false;
     for (uint32_t k = 0; k < vi->n_nodes;) {
         size_t d = vi->node_depth[k];
-        if (!walk_step(p, d - 1, vi->node_byte[k])) return;
+        if (!walk_step(p, d - 1, vi->node_byte[k])) return false;
         if (live_at(p, d))
             for (uint32_t r = vi->node_rank_lo[k]; r < vi->node_rank_hi[k]; r++) {
                 int32_t t = vi->sorted_ids[r];
@@ -94,13 +95,15 @@ static void walk_trie(const wg_vocab_index *vi, wg_pool *p, uint32_t s, uint32_t
             }
         k = active_at(p, d) ? k + 1 : vi->node_end[k];
     }
+    return true;
 }
 
 /* Checks the tokens of ranks[0..n) (ascending) from stack s, reusing the sets
- * of the common prefix of consecutive tokens; sets the ones that pass. */
-static void check_ranks(const wg_vocab_index *vi, wg_pool *p, uint32_t s, const uint32_t *ranks, size_t n,
+ * of the common prefix of consecutive tokens; sets the ones that pass. False
+ * as walk_trie. */
+static bool check_ranks(const wg_vocab_index *vi, wg_pool *p, uint32_t s, const uint32_t *ranks, size_t n,
                         uint32_t *mask) {
-    if (!walk_begin(p, s)) return;
+    if (!walk_begin(p, s)) return false;
     const uint8_t *last = NULL;
     size_t have = 0; /* sets are valid for last[0..have) */
     for (size_t i = 0; i < n; i++) {
@@ -112,11 +115,12 @@ static void check_ranks(const wg_vocab_index *vi, wg_pool *p, uint32_t s, const 
         if (last)
             while (d < have && d < len && last[d] == b[d]) d++;
         for (; d < len && active_at(p, d); d++)
-            if (!walk_step(p, d, b[d])) return;
+            if (!walk_step(p, d, b[d])) return false;
         last = b;
         have = d;
         if (d == len && live_at(p, len)) mask[t >> 5] |= 1u << (t & 31);
     }
+    return true;
 }
 
 /* ---- classification of one position ---- */
@@ -207,8 +211,9 @@ typedef struct build_ctx {
 
 static void precompute(build_ctx *bc, worker *w, size_t item) {
     int cl = classify(bc->vi, w, bc->items[item], bc->deadline);
-    if (cl != CL_OK) { /* late: the position is classified on first use */
-        w->failed = cl == CL_FAIL;
+    if (cl != CL_OK) { /* late, or too ambiguous from an unknown stack: left to mask time */
+        w->failed = cl == CL_FAIL && !w->pool->over_limit;
+        w->pool->over_limit = false;
         return;
     }
     pos_result *pr = &bc->res[item];
@@ -312,26 +317,37 @@ void wg_token_cache_get_stats(const wg_token_cache *tc, wg_cache_stats *out) { *
 
 /* ---- masks ---- */
 
+/* Past this many nodes the lazy worker's pool starts afresh: its stacks are
+ * scratch (results are stored as token lists), so it need not grow with
+ * every position ever classified. */
+#define LAZY_POOL_MAX_NODES (1u << 20)
+
 /* Classifies a position on first use; false (the caller walks the trie)
  * when that is switched off or fails. */
 static bool classify_now(const wg_token_cache *tc, uint32_t state) {
     if (tc->walk_only) return false;
     worker *w = &tc->st->lazy;
+    if (w->pool && w->pool->n > LAZY_POOL_MAX_NODES) {
+        wg_pool_free(w->pool);
+        w->pool = NULL;
+    }
     if (!w->pool && !(w->pool = wg_pool_new(tc->g))) return false;
+    w->pool->over_limit = false;
     return classify(tc->vi, w, state, 0) == CL_OK && store(tc, state, w->acc.v, w->acc.n, w->unc.v, w->unc.n);
 }
 
-void wg_fill_mask(const wg_token_cache *tc, const wg_matcher *m, uint32_t *mask) {
+bool wg_fill_mask(const wg_token_cache *tc, const wg_matcher *m, uint32_t *mask) {
     const wg_vocab_index *vi = tc->vi;
     memset(mask, 0, tc->n_words * sizeof *mask);
     const wg_hist *h = m->cur;
-    if (h->finished) return;
+    if (h->finished) return true;
     wg_pool *p = m->pool;
+    p->over_limit = false;
     for (uint32_t i = 0; i < h->n; i++) {
         uint32_t s = h->stacks[i];
         const entry *e = &tc->st->entries[p->pos[s]];
         if (e->kind == E_NONE && !classify_now(tc, p->pos[s])) {
-            walk_trie(vi, p, s, mask);
+            if (!walk_trie(vi, p, s, mask)) return false;
             continue;
         }
         const uint32_t *acc = tc->st->data + e->acc_off;
@@ -339,15 +355,17 @@ void wg_fill_mask(const wg_token_cache *tc, const wg_matcher *m, uint32_t *mask)
             for (size_t w = 0; w < tc->n_words; w++) mask[w] |= acc[w];
         else
             for (uint32_t k = 0; k < e->acc_n; k++) mask[acc[k] >> 5] |= 1u << (acc[k] & 31);
-        if (e->unc_n) check_ranks(vi, p, s, tc->st->data + e->unc_off, e->unc_n, mask);
+        if (e->unc_n && !check_ranks(vi, p, s, tc->st->data + e->unc_off, e->unc_n, mask)) return false;
     }
     if (h->accepting)
         for (size_t k = 0; k < vi->n_eog; k++) mask[vi->eog[k] >> 5] |= 1u << (vi->eog[k] & 31);
+    return true;
 }
 
 bool wg_accept_token(const wg_token_cache *tc, wg_matcher *m, weft_token tok) {
     const wg_vocab_index *vi = tc->vi;
     const wg_hist *h = m->cur;
+    m->pool->over_limit = false;
     if (tok < 0 || tok >= vi->n_vocab || h->finished) return false;
     if (vi->is_eog[tok]) return h->accepting && wg_matcher_push(m, h->stacks, h->n, true, true);
     uint32_t r = vi->rank_of[tok];
