@@ -10,6 +10,7 @@
 
 #include "gbnf_parse.h"
 #include "grammar_testutil.h"
+#include "internal.h"
 
 /* ---- an independent reference: random grammars as a test-side AST ---- */
 
@@ -758,5 +759,44 @@ Test(engine, ambiguous_grammar_stops_at_max_stacks) {
     cr_assert(wg_matcher_accept_bytes(m, "ab", 2) && wg_matcher_is_accepting(m));
     cr_assert_not(wg_matcher_over_limit(m));
     wg_matcher_free(m);
+    wg_grammar_free(g);
+}
+
+/* FOLLOW sets (follow.c) drive classification over an unknown stack: the
+ * bytes after a rule in any context, through nullable continuations, and
+ * whether the grammar may end after it. */
+static const uint32_t *follow_of(const wg_grammar *g, const char *rule, bool *end) {
+    for (size_t r = 0; r < g->n_rules; r++)
+        if (!strcmp(g->rules[r].name, rule)) {
+            *end = g->follow_end[r];
+            return g->follow + r * 8;
+        }
+    cr_assert_fail("no compiled rule %s", rule);
+    return NULL;
+}
+
+static void expect_follow(const wg_grammar *g, const char *rule, const char *bytes, bool end) {
+    bool got_end;
+    const uint32_t *f = follow_of(g, rule, &got_end);
+    for (int c = 0; c < 256; c++)
+        cr_expect_eq(f[c >> 5] >> (c & 31) & 1, strchr(bytes, c) != NULL && c != 0, "FOLLOW(%s) and byte 0x%02x", rule, c);
+    cr_expect_eq(got_end, end, "FOLLOW(%s): may the grammar end after it", rule);
+}
+
+Test(engine, follow_sets) {
+    /* recursive rules, so that none is inlined into its callers */
+    const char *text = "root ::= \"[\" item (\",\" item)* \"]\" tail\n"
+                       "item ::= word | word \"=\" item\n"
+                       "word ::= [a-z] word | [a-z]\n"
+                       "tail ::= opt \"!\" | opt | \"(\" tail \")\"\n"
+                       "opt ::= \"?\" opt | \"\"\n";
+    wg_error err = {{0}};
+    wg_grammar *g = gbnf_compile(text, strlen(text), "root", NULL, &err);
+    cr_assert_not_null(g, "%s", err.msg);
+    expect_follow(g, "root", "", true);
+    expect_follow(g, "item", ",]", false);
+    expect_follow(g, "word", "=,]", false);
+    expect_follow(g, "tail", ")", true);
+    expect_follow(g, "opt", "!)", true);
     wg_grammar_free(g);
 }

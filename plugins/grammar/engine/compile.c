@@ -694,7 +694,8 @@ static bool finish(cctx *c) {
         wg_state *st = &g->states[s];
         st->exit_only = st->final && st->n_ranges == 0 && st->n_refs == 0;
     }
-    return check_left_recursion(c);
+    if (!check_left_recursion(c)) return false;
+    return wg_compute_follow(g) || cfail(c, "out of memory compiling the grammar");
 }
 
 wg_grammar *wg_compile(const wg_builder *b, wg_rule root, const wg_limits *lim, wg_error *err) {
@@ -792,12 +793,15 @@ void wg_grammar_free(wg_grammar *g) {
     free(g->ranges);
     free(g->refs);
     free(g->rets);
+    free(g->follow);
+    free(g->follow_end);
     free(g);
 }
 
 void wg_grammar_get_stats(const wg_grammar *g, wg_grammar_stats *out) {
     size_t bytes = sizeof *g + g->n_states * sizeof *g->states + g->n_ranges * sizeof *g->ranges +
-                   g->n_refs * sizeof *g->refs + g->n_rets * sizeof *g->rets + g->n_rules * sizeof *g->rules;
+                   g->n_refs * sizeof *g->refs + g->n_rets * sizeof *g->rets + g->n_rules * sizeof *g->rules +
+                   g->n_rules * (8 * sizeof *g->follow + 1);
     for (size_t r = 0; r < g->n_rules; r++) bytes += strlen(g->rules[r].name) + 1;
     *out = (wg_grammar_stats){.n_rules = g->n_rules, .n_states = g->n_states, .bytes = bytes};
 }

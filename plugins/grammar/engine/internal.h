@@ -126,7 +126,20 @@ struct wg_grammar {
     size_t n_rules;
     uint32_t root; /* compiled rule index */
     uint32_t max_stacks;
+    uint32_t *follow;    /* per rule: 256-bit set of bytes that may follow it (follow.c) */
+    uint8_t *follow_end; /* per rule: the grammar may end right after it */
 };
+
+/* Computes follow and follow_end (over-approximations); false when out of
+ * memory. */
+bool wg_compute_follow(wg_grammar *g);
+
+/* Pseudo positions of stacks over an unknown bottom that has been popped
+ * (token-cache classification only): after rule r returned, "one byte of
+ * FOLLOW(r)", and after that byte, "anything" (WG_POS_ANY). Their parent is
+ * always WG_STACK_WILD. */
+static inline uint32_t wg_pos_follow(const wg_grammar *g, uint32_t rule) { return (uint32_t)g->n_states + rule; }
+static inline uint32_t wg_pos_any(const wg_grammar *g) { return (uint32_t)(g->n_states + g->n_rules); }
 
 /* The DFA state after byte c from state s, or WG_NONE. */
 static inline uint32_t wg_dfa_step(const wg_grammar *g, uint32_t s, uint8_t c) {

@@ -131,6 +131,11 @@ int wg_close(wg_pool *p, const uint32_t *in, size_t n, wg_vec *out) {
     while (p->work.n) {
         uint32_t s = p->work.v[--p->work.n];
         if (s < 3) continue;
+        if (p->pos[s] >= g->n_states) { /* past a popped unknown bottom: consumes a byte */
+            if (p->pos[s] == wg_pos_any(g)) accepting |= WG_MAYBE_END;
+            if (!wg_vec_push(out, s)) return -1;
+            continue;
+        }
         const wg_state *st = &g->states[p->pos[s]];
         uint32_t parent = p->parent[s];
         if (st->n_ranges && !wg_vec_push(out, s)) return -1;
@@ -144,14 +149,11 @@ int wg_close(wg_pool *p, const uint32_t *in, size_t n, wg_vec *out) {
         if (parent == WG_STACK_EMPTY) {
             accepting |= WG_END;
         } else if (parent == WG_STACK_UNKNOWN || parent == WG_STACK_WILD) {
-            /* unknown caller: any return site of this rule (an over-approximation),
-             * or, for the root, the end of the grammar */
-            const wg_crule *r = &g->rules[st->rule];
-            if (st->rule == g->root) accepting |= WG_MAYBE_END;
-            for (uint32_t k = 0; k < r->n_ret; k++) {
-                uint32_t t = wg_pool_intern(p, g->rets[r->ret_off + k], WG_STACK_WILD);
-                if (t == WG_NONE || !push_work(p, t, &visited)) return -1;
-            }
+            /* unknown caller: whatever byte may follow this rule somewhere
+             * (follow.c), or the end of the grammar */
+            if (g->follow_end[st->rule]) accepting |= WG_MAYBE_END;
+            uint32_t t = wg_pool_intern(p, wg_pos_follow(g, st->rule), WG_STACK_WILD);
+            if (t == WG_NONE || !push_work(p, t, &visited)) return -1;
         } else if (!push_work(p, parent, &visited)) {
             return -1;
         }
@@ -162,8 +164,13 @@ int wg_close(wg_pool *p, const uint32_t *in, size_t n, wg_vec *out) {
 bool wg_step(wg_pool *p, const uint32_t *in, size_t n, uint8_t c, wg_vec *out) {
     const wg_grammar *g = p->g;
     for (size_t i = 0; i < n; i++) {
-        uint32_t s = in[i];
-        uint32_t t = wg_dfa_step(g, p->pos[s], c);
+        uint32_t s = in[i], pos = p->pos[s], t;
+        if (pos >= g->n_states) {
+            const uint32_t *follow = g->follow + (size_t)(pos - g->n_states) * 8;
+            t = pos == wg_pos_any(g) || (follow[c >> 5] >> (c & 31) & 1) ? wg_pos_any(g) : WG_NONE;
+        } else {
+            t = wg_dfa_step(g, pos, c);
+        }
         if (t == WG_NONE) continue;
         uint32_t id = wg_pool_intern(p, t, p->parent[s]);
         if (id == WG_NONE || !wg_vec_push(out, id)) return false;
