@@ -71,6 +71,11 @@ Test(json_schema, strings) {
         {"not enum with lengths", "{\"maxLength\":2,\"not\":{\"enum\":[\"ab\"]}}", {"\"a\"", "\"ba\""}, {"\"ab\"", "\"abc\""}},
         {"pattern implies lengths", "{\"type\":\"string\",\"pattern\":\"^[a-z]{2,4}$\",\"minLength\":1,\"maxLength\":5}",
          {"\"ab\"", "\"abcd\""}, {"\"a\"", "\"abcde\""}},
+        /* `[]` is the empty class (ECMA-262), so no string matches; combining
+         * it with maxLength stepped an automaton without byte ranges (a NULL
+         * array: undefined behaviour, found by fuzz_schema) */
+        {"empty class with maxLength", "{\"type\":\"string\",\"pattern\":\"^[]-z]+!z$\",\"maxLength\":3}", {NULL},
+         {"\"]!z\"", "\"a!z\"", "\"\""}},
         /* canonical encoding: each character one way */
         {"canonical", "{\"type\":\"string\"}", {"\"a\\\"\\\\\\b\\f\\n\\r\\t\\u001f/\x7f\""},
          {"\"\\u0041\"", "\"\\/\"", "\"\\u000A\"", "\"\x01\"", "\"\\x\""}},

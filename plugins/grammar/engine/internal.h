@@ -144,10 +144,10 @@ static inline uint32_t wg_pos_any(const wg_grammar *g) { return (uint32_t)(g->n_
 /* The DFA state after byte c from state s, or WG_NONE. */
 static inline uint32_t wg_dfa_step(const wg_grammar *g, uint32_t s, uint8_t c) {
     const wg_state *st = &g->states[s];
-    const wg_range *r = g->ranges + st->range_off;
-    for (uint32_t i = 0; i < st->n_ranges; i++) {
-        if (c < r[i].lo) return WG_NONE;
-        if (c <= r[i].hi) return r[i].target;
+    for (uint32_t i = 0; i < st->n_ranges; i++) { /* no pointer into ranges before: it is NULL in a grammar without any */
+        const wg_range *r = &g->ranges[st->range_off + i];
+        if (c < r->lo) return WG_NONE;
+        if (c <= r->hi) return r->target;
     }
     return WG_NONE;
 }
