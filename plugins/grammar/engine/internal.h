@@ -156,7 +156,7 @@ static inline uint32_t wg_dfa_step(const wg_grammar *g, uint32_t s, uint8_t c) {
 
 /* Stack ids: 0 is the empty stack (a pop there ends the grammar); 1 and 2
  * are the unknown bottoms the token cache simulates from (1: not yet
- * popped, 2: popped at least once, over-approximated). */
+ * popped; 2: popped, the parent of the FOLLOW and ANY pseudo stacks). */
 #define WG_STACK_EMPTY 0u
 #define WG_STACK_UNKNOWN 1u
 #define WG_STACK_WILD 2u

@@ -42,7 +42,7 @@ wg_pool *wg_pool_new(const wg_grammar *g) {
     wg_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->g = g;
-    p->max_live = g->max_stacks ? g->max_stacks : WG_DEFAULT_MAX_STACKS;
+    p->max_live = g->max_stacks; /* wg_compile resolves the default */
     if (!pool_grow(p)) {
         wg_pool_free(p);
         return NULL;
