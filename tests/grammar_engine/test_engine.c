@@ -800,3 +800,51 @@ Test(engine, follow_sets) {
     expect_follow(g, "opt", "!)", true);
     wg_grammar_free(g);
 }
+
+/* ---- plain regions ---- */
+
+/* Grammars that repeat one string body in different places and contexts
+ * (a final body whose rule may pop on its own bytes, a body that dead-ends,
+ * bodies with different followers) share one vocabulary index, so the
+ * later positions are classified from the region memo the earlier ones
+ * filled. Every mask along real texts equals brute force. */
+Test(engine, region_memo_shared_across_grammars, .timeout = 120) {
+    static const struct {
+        const char *gbnf;
+        const char *texts[3];
+    } cases[] = {
+        {"root ::= \"{\" s \":\" s \"}\"\ns ::= \"\\\"\" [a-z ]* \"\\\"\"", {"{\"ab c\":\"\"}", "{\"\":\"zz\"}"}},
+        {"root ::= \"[\" s (\",\" s)* \"]\"\ns ::= \"\\\"\" [a-z ]* \"\\\"\"", {"[\"a\",\"b c\"]", "[\"\"]"}},
+        {"root ::= w (\" \" w)*\nw ::= [a-z]+", {"ab cd e", "x"}},
+        {"root ::= w \"ab\" w\nw ::= [a-z]{0,3}", {"abab", "xyabz"}},
+        {"root ::= \"<\" [a-c]{2,5} \">\" [^<]* \"<\"", {"<abc>hello world<", "<aa><"}},
+    };
+    tv_vocab *tv = tv_load_gguf("ggml-vocab-llama-spm.gguf");
+    cr_assert_not_null(tv);
+    wg_error err = {{0}};
+    wg_vocab_index *vi = wg_vocab_index_new(&tv->v, &err);
+    cr_assert_not_null(vi, "%s", err.msg);
+    for (int pass = 0; pass < 2; pass++) /* the second pass finds every region in the memo */
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            wg_grammar *g = gt_gbnf(cases[c].gbnf, &err);
+            cr_assert_not_null(g, "%s: %s", cases[c].gbnf, err.msg);
+            wg_token_cache *tc = wg_token_cache_new(g, vi, &(wg_cache_opts){.disable = true}, &err);
+            cr_assert_not_null(tc, "%s", err.msg);
+            for (size_t k = 0; k < 3 && cases[c].texts[k]; k++) {
+                const char *text = cases[c].texts[k];
+                wg_matcher *m = wg_matcher_new(g);
+                char where[200];
+                for (size_t i = 0; text[i]; i++) {
+                    snprintf(where, sizeof where, "pass %d grammar %zu text %zu byte %zu", pass, c, k, i);
+                    cr_assert(gt_check_mask(tc, m, tv, where) > 0, "%s: nothing allowed", where);
+                    cr_assert(wg_matcher_accept_bytes(m, text + i, 1), "%s: byte refused", where);
+                }
+                cr_assert(wg_can_end(m), "grammar %zu text %zu not accepted", c, k);
+                wg_matcher_free(m);
+            }
+            wg_token_cache_free(tc);
+            wg_grammar_free(g);
+        }
+    wg_vocab_index_free(vi);
+    tv_free(tv);
+}

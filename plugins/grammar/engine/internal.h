@@ -152,6 +152,21 @@ static inline uint32_t wg_dfa_step(const wg_grammar *g, uint32_t s, uint8_t c) {
     return WG_NONE;
 }
 
+/* A state that consumes bytes and calls nothing. Walked from over an
+ * unknown bottom, it stays one stack (plus, when final, the FOLLOW pseudo
+ * stack of its rule), which token walks step without the pool. */
+static inline bool wg_light_state(const wg_grammar *g, uint32_t pos) {
+    const wg_state *st = &g->states[pos];
+    return st->n_ranges && !st->n_refs;
+}
+/* A light state that cannot return either. */
+static inline bool wg_plain_state(const wg_grammar *g, uint32_t pos) {
+    return wg_light_state(g, pos) && !g->states[pos].final;
+}
+static inline bool wg_follows(const wg_grammar *g, uint32_t rule, uint8_t c) {
+    return g->follow[(size_t)rule * 8 + (c >> 5)] >> (c & 31) & 1;
+}
+
 /* ---- persistent stacks (stacks.c) ---- */
 
 /* Stack ids: 0 is the empty stack (a pop there ends the grammar); 1 and 2
@@ -182,6 +197,7 @@ typedef struct wg_pool {
     wg_vec depth_buf;  /* per-depth stack sets for token walks */
     wg_vec depth_off;  /* depth d's set: depth_buf[off[d], off[d + 1]) */
     wg_vec depth_acc;  /* close() flags per depth */
+    wg_vec depth_pos;  /* per depth: WG_NONE, or the top of a light depth (token_cache.c) */
 } wg_pool;
 
 wg_pool *wg_pool_new(const wg_grammar *g);
@@ -248,6 +264,39 @@ struct wg_vocab_index {
     int32_t *eog;
     size_t n_eog;
     uint8_t *is_eog; /* by token id */
+    struct wg_region_memo *regions; /* grows as grammars classify (region.c) */
 };
+
+/* ---- plain regions (region.c) ---- */
+
+/* The walks through plain regions, by region shape: one memo per vocabulary
+ * index, shared by its grammars and threads (it locks), plus scratch per
+ * thread that classifies. */
+typedef struct wg_region_memo wg_region_memo;
+typedef struct wg_regions wg_regions;
+#define WG_REGION_UNCERTAIN 0x80000000u
+#define WG_REGION_INDEX 0x1FFFu
+#define WG_REGION_ANY 0x8000u
+typedef struct wg_region_result {
+    const uint32_t *runs;  /* n_runs pairs [lo, hi): ranks of tokens accepted inside the region */
+    uint32_t n_runs;
+    /* n_events pairs in trie preorder: (lo | WG_REGION_UNCERTAIN, hi), ranks
+     * [lo, hi) uncertain; or (node, from): the node's byte leaves the region
+     * from region index from & WG_REGION_INDEX, with the "anything" pseudo
+     * stack alive if from & WG_REGION_ANY */
+    const uint32_t *events;
+    uint32_t n_events;
+    const uint32_t *states; /* region index -> automaton state, for this entry */
+} wg_region_result;
+wg_region_memo *wg_region_memo_new(void);
+void wg_region_memo_free(wg_region_memo *m);
+size_t wg_region_memo_bytes(wg_region_memo *m);
+wg_regions *wg_regions_new(void);
+void wg_regions_free(wg_regions *r);
+/* The walk of vi's trie from plain state `entry` over an unknown bottom;
+ * valid until r's next call. False when the region is too large or memory
+ * ran out (then walk the usual way). */
+bool wg_region_walk(wg_regions *r, wg_region_memo *m, const wg_grammar *g, const wg_vocab_index *vi,
+                    uint32_t entry, wg_region_result *out);
 
 #endif

@@ -80,6 +80,7 @@ void wg_pool_free(wg_pool *p) {
     wg_vec_free(&p->depth_buf);
     wg_vec_free(&p->depth_off);
     wg_vec_free(&p->depth_acc);
+    wg_vec_free(&p->depth_pos);
     free(p);
 }
 

@@ -22,6 +22,7 @@ typedef struct entry {
 
 typedef struct worker {
     wg_pool *pool;
+    wg_regions *regions; /* created on first use */
     wg_vec acc, unc;
     bool failed;
 } worker;
@@ -47,24 +48,93 @@ struct wg_token_cache {
 
 /* ---- walking tokens from a set of stacks ---- */
 
-/* Resets the per-depth sets of p to depth 0 = {s}. */
+/* A depth's set is usually one stack on a light state over the unknown
+ * bottom (string contents, literals), or on a plain state over any parent.
+ * Such a depth is kept "light": depth_buf holds the stack's parent and
+ * depth_pos its top, so stepping it is one DFA step, with no interning and
+ * no closure. A light depth on a final state stands for that stack plus the
+ * FOLLOW pseudo stack of its rule, as wg_close makes them (except at depth
+ * 0, which is never closed: there the top is plain). Other depths hold
+ * interned stacks and have depth_pos WG_NONE. Both forms keep active_at,
+ * live_at and any_unknown_bottom as they are: a light depth has one entry,
+ * a stack's bottom is its parent's, and a pseudo stack's is never unknown. */
+
+/* The top a light depth would have for the closed set set[0..n), or
+ * WG_NONE. */
+static uint32_t light_top(const wg_pool *p, const uint32_t *set, size_t n) {
+    const wg_grammar *g = p->g;
+    if (n == 1) return p->pos[set[0]] < g->n_states && wg_plain_state(g, p->pos[set[0]]) ? p->pos[set[0]] : WG_NONE;
+    if (n != 2) return WG_NONE;
+    uint32_t s = p->pos[set[0]] < g->n_states ? set[0] : set[1], f = s == set[0] ? set[1] : set[0], q = p->pos[s];
+    if (q >= g->n_states || !wg_light_state(g, q) || !g->states[q].final || p->parent[s] != WG_STACK_UNKNOWN)
+        return WG_NONE;
+    return p->pos[f] == wg_pos_follow(g, g->states[q].rule) && p->parent[f] == WG_STACK_WILD ? q : WG_NONE;
+}
+
+static bool push_depth(wg_pool *p, int acc, uint32_t pos) {
+    return wg_vec_push(&p->depth_off, (uint32_t)p->depth_buf.n) && wg_vec_push(&p->depth_acc, (uint32_t)acc) &&
+           wg_vec_push(&p->depth_pos, pos);
+}
+
+/* Appends the depth whose closed set is depth_buf[from..], light when it
+ * can be. */
+static bool end_depth(wg_pool *p, size_t from, int acc) {
+    uint32_t pos = light_top(p, p->depth_buf.v + from, p->depth_buf.n - from);
+    if (pos != WG_NONE) {
+        uint32_t s = p->pos[p->depth_buf.v[from]] == pos ? p->depth_buf.v[from] : p->depth_buf.v[from + 1];
+        p->depth_buf.v[from] = p->parent[s];
+        p->depth_buf.n = from + 1;
+    }
+    return push_depth(p, acc, pos);
+}
+
+/* Resets the per-depth sets of p to depth 0 = {s} (not closed: a walk
+ * classifies what s itself consumes). */
 static bool walk_begin(wg_pool *p, uint32_t s) {
-    p->depth_buf.n = p->depth_off.n = p->depth_acc.n = 0;
-    return wg_vec_push(&p->depth_buf, s) && wg_vec_push(&p->depth_off, 0) && wg_vec_push(&p->depth_off, 1) &&
-           wg_vec_push(&p->depth_acc, 0);
+    p->depth_buf.n = p->depth_off.n = p->depth_acc.n = p->depth_pos.n = 0;
+    uint32_t pos = p->pos[s] < p->g->n_states && wg_plain_state(p->g, p->pos[s]) ? p->pos[s] : WG_NONE;
+    return wg_vec_push(&p->depth_buf, pos == WG_NONE ? s : p->parent[s]) && wg_vec_push(&p->depth_off, 0) &&
+           push_depth(p, 0, pos);
+}
+
+/* Resets depth 0 to the light depth on light state q over the unknown
+ * bottom, as a closure leaves it (with the FOLLOW pseudo stack if final). */
+static bool walk_begin_light(wg_pool *p, uint32_t q) {
+    p->depth_buf.n = p->depth_off.n = p->depth_acc.n = p->depth_pos.n = 0;
+    return wg_vec_push(&p->depth_buf, WG_STACK_UNKNOWN) && wg_vec_push(&p->depth_off, 0) && push_depth(p, 0, q);
 }
 
 /* Replaces everything deeper than depth `d` by the set after byte c: the
  * new depth d + 1. False when out of memory. */
 static bool walk_step(wg_pool *p, size_t d, uint8_t c) {
+    const wg_grammar *g = p->g;
     p->depth_off.n = d + 2;
-    p->depth_acc.n = d + 1;
-    p->depth_buf.n = p->depth_off.v[d + 1];
-    uint32_t lo = p->depth_off.v[d], hi = p->depth_off.v[d + 1];
-    /* wg_advance reads its input before appending to depth_buf */
-    int acc = lo == hi ? 0 : wg_advance(p, p->depth_buf.v + lo, hi - lo, c, &p->depth_buf);
-    return acc >= 0 && wg_vec_push(&p->depth_off, (uint32_t)p->depth_buf.n) &&
-           wg_vec_push(&p->depth_acc, (uint32_t)acc);
+    p->depth_acc.n = p->depth_pos.n = d + 1;
+    uint32_t from = p->depth_off.v[d + 1];
+    p->depth_buf.n = from;
+    uint32_t lo = p->depth_off.v[d], hi = p->depth_off.v[d + 1], pos = p->depth_pos.v[d];
+    int acc = 0;
+    if (pos != WG_NONE) {
+        const wg_state *st = &g->states[pos];
+        uint32_t parent = p->depth_buf.v[lo];
+        if (st->final && wg_follows(g, st->rule, c)) { /* the pseudo stack takes c: the full sets */
+            uint32_t in[2] = {wg_pool_intern(p, pos, parent), wg_pool_intern(p, wg_pos_follow(g, st->rule), WG_STACK_WILD)};
+            acc = in[0] == WG_NONE || in[1] == WG_NONE ? -1 : wg_advance(p, in, 2, c, &p->depth_buf);
+            return acc >= 0 && end_depth(p, from, acc);
+        }
+        uint32_t t = wg_dfa_step(g, pos, c);
+        if (t == WG_NONE) return push_depth(p, 0, WG_NONE);
+        const wg_state *ts = &g->states[t];
+        if (wg_light_state(g, t) && (!ts->final || parent == WG_STACK_UNKNOWN))
+            return wg_vec_push(&p->depth_buf, parent) &&
+                   push_depth(p, ts->final && g->follow_end[ts->rule] ? WG_MAYBE_END : 0, t);
+        uint32_t s = wg_pool_intern(p, t, parent);
+        acc = s == WG_NONE ? -1 : wg_close(p, &s, 1, &p->depth_buf);
+    } else if (lo < hi) {
+        /* wg_advance reads its input before appending to depth_buf */
+        acc = wg_advance(p, p->depth_buf.v + lo, hi - lo, c, &p->depth_buf);
+    }
+    return acc >= 0 && end_depth(p, from, acc);
 }
 
 static bool active_at(const wg_pool *p, size_t d) { return p->depth_off.v[d + 1] > p->depth_off.v[d]; }
@@ -125,21 +195,28 @@ static bool check_ranks(const wg_vocab_index *vi, wg_pool *p, uint32_t s, const 
 
 /* ---- classification of one position ---- */
 
-/* Walks the trie from (state, unknown bottom): accepted token ids into
- * w->acc, uncertain ranks into w->unc (ascending). Returns CL_OK, CL_FAIL
- * (out of memory) or, past `deadline` (> 0; the clock is read every
- * CL_CLOCK_EVERY trie nodes, so a budget holds within a fraction of one
- * walk), CL_LATE with nothing classified. */
+/* Classification walks the trie from (state, unknown bottom): accepted
+ * token ids go to w->acc, uncertain ranks to w->unc (ascending). Each
+ * returns CL_OK, CL_FAIL (out of memory) or, past `deadline` (> 0; the
+ * clock is read every CL_CLOCK_EVERY trie nodes, so a budget holds within a
+ * fraction of one walk), CL_LATE with nothing classified. */
 enum { CL_FAIL, CL_OK, CL_LATE };
 #define CL_CLOCK_EVERY 2048
-static int classify(const wg_vocab_index *vi, worker *w, uint32_t state, double deadline) {
+
+typedef struct walk_clock {
+    double deadline;
+    uint32_t visits;
+} walk_clock;
+
+/* Classifies the tokens under nodes [k, end), all below depth `base`, from
+ * the set at depth 0 (set by walk_begin). */
+static int classify_nodes(const wg_vocab_index *vi, worker *w, uint32_t k, uint32_t end, size_t base,
+                          walk_clock *clock) {
     wg_pool *p = w->pool;
-    uint32_t s = wg_pool_intern(p, state, WG_STACK_UNKNOWN);
-    w->acc.n = w->unc.n = 0;
-    if (s == WG_NONE || !walk_begin(p, s)) return CL_FAIL;
-    for (uint32_t k = 0, visits = 0; k < vi->n_nodes; visits++) {
-        if (deadline > 0 && visits % CL_CLOCK_EVERY == CL_CLOCK_EVERY - 1 && wg_now_ms() > deadline) return CL_LATE;
-        size_t d = vi->node_depth[k];
+    while (k < end) {
+        if (clock->deadline > 0 && ++clock->visits % CL_CLOCK_EVERY == 0 && wg_now_ms() > clock->deadline)
+            return CL_LATE;
+        size_t d = vi->node_depth[k] - base;
         if (!walk_step(p, d - 1, vi->node_byte[k])) return CL_FAIL;
         if (live_at(p, d)) {
             bool sure = any_unknown_bottom(p, d);
@@ -150,6 +227,76 @@ static int classify(const wg_vocab_index *vi, worker *w, uint32_t state, double 
         k = active_at(p, d) ? k + 1 : vi->node_end[k];
     }
     return CL_OK;
+}
+
+/* Resets depth 0 to the closed set of the n stacks in set (not light). */
+static bool walk_begin_set(wg_pool *p, const uint32_t *set, size_t n) {
+    p->depth_buf.n = p->depth_off.n = p->depth_acc.n = p->depth_pos.n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!wg_vec_push(&p->depth_buf, set[i])) return false;
+    return wg_vec_push(&p->depth_off, 0) && push_depth(p, 0, WG_NONE);
+}
+
+/* Depth 0 for a walk that leaves a region from region index `from` (see
+ * wg_region_result): index 0 is the entry before any byte, not closed, as in
+ * classify; later ones are closed, so final ones may pop; the "anything"
+ * pseudo stack rides along when a pop happened above. */
+static bool begin_exit(wg_pool *p, uint32_t entry, const uint32_t *states, uint32_t from) {
+    const wg_grammar *g = p->g;
+    uint32_t at = from & WG_REGION_INDEX, q = states[at];
+    if (at == 0) {
+        uint32_t s = wg_pool_intern(p, entry, WG_STACK_UNKNOWN);
+        return s != WG_NONE && walk_begin(p, s);
+    }
+    if (!(from & WG_REGION_ANY)) return walk_begin_light(p, q);
+    uint32_t set[3], n = 0;
+    set[n++] = wg_pool_intern(p, q, WG_STACK_UNKNOWN);
+    if (g->states[q].final) set[n++] = wg_pool_intern(p, wg_pos_follow(g, g->states[q].rule), WG_STACK_WILD);
+    set[n++] = wg_pool_intern(p, wg_pos_any(g), WG_STACK_WILD);
+    for (uint32_t i = 0; i < n; i++)
+        if (set[i] == WG_NONE) return false;
+    return walk_begin_set(p, set, n);
+}
+
+/* A light state: the region memo gives the accepted ranks, the uncertain
+ * ones and the exits, and only the subtrees under the exits are walked, each
+ * from the set it left the region with. False when the memo cannot serve
+ * (walk the usual way). */
+static bool classify_region(const wg_vocab_index *vi, worker *w, uint32_t state, walk_clock *clock, int *cl) {
+    wg_pool *p = w->pool;
+    wg_region_result rr;
+    if (!w->regions && !(w->regions = wg_regions_new())) return false;
+    if (!wg_region_walk(w->regions, vi->regions, p->g, vi, state, &rr)) return false;
+    *cl = CL_FAIL;
+    for (uint32_t i = 0; i < rr.n_runs; i++) {
+        uint32_t lo = rr.runs[2 * i], hi = rr.runs[2 * i + 1];
+        if (!wg_vec_reserve(&w->acc, w->acc.n + (hi - lo))) return true;
+        for (uint32_t r = lo; r < hi; r++) w->acc.v[w->acc.n++] = (uint32_t)vi->sorted_ids[r];
+    }
+    *cl = CL_OK;
+    for (uint32_t i = 0; i < rr.n_events && *cl == CL_OK; i++) {
+        uint32_t x = rr.events[2 * i], y = rr.events[2 * i + 1];
+        if (x & WG_REGION_UNCERTAIN) {
+            for (uint32_t r = x & ~WG_REGION_UNCERTAIN; r < y; r++)
+                if (!wg_vec_push(&w->unc, r)) return *cl = CL_FAIL, true;
+            continue;
+        }
+        if (!begin_exit(p, state, rr.states, y)) return *cl = CL_FAIL, true;
+        *cl = classify_nodes(vi, w, x, vi->node_end[x], vi->node_depth[x] - 1u, clock);
+    }
+    return true;
+}
+
+static int classify(const wg_vocab_index *vi, worker *w, uint32_t state, double deadline) {
+    wg_pool *p = w->pool;
+    walk_clock clock = {.deadline = deadline};
+    w->acc.n = w->unc.n = 0;
+    int cl;
+    if (wg_light_state(p->g, state) && classify_region(vi, w, state, &clock, &cl)) return cl;
+    w->acc.n = w->unc.n = 0;
+    uint32_t s = wg_pool_intern(p, state, WG_STACK_UNKNOWN);
+    if (s == WG_NONE || !walk_begin(p, s)) return CL_FAIL;
+    return classify_nodes(vi, w, 0, vi->n_nodes, 0, &clock);
 }
 
 /* Records a classification: the accepted set as a list or, when that is
@@ -283,6 +430,7 @@ wg_token_cache *wg_token_cache_new(const wg_grammar *g, const wg_vocab_index *vi
     }
     for (size_t i = 0; bc.workers && i < bc.n_workers; i++) {
         wg_pool_free(bc.workers[i].pool);
+        wg_regions_free(bc.workers[i].regions);
         wg_vec_free(&bc.workers[i].acc);
         wg_vec_free(&bc.workers[i].unc);
     }
@@ -304,6 +452,7 @@ void wg_token_cache_free(wg_token_cache *tc) {
     if (!tc) return;
     if (tc->st) {
         wg_pool_free(tc->st->lazy.pool);
+        wg_regions_free(tc->st->lazy.regions);
         wg_vec_free(&tc->st->lazy.acc);
         wg_vec_free(&tc->st->lazy.unc);
         free(tc->st->entries);

@@ -49,6 +49,7 @@ void wg_vocab_index_free(wg_vocab_index *vi) {
     free(vi->node_rank_hi);
     free(vi->eog);
     free(vi->is_eog);
+    wg_region_memo_free(vi->regions);
     free(vi);
 }
 
@@ -67,7 +68,8 @@ wg_vocab_index *wg_vocab_index_new(const weft_vocab *v, wg_error *err) {
     vi->eog = malloc((v->n_eog + 1) * sizeof *vi->eog);
     vi->rank_of = malloc(nv * sizeof *vi->rank_of);
     vi->id_end = malloc(nv * sizeof *vi->id_end);
-    if (!vi->fingerprint || !vi->is_eog || !vi->eog || !vi->rank_of || !vi->id_end) goto oom;
+    vi->regions = wg_region_memo_new();
+    if (!vi->regions || !vi->fingerprint || !vi->is_eog || !vi->eog || !vi->rank_of || !vi->id_end) goto oom;
     for (size_t i = 0; i < v->n_eog; i++) {
         weft_token t = v->eog[i];
         if (t < 0 || t >= v->n_vocab || vi->is_eog[t]) continue;

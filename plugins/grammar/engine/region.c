@@ -1,0 +1,325 @@
+/* Plain regions: a shortcut for classifying positions inside string bodies.
+ *
+ * A plain state consumes bytes and neither calls nor returns. From a plain
+ * state p, the states reachable through plain states only form p's region;
+ * every byte that leaves it goes to a non-plain state (an exit) or nowhere.
+ * While a token-trie walk from (p, unknown bottom) stays inside the region,
+ * the set of stacks is that one state over the unknown bottom, so every
+ * token ending there is accepted, and the walk depends on nothing but the
+ * region's shape. JSON Schema grammars repeat the same region (the body of a
+ * string) once per property, and each copy used to cost a whole-trie walk.
+ *
+ * So the trie is walked once per region shape: regions are keyed by a
+ * canonical serialization (breadth-first from the entry, ranges with targets
+ * as region indices or "exit"), and the walk is kept as the ranks accepted
+ * inside the region plus the trie nodes where it left through an exit.
+ * token_cache.c replays that and walks only the exit subtrees for real. */
+#include <pthread.h>
+
+#include "internal.h"
+
+#define REGION_MAX_STATES 4096 /* larger regions are walked the usual way */
+/* trans codes: a region index, or exit, or dead; plus a flag when the byte
+ * is also in the FOLLOW set of a final state's rule (the pop turns the rest
+ * of every token into "anything", hence uncertain) */
+#define REGION_CODE_MASK WG_REGION_INDEX
+#define REGION_CODE_EXIT 0x1FFEu
+#define REGION_CODE_DEAD 0x1FFFu
+#define REGION_POPS 0x2000u
+#define MEMO_MAX_BYTES (64u << 20) /* past this, walks are no longer kept */
+
+/* One region shape's walk; immutable once published. */
+typedef struct region_entry {
+    uint64_t hash;
+    uint32_t key_len, n_runs, n_events;
+    uint32_t data[]; /* key, then runs, then events (wg_region_result) */
+} region_entry;
+
+/* Shared by every grammar of one vocabulary, across threads: lookups and
+ * inserts hold the lock, walks run outside it. */
+struct wg_region_memo {
+    pthread_mutex_t lock;
+    region_entry **table; /* open addressing */
+    size_t n, table_cap, bytes;
+};
+
+/* Per thread: scratch for serializing and walking. */
+struct wg_regions {
+    wg_vec key;    /* the serialization being looked up */
+    wg_vec states; /* region index -> automaton state */
+    wg_vec runs, events; /* a walk's, before it is published */
+    region_entry *own; /* a walk the memo had no room for */
+    /* region index of automaton state s: index_of[s] when stamp_of[s] == stamp */
+    uint32_t *index_of, *stamp_of;
+    size_t n_index;
+    uint32_t stamp;
+    uint16_t *trans; /* 256 codes per region state */
+    size_t cap_trans;
+    uint16_t *at_depth; /* region index per trie depth during a walk */
+};
+
+wg_region_memo *wg_region_memo_new(void) {
+    wg_region_memo *m = calloc(1, sizeof *m);
+    if (m && pthread_mutex_init(&m->lock, NULL) != 0) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void wg_region_memo_free(wg_region_memo *m) {
+    if (!m) return;
+    for (size_t i = 0; i < m->table_cap; i++) free(m->table[i]);
+    free(m->table);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+size_t wg_region_memo_bytes(wg_region_memo *m) {
+    pthread_mutex_lock(&m->lock);
+    size_t b = m->bytes + m->table_cap * sizeof *m->table;
+    pthread_mutex_unlock(&m->lock);
+    return b;
+}
+
+wg_regions *wg_regions_new(void) { return calloc(1, sizeof(wg_regions)); }
+
+void wg_regions_free(wg_regions *r) {
+    if (!r) return;
+    wg_vec_free(&r->key);
+    wg_vec_free(&r->states);
+    wg_vec_free(&r->runs);
+    wg_vec_free(&r->events);
+    free(r->own);
+    free(r->index_of);
+    free(r->stamp_of);
+    free(r->trans);
+    free(r->at_depth);
+    free(r);
+}
+
+/* Index of state s in the region under construction, adding it when new;
+ * -1 when the region would grow past REGION_MAX_STATES or memory ran out. */
+static int region_index(wg_regions *r, uint32_t s) {
+    if (r->stamp_of[s] == r->stamp) return (int)r->index_of[s];
+    if (r->states.n == REGION_MAX_STATES || !wg_vec_push(&r->states, s)) return -1;
+    r->stamp_of[s] = r->stamp;
+    r->index_of[s] = (uint32_t)r->states.n - 1;
+    return (int)r->states.n - 1;
+}
+
+/* Whether region state i pops on its rule's FOLLOW bytes: a final state,
+ * except the entry before its first byte (index 0, never closed). */
+static bool pops(const wg_regions *r, const wg_grammar *g, size_t i) {
+    return i > 0 && g->states[r->states.v[i]].final;
+}
+
+/* Breadth-first over the region of `entry`, writing the serialization to
+ * r->key and the states to r->states; 0 when too large or out of memory. */
+static size_t serialize(wg_regions *r, const wg_grammar *g, uint32_t entry) {
+    if (r->n_index != g->n_states) {
+        free(r->index_of);
+        free(r->stamp_of);
+        r->index_of = malloc(g->n_states * sizeof *r->index_of);
+        r->stamp_of = calloc(g->n_states, sizeof *r->stamp_of);
+        r->n_index = r->index_of && r->stamp_of ? g->n_states : 0;
+        r->stamp = 0;
+        if (!r->n_index) return 0;
+    }
+    if (++r->stamp == 0) {
+        memset(r->stamp_of, 0, r->n_index * sizeof *r->stamp_of);
+        r->stamp = 1;
+    }
+    r->key.n = r->states.n = 0;
+    /* a final entry gets index 0 for its first byte only; coming back to
+     * it is coming back to a closed stack, which may pop */
+    if (g->states[entry].final ? !wg_vec_push(&r->states, entry) : region_index(r, entry) < 0) return 0;
+    for (size_t i = 0; i < r->states.n; i++) {
+        const wg_state *st = &g->states[r->states.v[i]];
+        bool p = pops(r, g, i);
+        if (!wg_vec_push(&r->key, st->n_ranges | (uint32_t)p << 16 | (uint32_t)(p && g->follow_end[st->rule]) << 17))
+            return 0;
+        for (size_t w = 0; p && w < 8; w++)
+            if (!wg_vec_push(&r->key, g->follow[(size_t)st->rule * 8 + w])) return 0;
+        for (uint32_t k = 0; k < st->n_ranges; k++) {
+            const wg_range *rg = &g->ranges[st->range_off + k];
+            uint32_t code = REGION_CODE_EXIT;
+            if (wg_light_state(g, rg->target)) {
+                int j = region_index(r, rg->target);
+                if (j < 0) return 0;
+                code = (uint32_t)j;
+            }
+            if (!wg_vec_push(&r->key, (uint32_t)rg->lo | (uint32_t)rg->hi << 8 | code << 16)) return 0;
+        }
+    }
+    return r->states.n;
+}
+
+static uint64_t hash_key(const wg_vec *key) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < key->n; i++) h = (h ^ key->v[i]) * 0x100000001b3ull;
+    return h ^ h >> 29;
+}
+
+/* The entry for r->key, or NULL; the caller holds the lock. */
+static const region_entry *find(const wg_region_memo *m, const wg_vec *key, uint64_t h) {
+    if (!m->table_cap) return NULL;
+    for (size_t i = h & (m->table_cap - 1); m->table[i]; i = (i + 1) & (m->table_cap - 1)) {
+        const region_entry *e = m->table[i];
+        if (e->hash == h && e->key_len == key->n && memcmp(e->data, key->v, key->n * sizeof *key->v) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* Takes e into the memo (the caller holds the lock); false when full. */
+static bool publish(wg_region_memo *m, region_entry *e, size_t size) {
+    if (m->bytes + size > MEMO_MAX_BYTES) return false;
+    if (2 * (m->n + 1) > m->table_cap) {
+        size_t cap = m->table_cap ? 2 * m->table_cap : 64;
+        region_entry **t = calloc(cap, sizeof *t);
+        if (!t) return false;
+        for (size_t i = 0; i < m->table_cap; i++) {
+            if (!m->table[i]) continue;
+            size_t h = m->table[i]->hash & (cap - 1);
+            while (t[h]) h = (h + 1) & (cap - 1);
+            t[h] = m->table[i];
+        }
+        free(m->table);
+        m->table = t;
+        m->table_cap = cap;
+    }
+    size_t h = e->hash & (m->table_cap - 1);
+    while (m->table[h]) h = (h + 1) & (m->table_cap - 1);
+    m->table[h] = e;
+    m->n++;
+    m->bytes += size;
+    return true;
+}
+
+/* Fills the codes (region index, exit or dead) of region state i by byte. */
+static void fill_row(wg_regions *r, const wg_grammar *g, uint32_t i) {
+    uint16_t *row = r->trans + (size_t)i * 256;
+    for (size_t c = 0; c < 256; c++) row[c] = REGION_CODE_DEAD;
+    const wg_state *st = &g->states[r->states.v[i]];
+    for (uint32_t k = 0; k < st->n_ranges; k++) {
+        const wg_range *rg = &g->ranges[st->range_off + k];
+        const wg_state *ts = &g->states[rg->target];
+        uint16_t code = wg_light_state(g, rg->target)                    ? (uint16_t)r->index_of[rg->target]
+                        : !ts->n_ranges && !ts->n_refs && !ts->final ? REGION_CODE_DEAD /* a dead end */
+                                                                     : REGION_CODE_EXIT;
+        for (size_t c = rg->lo; c <= rg->hi; c++) row[c] = code;
+    }
+    if (pops(r, g, i))
+        for (size_t c = 0; c < 256; c++)
+            if (wg_follows(g, st->rule, (uint8_t)c)) row[c] |= REGION_POPS;
+}
+
+/* Walks the trie inside the region of r->states; returns the entry
+ * (malloc'd, of *size bytes), or NULL when out of memory. */
+static region_entry *walk_region(wg_regions *r, const wg_grammar *g, const wg_vocab_index *vi, uint64_t h,
+                                 size_t *size) {
+    size_t n = r->states.n;
+    if (n > r->cap_trans) {
+        free(r->trans);
+        r->trans = malloc(n * 256 * sizeof *r->trans);
+        r->cap_trans = r->trans ? n : 0;
+        if (!r->trans) return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++) fill_row(r, g, i);
+    if (!r->at_depth && !(r->at_depth = malloc(((size_t)vi->max_len + 1) * sizeof *r->at_depth))) return NULL;
+    wg_vec *runs = &r->runs, *events = &r->events;
+    runs->n = events->n = 0;
+    bool ok = true;
+    uint32_t run_lo = 0, run_hi = 0;
+    const uint16_t *restrict depth = vi->node_depth, *restrict trans = r->trans;
+    const uint8_t *restrict byte = vi->node_byte;
+    const uint32_t *restrict rank_lo = vi->node_rank_lo, *restrict rank_hi = vi->node_rank_hi;
+    uint16_t *restrict at = r->at_depth;
+    /* the previous node's depth and code: when the next node is its child
+     * (the usual case in preorder), its code is at hand without a reload */
+    size_t prev_d = SIZE_MAX - 1;
+    uint32_t prev_code = 0;
+    at[0] = 0;
+    for (uint32_t k = 0, nn = vi->n_nodes; k < nn && ok;) {
+        size_t d = depth[k];
+        uint32_t from = d == prev_d + 1 ? prev_code : at[d - 1];
+        uint32_t t = trans[(size_t)(from & REGION_CODE_MASK) * 256 + byte[k]], c = t & REGION_CODE_MASK;
+        uint32_t any = (from & WG_REGION_ANY) | (t & REGION_POPS ? WG_REGION_ANY : 0);
+        if (c < REGION_MAX_STATES) {
+            at[d] = (uint16_t)(c | any);
+            prev_d = d;
+            prev_code = c | any;
+            uint32_t lo = rank_lo[k], hi = rank_hi[k];
+            if (lo < hi) {
+                if (lo != run_hi) {
+                    if (run_lo < run_hi) ok = wg_vec_push(runs, run_lo) && wg_vec_push(runs, run_hi);
+                    run_lo = lo;
+                }
+                run_hi = hi;
+            }
+            k++;
+            continue;
+        }
+        if (c == REGION_CODE_EXIT) { /* walked for real, from the set before the byte */
+            ok = wg_vec_push(events, k) && wg_vec_push(events, from);
+        } else if (any) { /* only "anything" is left: the whole subtree is uncertain */
+            uint32_t end = vi->node_end[k], hi = end < nn ? rank_lo[end] : vi->n_sorted;
+            if (rank_lo[k] < hi) ok = wg_vec_push(events, rank_lo[k] | WG_REGION_UNCERTAIN) && wg_vec_push(events, hi);
+        }
+        prev_d = SIZE_MAX - 1;
+        k = vi->node_end[k];
+    }
+    if (ok && run_lo < run_hi) ok = wg_vec_push(runs, run_lo) && wg_vec_push(runs, run_hi);
+    region_entry *e = NULL;
+    if (ok) {
+        *size = sizeof *e + (r->key.n + runs->n + events->n) * sizeof *e->data;
+        e = malloc(*size);
+    }
+    if (e) {
+        e->hash = h;
+        e->key_len = (uint32_t)r->key.n;
+        e->n_runs = (uint32_t)(runs->n / 2);
+        e->n_events = (uint32_t)(events->n / 2);
+        uint32_t *out = e->data;
+        memcpy(out, r->key.v, r->key.n * sizeof *out);
+        out += r->key.n;
+        if (runs->n) memcpy(out, runs->v, runs->n * sizeof *out);
+        out += runs->n;
+        if (events->n) memcpy(out, events->v, events->n * sizeof *out);
+    }
+    return e;
+}
+
+bool wg_region_walk(wg_regions *r, wg_region_memo *m, const wg_grammar *g, const wg_vocab_index *vi,
+                    uint32_t entry, wg_region_result *out) {
+    if (!serialize(r, g, entry)) return false;
+    uint64_t h = hash_key(&r->key);
+    pthread_mutex_lock(&m->lock);
+    const region_entry *e = find(m, &r->key, h);
+    pthread_mutex_unlock(&m->lock);
+    if (!e) {
+        size_t size = 0;
+        region_entry *ne = walk_region(r, g, vi, h, &size);
+        if (!ne) return false;
+        pthread_mutex_lock(&m->lock);
+        e = find(m, &r->key, h); /* another thread may have walked it meanwhile */
+        bool taken = !e && publish(m, ne, size);
+        pthread_mutex_unlock(&m->lock);
+        if (taken) {
+            e = ne;
+        } else if (e) {
+            free(ne);
+        } else { /* the memo is full: this thread keeps the walk until its next one */
+            free(r->own);
+            e = r->own = ne;
+        }
+    }
+    const uint32_t *d = e->data + e->key_len;
+    out->runs = d;
+    out->n_runs = e->n_runs;
+    out->events = d + 2 * (size_t)e->n_runs;
+    out->n_events = e->n_events;
+    out->states = r->states.v;
+    return true;
+}
