@@ -192,9 +192,11 @@ void wg_vocab_index_free(wg_vocab_index *vi);
 int32_t wg_vocab_index_n_vocab(const wg_vocab_index *vi);
 const char *wg_vocab_index_fingerprint(const wg_vocab_index *vi);
 size_t wg_vocab_index_bytes(const wg_vocab_index *vi);
-/* The key the index of v is shared under (host->shared): a hash of what the
- * index is built from (token bytes, end-of-generation tokens); false for a
- * malformed vocabulary or a short buffer. */
+/* The key the index of v is shared under (host->shared): a hash of the
+ * fingerprint, every token's length and end-of-generation flag, and a
+ * sample of the bytes; false for a malformed vocabulary or a short buffer.
+ * wg_vocab_index_matches is the full check, so vocabularies that share a
+ * key cost one of them a private index, never a wrong mask. */
 bool wg_vocab_key(const weft_vocab *v, char *key, size_t cap);
 /* vi indexes exactly v (guards against a hash collision of wg_vocab_key). */
 bool wg_vocab_index_matches(const wg_vocab_index *vi, const weft_vocab *v);

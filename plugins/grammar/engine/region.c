@@ -25,6 +25,8 @@
 #define REGION_CODE_MASK WG_REGION_INDEX
 #define REGION_CODE_EXIT 0x1FFEu
 #define REGION_CODE_DEAD 0x1FFFu
+#define POPPED_CODE 0x1000u      /* in keys: POPPED_CODE + popped index */
+#define REGION_MAX_POPPED 256
 #define REGION_POPS 0x2000u
 #define MEMO_MAX_BYTES (64u << 20) /* past this, walks are no longer kept */
 
@@ -47,13 +49,14 @@ struct wg_region_memo {
 struct wg_regions {
     wg_vec key;    /* the serialization being looked up */
     wg_vec states; /* region index -> automaton state */
+    wg_vec popped; /* popped index -> rule */
     wg_vec runs, events; /* a walk's, before it is published */
     region_entry *own; /* a walk the memo had no room for */
     /* region index of automaton state s: index_of[s] when stamp_of[s] == stamp */
     uint32_t *index_of, *stamp_of;
     size_t n_index;
     uint32_t stamp;
-    uint16_t *trans; /* 256 codes per region state */
+    uint16_t *trans; /* codes per region state and byte class */
     size_t cap_trans;
     uint16_t *at_depth; /* region index per trie depth during a walk */
 };
@@ -88,6 +91,7 @@ void wg_regions_free(wg_regions *r) {
     if (!r) return;
     wg_vec_free(&r->key);
     wg_vec_free(&r->states);
+    wg_vec_free(&r->popped);
     wg_vec_free(&r->runs);
     wg_vec_free(&r->events);
     free(r->own);
@@ -96,6 +100,24 @@ void wg_regions_free(wg_regions *r) {
     free(r->trans);
     free(r->at_depth);
     free(r);
+}
+
+/* What a byte leads to from a region state, beside nothing (dead). */
+enum { TO_REGION, TO_POPPED, TO_EXIT, TO_DEAD };
+
+/* The kind of target t: a light state (in the region); a final state with
+ * nothing after it ("popped": over the unknown bottom, its rule returned,
+ * and only FOLLOW bytes can come next); a state that calls (a real exit);
+ * or a dead end. */
+static int target_kind(const wg_grammar *g, uint32_t t) {
+    const wg_state *ts = &g->states[t];
+    if (ts->n_refs) return TO_EXIT;
+    if (ts->n_ranges) return TO_REGION;
+    if (!ts->final) return TO_DEAD;
+    if (g->follow_end[ts->rule]) return TO_POPPED;
+    for (size_t w = 0; w < 8; w++)
+        if (g->follow[(size_t)ts->rule * 8 + w]) return TO_POPPED;
+    return TO_DEAD;
 }
 
 /* Index of state s in the region under construction, adding it when new;
@@ -108,15 +130,32 @@ static int region_index(wg_regions *r, uint32_t s) {
     return (int)r->states.n - 1;
 }
 
+/* Index among the popped rules of rule, adding it when new; -1 as above. */
+static int popped_index(wg_regions *r, uint32_t rule) {
+    for (size_t i = 0; i < r->popped.n; i++)
+        if (r->popped.v[i] == rule) return (int)i;
+    if (r->popped.n == REGION_MAX_POPPED || !wg_vec_push(&r->popped, rule)) return -1;
+    return (int)r->popped.n - 1;
+}
+
 /* Whether region state i pops on its rule's FOLLOW bytes: a final state,
  * except the entry before its first byte (index 0, never closed). */
 static bool pops(const wg_regions *r, const wg_grammar *g, size_t i) {
     return i > 0 && g->states[r->states.v[i]].final;
 }
 
+static bool push_follow(wg_vec *key, const wg_grammar *g, uint32_t rule, bool p) {
+    if (!wg_vec_push(key, (uint32_t)p << 16 | (uint32_t)(p && g->follow_end[rule]) << 17)) return false;
+    for (size_t w = 0; p && w < 8; w++)
+        if (!wg_vec_push(key, g->follow[(size_t)rule * 8 + w])) return false;
+    return true;
+}
+
 /* Breadth-first over the region of `entry`, writing the serialization to
- * r->key and the states to r->states; 0 when too large or out of memory. */
-static size_t serialize(wg_regions *r, const wg_grammar *g, uint32_t entry) {
+ * r->key, the states to r->states and the popped rules to r->popped; false
+ * when too large or out of memory. In the key, a target is a region index,
+ * POPPED_CODE + a popped index, or exit, or dead. */
+static bool serialize(wg_regions *r, const wg_grammar *g, uint32_t entry) {
     if (r->n_index != g->n_states) {
         free(r->index_of);
         free(r->stamp_of);
@@ -124,35 +163,35 @@ static size_t serialize(wg_regions *r, const wg_grammar *g, uint32_t entry) {
         r->stamp_of = calloc(g->n_states, sizeof *r->stamp_of);
         r->n_index = r->index_of && r->stamp_of ? g->n_states : 0;
         r->stamp = 0;
-        if (!r->n_index) return 0;
+        if (!r->n_index) return false;
     }
     if (++r->stamp == 0) {
         memset(r->stamp_of, 0, r->n_index * sizeof *r->stamp_of);
         r->stamp = 1;
     }
-    r->key.n = r->states.n = 0;
+    r->key.n = r->states.n = r->popped.n = 0;
     /* a final entry gets index 0 for its first byte only; coming back to
      * it is coming back to a closed stack, which may pop */
-    if (g->states[entry].final ? !wg_vec_push(&r->states, entry) : region_index(r, entry) < 0) return 0;
+    if (g->states[entry].final ? !wg_vec_push(&r->states, entry) : region_index(r, entry) < 0) return false;
     for (size_t i = 0; i < r->states.n; i++) {
         const wg_state *st = &g->states[r->states.v[i]];
-        bool p = pops(r, g, i);
-        if (!wg_vec_push(&r->key, st->n_ranges | (uint32_t)p << 16 | (uint32_t)(p && g->follow_end[st->rule]) << 17))
-            return 0;
-        for (size_t w = 0; p && w < 8; w++)
-            if (!wg_vec_push(&r->key, g->follow[(size_t)st->rule * 8 + w])) return 0;
+        if (!wg_vec_push(&r->key, st->n_ranges) || !push_follow(&r->key, g, st->rule, pops(r, g, i))) return false;
         for (uint32_t k = 0; k < st->n_ranges; k++) {
             const wg_range *rg = &g->ranges[st->range_off + k];
-            uint32_t code = REGION_CODE_EXIT;
-            if (wg_light_state(g, rg->target)) {
-                int j = region_index(r, rg->target);
-                if (j < 0) return 0;
-                code = (uint32_t)j;
-            }
-            if (!wg_vec_push(&r->key, (uint32_t)rg->lo | (uint32_t)rg->hi << 8 | code << 16)) return 0;
+            int j = 0, kind = target_kind(g, rg->target);
+            if (kind == TO_REGION) j = region_index(r, rg->target);
+            if (kind == TO_POPPED) j = popped_index(r, g->states[rg->target].rule);
+            if (j < 0) return false;
+            uint32_t code = kind == TO_REGION   ? (uint32_t)j
+                            : kind == TO_POPPED ? POPPED_CODE + (uint32_t)j
+                            : kind == TO_EXIT   ? REGION_CODE_EXIT
+                                                : REGION_CODE_DEAD;
+            if (!wg_vec_push(&r->key, (uint32_t)rg->lo | (uint32_t)rg->hi << 8 | code << 16)) return false;
         }
     }
-    return r->states.n;
+    for (size_t i = 0; i < r->popped.n; i++)
+        if (!push_follow(&r->key, g, r->popped.v[i], true)) return false;
+    return r->states.n + r->popped.n <= REGION_MAX_STATES;
 }
 
 static uint64_t hash_key(const wg_vec *key) {
@@ -197,80 +236,122 @@ static bool publish(wg_region_memo *m, region_entry *e, size_t size) {
     return true;
 }
 
-/* Fills the codes (region index, exit or dead) of region state i by byte. */
-static void fill_row(wg_regions *r, const wg_grammar *g, uint32_t i) {
-    uint16_t *row = r->trans + (size_t)i * 256;
-    for (size_t c = 0; c < 256; c++) row[c] = REGION_CODE_DEAD;
+/* Splits the bytes into classes no region state tells apart (range bounds,
+ * FOLLOW set bounds), so the walk's table has a column per class rather
+ * than per byte and stays in L1 for regions of hundreds of states. Returns
+ * the number of classes; cls maps bytes, first gives each class's first. */
+static void cut_follow(uint8_t *cut, const wg_grammar *g, uint32_t rule) {
+    for (unsigned c = 1; c < 256; c++)
+        if (wg_follows(g, rule, (uint8_t)c) != wg_follows(g, rule, (uint8_t)(c - 1))) cut[c] = 1;
+}
+
+static size_t byte_classes(const wg_regions *r, const wg_grammar *g, uint8_t cls[256], uint8_t first[256]) {
+    uint8_t cut[257] = {1};
+    for (size_t i = 0; i < r->states.n; i++) {
+        const wg_state *st = &g->states[r->states.v[i]];
+        for (uint32_t k = 0; k < st->n_ranges; k++) {
+            const wg_range *rg = &g->ranges[st->range_off + k];
+            cut[rg->lo] = cut[rg->hi + 1] = 1;
+        }
+        if (pops(r, g, i)) cut_follow(cut, g, st->rule);
+    }
+    for (size_t i = 0; i < r->popped.n; i++) cut_follow(cut, g, r->popped.v[i]);
+    size_t n = 0;
+    for (unsigned c = 0; c < 256; c++) {
+        if (cut[c]) first[n++] = (uint8_t)c;
+        cls[c] = (uint8_t)(n - 1);
+    }
+    return n;
+}
+
+/* Fills the codes of region state i by byte class: a region index (popped
+ * rules come after the states), exit or dead, plus REGION_POPS on the
+ * bytes a pop lets through. */
+static void fill_row(wg_regions *r, const wg_grammar *g, uint32_t i, size_t n_cls, const uint8_t *cls,
+                     const uint8_t *first) {
+    uint16_t *row = r->trans + (size_t)i * n_cls;
+    for (size_t k = 0; k < n_cls; k++) row[k] = REGION_CODE_DEAD;
+    size_t n_states = r->states.n;
+    if (i >= n_states) { /* a popped rule: its FOLLOW bytes, after which anything goes */
+        for (size_t c = 0; c < n_cls; c++)
+            if (wg_follows(g, r->popped.v[i - n_states], first[c])) row[c] |= REGION_POPS;
+        return;
+    }
     const wg_state *st = &g->states[r->states.v[i]];
     for (uint32_t k = 0; k < st->n_ranges; k++) {
         const wg_range *rg = &g->ranges[st->range_off + k];
-        const wg_state *ts = &g->states[rg->target];
-        uint16_t code = wg_light_state(g, rg->target)                    ? (uint16_t)r->index_of[rg->target]
-                        : !ts->n_ranges && !ts->n_refs && !ts->final ? REGION_CODE_DEAD /* a dead end */
-                                                                     : REGION_CODE_EXIT;
-        for (size_t c = rg->lo; c <= rg->hi; c++) row[c] = code;
+        int kind = target_kind(g, rg->target);
+        uint16_t code = kind == TO_REGION   ? (uint16_t)r->index_of[rg->target]
+                        : kind == TO_POPPED ? (uint16_t)(n_states + (size_t)popped_index(r, g->states[rg->target].rule))
+                        : kind == TO_EXIT   ? REGION_CODE_EXIT
+                                            : REGION_CODE_DEAD;
+        for (size_t c = cls[rg->lo]; c <= cls[rg->hi]; c++) row[c] = code;
     }
     if (pops(r, g, i))
-        for (size_t c = 0; c < 256; c++)
-            if (wg_follows(g, st->rule, (uint8_t)c)) row[c] |= REGION_POPS;
+        for (size_t c = 0; c < n_cls; c++)
+            if (wg_follows(g, st->rule, first[c])) row[c] |= REGION_POPS;
+}
+
+/* Appends the rank run [lo, hi) to v when not empty, flagged uncertain in
+ * the first word if `flag` is WG_REGION_UNCERTAIN. */
+static bool push_run(wg_vec *v, uint32_t lo, uint32_t hi, uint32_t flag) {
+    return lo >= hi || (wg_vec_push(v, lo | flag) && wg_vec_push(v, hi));
 }
 
 /* Walks the trie inside the region of r->states; returns the entry
- * (malloc'd, of *size bytes), or NULL when out of memory. */
+ * (malloc'd, of *size bytes), or NULL when out of memory.
+ *
+ * Tokens ending at a region state are accepted, and in preorder the ranks
+ * of the nodes visited between two others form one interval, so the loop
+ * does nothing for them: an accepted run is closed only where the walk
+ * stops being sure (a subtree skipped, a popped rule reached). */
 static region_entry *walk_region(wg_regions *r, const wg_grammar *g, const wg_vocab_index *vi, uint64_t h,
                                  size_t *size) {
-    size_t n = r->states.n;
-    if (n > r->cap_trans) {
+    uint8_t cls[256], first[256];
+    size_t n_sure = r->states.n, n = n_sure + r->popped.n, n_cls = byte_classes(r, g, cls, first);
+    if (n * n_cls > r->cap_trans) {
         free(r->trans);
-        r->trans = malloc(n * 256 * sizeof *r->trans);
-        r->cap_trans = r->trans ? n : 0;
+        r->trans = malloc(n * n_cls * sizeof *r->trans);
+        r->cap_trans = r->trans ? n * n_cls : 0;
         if (!r->trans) return NULL;
     }
-    for (uint32_t i = 0; i < n; i++) fill_row(r, g, i);
+    for (uint32_t i = 0; i < n; i++) fill_row(r, g, i, n_cls, cls, first);
     if (!r->at_depth && !(r->at_depth = malloc(((size_t)vi->max_len + 1) * sizeof *r->at_depth))) return NULL;
     wg_vec *runs = &r->runs, *events = &r->events;
     runs->n = events->n = 0;
     bool ok = true;
-    uint32_t run_lo = 0, run_hi = 0;
+    uint32_t run_lo = 0; /* the accepted run open since this rank */
     const uint16_t *restrict depth = vi->node_depth, *restrict trans = r->trans;
     const uint8_t *restrict byte = vi->node_byte;
     const uint32_t *restrict rank_lo = vi->node_rank_lo, *restrict rank_hi = vi->node_rank_hi;
     uint16_t *restrict at = r->at_depth;
-    /* the previous node's depth and code: when the next node is its child
-     * (the usual case in preorder), its code is at hand without a reload */
-    size_t prev_d = SIZE_MAX - 1;
-    uint32_t prev_code = 0;
     at[0] = 0;
     for (uint32_t k = 0, nn = vi->n_nodes; k < nn && ok;) {
-        size_t d = depth[k];
-        uint32_t from = d == prev_d + 1 ? prev_code : at[d - 1];
-        uint32_t t = trans[(size_t)(from & REGION_CODE_MASK) * 256 + byte[k]], c = t & REGION_CODE_MASK;
+        uint32_t from = at[depth[k] - 1];
+        uint32_t t = trans[(size_t)(from & REGION_CODE_MASK) * n_cls + cls[byte[k]]], c = t & REGION_CODE_MASK;
         uint32_t any = (from & WG_REGION_ANY) | (t & REGION_POPS ? WG_REGION_ANY : 0);
-        if (c < REGION_MAX_STATES) {
-            at[d] = (uint16_t)(c | any);
-            prev_d = d;
-            prev_code = c | any;
-            uint32_t lo = rank_lo[k], hi = rank_hi[k];
-            if (lo < hi) {
-                if (lo != run_hi) {
-                    if (run_lo < run_hi) ok = wg_vec_push(runs, run_lo) && wg_vec_push(runs, run_hi);
-                    run_lo = lo;
-                }
-                run_hi = hi;
-            }
+        if (c < n_sure) {
+            at[depth[k]] = (uint16_t)(c | any);
             k++;
             continue;
         }
-        if (c == REGION_CODE_EXIT) { /* walked for real, from the set before the byte */
-            ok = wg_vec_push(events, k) && wg_vec_push(events, from);
-        } else if (any) { /* only "anything" is left: the whole subtree is uncertain */
-            uint32_t end = vi->node_end[k], hi = end < nn ? rank_lo[end] : vi->n_sorted;
-            if (rank_lo[k] < hi) ok = wg_vec_push(events, rank_lo[k] | WG_REGION_UNCERTAIN) && wg_vec_push(events, hi);
+        ok = push_run(runs, run_lo, rank_lo[k], 0);
+        if (c < n) { /* a popped rule: tokens ending here are uncertain; its children decide for theirs */
+            at[depth[k]] = (uint16_t)(c | any);
+            ok = ok && push_run(events, rank_lo[k], rank_hi[k], WG_REGION_UNCERTAIN);
+            run_lo = rank_hi[k];
+            k++;
+            continue;
         }
-        prev_d = SIZE_MAX - 1;
-        k = vi->node_end[k];
+        uint32_t end = vi->node_end[k], end_rank = end < nn ? rank_lo[end] : vi->n_sorted;
+        if (c == REGION_CODE_EXIT) /* walked for real, from the set before the byte */
+            ok = ok && wg_vec_push(events, k) && wg_vec_push(events, from);
+        else if (any) /* only "anything" is left: the whole subtree is uncertain */
+            ok = ok && push_run(events, rank_lo[k], end_rank, WG_REGION_UNCERTAIN);
+        run_lo = end_rank;
+        k = end;
     }
-    if (ok && run_lo < run_hi) ok = wg_vec_push(runs, run_lo) && wg_vec_push(runs, run_hi);
+    if (ok) ok = push_run(runs, run_lo, vi->n_sorted, 0);
     region_entry *e = NULL;
     if (ok) {
         *size = sizeof *e + (r->key.n + runs->n + events->n) * sizeof *e->data;

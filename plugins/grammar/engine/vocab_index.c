@@ -158,18 +158,24 @@ static uint8_t *eog_flags(const weft_vocab *v) {
     return f;
 }
 
+/* Tokens whose bytes the key hashes: one in KEY_SAMPLE (each token's bytes
+ * are a separate allocation, so hashing them all costs a cache miss per
+ * token, for every new schema). */
+#define KEY_SAMPLE 61
+
 bool wg_vocab_key(const weft_vocab *v, char *key, size_t cap) {
     if (!v || v->n_vocab <= 0 || !v->bytes || !v->len || (v->n_eog && !v->eog)) return false;
     uint8_t *is_eog = eog_flags(v);
     if (!is_eog) return false;
-    /* a multiplicative hash over what the index depends on, 8 bytes per
-     * step (set_vocab computes it for every new schema) */
+    /* a multiplicative hash, 8 bytes per step, over every length and
+     * end-of-generation flag and a sample of the bytes */
     uint64_t h = 0xcbf29ce484222325ull;
 #define MIX(x) (h = (h ^ (x)) * 0x9e3779b97f4a7c15ull, h ^= h >> 32)
+    for (const char *f = v->fingerprint ? v->fingerprint : ""; *f; f++) MIX((uint64_t)(uint8_t)*f);
     for (size_t t = 0; t < (size_t)v->n_vocab; t++) {
-        prefetch_token(v, t);
         uint32_t len = indexed(v, is_eog, t) ? v->len[t] : 0;
         MIX((uint64_t)len << 8 | is_eog[t]);
+        if (t % KEY_SAMPLE || !len) continue;
         const uint8_t *p = (const uint8_t *)v->bytes[t];
         uint32_t i = 0;
         for (uint64_t x; i + 8 <= len; i += 8) {
@@ -186,7 +192,7 @@ bool wg_vocab_key(const weft_vocab *v, char *key, size_t cap) {
     free(is_eog);
     /* the layout version and size: plugins built from other engine sources
      * may share the host's store */
-    int n = snprintf(key, cap, "wg-vocab-index/2.%zu/%d/%016llx", sizeof(wg_vocab_index), v->n_vocab,
+    int n = snprintf(key, cap, "wg-vocab-index/3.%zu/%d/%016llx", sizeof(wg_vocab_index), v->n_vocab,
                      (unsigned long long)h);
     return n > 0 && (size_t)n < cap;
 }
