@@ -54,7 +54,7 @@ typedef struct mb_result {
     double grammar_kib_p50, grammar_kib_p99, grammar_kib_max; /* the compiled grammar alone */
     /* the vocabulary index (vocab 0), built once and shared by every
      * schema's token cache, as a server keeps it across requests */
-    double vocab_index_ms, vocab_index_kib;
+    double vocab_index_ms, vocab_index_kib, region_memo_kib;
     double seconds;
 } mb_result;
 

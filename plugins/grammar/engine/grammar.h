@@ -192,6 +192,9 @@ void wg_vocab_index_free(wg_vocab_index *vi);
 int32_t wg_vocab_index_n_vocab(const wg_vocab_index *vi);
 const char *wg_vocab_index_fingerprint(const wg_vocab_index *vi);
 size_t wg_vocab_index_bytes(const wg_vocab_index *vi);
+/* The memo of token-trie walks through plain regions (string bodies) that
+ * grammars using the index have filled so far; shared, at most 64 MiB. */
+size_t wg_vocab_index_memo_bytes(const wg_vocab_index *vi);
 /* The key the index of v is shared under (host->shared): a hash of the
  * fingerprint, every token's length and end-of-generation flag, and a
  * sample of the bytes; false for a malformed vocabulary or a short buffer.

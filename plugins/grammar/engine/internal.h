@@ -278,8 +278,9 @@ typedef struct wg_regions wg_regions;
 #define WG_REGION_INDEX 0x1FFFu
 #define WG_REGION_ANY 0x8000u
 typedef struct wg_region_result {
-    const uint32_t *runs;  /* n_runs pairs [lo, hi): ranks of tokens accepted inside the region */
-    uint32_t n_runs;
+    const uint32_t *acc_bits; /* by token id: the n_acc tokens accepted inside the region */
+    uint32_t n_acc;
+    bool kept; /* the memo keeps this walk as long as the index lives (acc_bits stays valid) */
     /* n_events pairs in trie preorder: (lo | WG_REGION_UNCERTAIN, hi), ranks
      * [lo, hi) uncertain; or (node, from): the node's byte leaves the region
      * from region index from & WG_REGION_INDEX, with the "anything" pseudo
@@ -293,10 +294,13 @@ void wg_region_memo_free(wg_region_memo *m);
 size_t wg_region_memo_bytes(wg_region_memo *m);
 wg_regions *wg_regions_new(void);
 void wg_regions_free(wg_regions *r);
-/* The walk of vi's trie from plain state `entry` over an unknown bottom;
- * valid until r's next call. False when the region is too large or memory
- * ran out (then walk the usual way). */
-bool wg_region_walk(wg_regions *r, wg_region_memo *m, const wg_grammar *g, const wg_vocab_index *vi,
-                    uint32_t entry, wg_region_result *out);
+/* The walk of vi's trie from light state `entry` over an unknown bottom,
+ * valid until r's next call: WG_REGION_OK; WG_REGION_NONE when the region is
+ * too large or memory ran out (walk the usual way); WG_REGION_LATE when a
+ * walk the memo did not have ran past `deadline` (> 0; the clock is read
+ * every few thousand trie nodes). */
+enum { WG_REGION_NONE, WG_REGION_OK, WG_REGION_LATE };
+int wg_region_walk(wg_regions *r, wg_region_memo *m, const wg_grammar *g, const wg_vocab_index *vi,
+                   uint32_t entry, double deadline, wg_region_result *out);
 
 #endif

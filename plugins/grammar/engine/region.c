@@ -23,34 +23,53 @@
  * is also in the FOLLOW set of a final state's rule (the pop turns the rest
  * of every token into "anything", hence uncertain) */
 #define REGION_CODE_MASK WG_REGION_INDEX
+#define REGION_CODE_FAR 0x1FFDu /* in keys only */
 #define REGION_CODE_EXIT 0x1FFEu
 #define REGION_CODE_DEAD 0x1FFFu
 #define POPPED_CODE 0x1000u      /* in keys: POPPED_CODE + popped index */
 #define REGION_MAX_POPPED 256
+#define REGION_CLOCK_EVERY 4096 /* trie nodes between reads of the clock */
 #define REGION_POPS 0x2000u
 #define MEMO_MAX_BYTES (64u << 20) /* past this, walks are no longer kept */
+/* Nor are walks of regions with longer keys: in MaskBench's every-20th run
+ * they were 40% of the memo (a string's maxLength chain, a trie of property
+ * names) and 1% of its hits. */
+#define KEEP_MAX_KEY 1024
 
 /* One region shape's walk; immutable once published. */
 typedef struct region_entry {
     uint64_t hash;
-    uint32_t key_len, n_runs, n_events;
-    uint32_t data[]; /* key, then runs, then events (wg_region_result) */
+    uint32_t key_len, n_acc, n_events;
+    const uint32_t *bits; /* the accepted tokens, interned in the memo (walks of other shapes often agree) */
+    uint32_t data[];      /* key, then events (wg_region_result) */
 } region_entry;
 
 /* Shared by every grammar of one vocabulary, across threads: lookups and
  * inserts hold the lock, walks run outside it. */
+/* A bitset over token ids, interned by content. */
+typedef struct bitset {
+    uint64_t hash;
+    uint32_t words[];
+} bitset;
+
 struct wg_region_memo {
     pthread_mutex_t lock;
     region_entry **table; /* open addressing */
     size_t n, table_cap, bytes;
+    bitset **sets; /* open addressing */
+    size_t n_sets, sets_cap;
 };
 
 /* Per thread: scratch for serializing and walking. */
 struct wg_regions {
     wg_vec key;    /* the serialization being looked up */
     wg_vec states; /* region index -> automaton state */
+    wg_vec dist;   /* region index -> bytes from the entry (breadth-first) */
+    bool far;      /* a "far" state follows the states (see serialize) */
     wg_vec popped; /* popped index -> rule */
     wg_vec runs, events; /* a walk's, before it is published */
+    uint32_t *bits, *own_bits; /* a walk's accepted tokens; the copy kept with own */
+    size_t n_words;
     region_entry *own; /* a walk the memo had no room for */
     /* region index of automaton state s: index_of[s] when stamp_of[s] == stamp */
     uint32_t *index_of, *stamp_of;
@@ -74,13 +93,15 @@ void wg_region_memo_free(wg_region_memo *m) {
     if (!m) return;
     for (size_t i = 0; i < m->table_cap; i++) free(m->table[i]);
     free(m->table);
+    for (size_t i = 0; i < m->sets_cap; i++) free(m->sets[i]);
+    free(m->sets);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
 
 size_t wg_region_memo_bytes(wg_region_memo *m) {
     pthread_mutex_lock(&m->lock);
-    size_t b = m->bytes + m->table_cap * sizeof *m->table;
+    size_t b = m->bytes + m->table_cap * sizeof *m->table + m->sets_cap * sizeof *m->sets;
     pthread_mutex_unlock(&m->lock);
     return b;
 }
@@ -91,10 +112,13 @@ void wg_regions_free(wg_regions *r) {
     if (!r) return;
     wg_vec_free(&r->key);
     wg_vec_free(&r->states);
+    wg_vec_free(&r->dist);
     wg_vec_free(&r->popped);
     wg_vec_free(&r->runs);
     wg_vec_free(&r->events);
     free(r->own);
+    free(r->bits);
+    free(r->own_bits);
     free(r->index_of);
     free(r->stamp_of);
     free(r->trans);
@@ -122,9 +146,9 @@ static int target_kind(const wg_grammar *g, uint32_t t) {
 
 /* Index of state s in the region under construction, adding it when new;
  * -1 when the region would grow past REGION_MAX_STATES or memory ran out. */
-static int region_index(wg_regions *r, uint32_t s) {
+static int region_index(wg_regions *r, uint32_t s, uint32_t dist) {
     if (r->stamp_of[s] == r->stamp) return (int)r->index_of[s];
-    if (r->states.n == REGION_MAX_STATES || !wg_vec_push(&r->states, s)) return -1;
+    if (r->states.n == REGION_MAX_STATES || !wg_vec_push(&r->states, s) || !wg_vec_push(&r->dist, dist)) return -1;
     r->stamp_of[s] = r->stamp;
     r->index_of[s] = (uint32_t)r->states.n - 1;
     return (int)r->states.n - 1;
@@ -154,8 +178,14 @@ static bool push_follow(wg_vec *key, const wg_grammar *g, uint32_t rule, bool p)
 /* Breadth-first over the region of `entry`, writing the serialization to
  * r->key, the states to r->states and the popped rules to r->popped; false
  * when too large or out of memory. In the key, a target is a region index,
- * POPPED_CODE + a popped index, or exit, or dead. */
-static bool serialize(wg_regions *r, const wg_grammar *g, uint32_t entry) {
+ * POPPED_CODE + a popped index, far, or exit, or dead.
+ *
+ * No token is longer than vi->max_len bytes, so a state first reached after
+ * that many bytes is only ever the last step of a walk: its own edges never
+ * matter. It is serialized as "far", so regions that differ only beyond
+ * that depth (a string's maxLength chain, seen from each of its positions)
+ * share one memo entry. */
+static bool serialize(wg_regions *r, const wg_grammar *g, const wg_vocab_index *vi, uint32_t entry) {
     if (r->n_index != g->n_states) {
         free(r->index_of);
         free(r->stamp_of);
@@ -169,20 +199,26 @@ static bool serialize(wg_regions *r, const wg_grammar *g, uint32_t entry) {
         memset(r->stamp_of, 0, r->n_index * sizeof *r->stamp_of);
         r->stamp = 1;
     }
-    r->key.n = r->states.n = r->popped.n = 0;
+    r->key.n = r->states.n = r->dist.n = r->popped.n = 0;
+    r->far = false;
     /* a final entry gets index 0 for its first byte only; coming back to
      * it is coming back to a closed stack, which may pop */
-    if (g->states[entry].final ? !wg_vec_push(&r->states, entry) : region_index(r, entry) < 0) return false;
+    if (g->states[entry].final ? !wg_vec_push(&r->states, entry) || !wg_vec_push(&r->dist, 0)
+                               : region_index(r, entry, 0) < 0)
+        return false;
     for (size_t i = 0; i < r->states.n; i++) {
         const wg_state *st = &g->states[r->states.v[i]];
         if (!wg_vec_push(&r->key, st->n_ranges) || !push_follow(&r->key, g, st->rule, pops(r, g, i))) return false;
         for (uint32_t k = 0; k < st->n_ranges; k++) {
             const wg_range *rg = &g->ranges[st->range_off + k];
             int j = 0, kind = target_kind(g, rg->target);
-            if (kind == TO_REGION) j = region_index(r, rg->target);
+            bool far = kind == TO_REGION && r->stamp_of[rg->target] != r->stamp && r->dist.v[i] + 1 >= vi->max_len;
+            if (far) r->far = true;
+            else if (kind == TO_REGION) j = region_index(r, rg->target, r->dist.v[i] + 1);
             if (kind == TO_POPPED) j = popped_index(r, g->states[rg->target].rule);
             if (j < 0) return false;
-            uint32_t code = kind == TO_REGION   ? (uint32_t)j
+            uint32_t code = far                 ? REGION_CODE_FAR
+                            : kind == TO_REGION ? (uint32_t)j
                             : kind == TO_POPPED ? POPPED_CODE + (uint32_t)j
                             : kind == TO_EXIT   ? REGION_CODE_EXIT
                                                 : REGION_CODE_DEAD;
@@ -191,7 +227,7 @@ static bool serialize(wg_regions *r, const wg_grammar *g, uint32_t entry) {
     }
     for (size_t i = 0; i < r->popped.n; i++)
         if (!push_follow(&r->key, g, r->popped.v[i], true)) return false;
-    return r->states.n + r->popped.n <= REGION_MAX_STATES;
+    return r->states.n + r->far + r->popped.n <= REGION_MAX_STATES;
 }
 
 static uint64_t hash_key(const wg_vec *key) {
@@ -211,23 +247,63 @@ static const region_entry *find(const wg_region_memo *m, const wg_vec *key, uint
     return NULL;
 }
 
-/* Takes e into the memo (the caller holds the lock); false when full. */
-static bool publish(wg_region_memo *m, region_entry *e, size_t size) {
-    if (m->bytes + size > MEMO_MAX_BYTES) return false;
-    if (2 * (m->n + 1) > m->table_cap) {
-        size_t cap = m->table_cap ? 2 * m->table_cap : 64;
-        region_entry **t = calloc(cap, sizeof *t);
-        if (!t) return false;
-        for (size_t i = 0; i < m->table_cap; i++) {
-            if (!m->table[i]) continue;
-            size_t h = m->table[i]->hash & (cap - 1);
-            while (t[h]) h = (h + 1) & (cap - 1);
-            t[h] = m->table[i];
-        }
-        free(m->table);
-        m->table = t;
-        m->table_cap = cap;
+static uint64_t hash_words(const uint32_t *w, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ w[i]) * 0x100000001b3ull;
+    return h ^ h >> 29;
+}
+
+/* Doubles an open-addressing table of pointers, whose hashes hash_of
+ * gives, when it is half full; false when out of memory. */
+static bool grow_table(void ***table, size_t *cap, size_t n, uint64_t (*hash_of)(const void *)) {
+    if (2 * (n + 1) <= *cap) return true;
+    size_t nc = *cap ? 2 * *cap : 64;
+    void **t = calloc(nc, sizeof *t);
+    if (!t) return false;
+    for (size_t i = 0; i < *cap; i++) {
+        if (!(*table)[i]) continue;
+        size_t h = hash_of((*table)[i]) & (nc - 1);
+        while (t[h]) h = (h + 1) & (nc - 1);
+        t[h] = (*table)[i];
     }
+    free(*table);
+    *table = t;
+    *cap = nc;
+    return true;
+}
+
+static uint64_t entry_hash(const void *e) { return ((const region_entry *)e)->hash; }
+static uint64_t set_hash(const void *s) { return ((const bitset *)s)->hash; }
+
+/* The memo's copy of bits (n_words), added when new; NULL when out of
+ * memory or full. The caller holds the lock. */
+static const uint32_t *intern_bits(wg_region_memo *m, const uint32_t *bits, size_t n_words) {
+    uint64_t h = hash_words(bits, n_words);
+    if (m->sets_cap)
+        for (size_t i = h & (m->sets_cap - 1); m->sets[i]; i = (i + 1) & (m->sets_cap - 1))
+            if (m->sets[i]->hash == h && memcmp(m->sets[i]->words, bits, n_words * sizeof *bits) == 0)
+                return m->sets[i]->words;
+    size_t size = sizeof(bitset) + n_words * sizeof *bits;
+    if (m->bytes + size > MEMO_MAX_BYTES || !grow_table((void ***)&m->sets, &m->sets_cap, m->n_sets, set_hash))
+        return NULL;
+    bitset *b = malloc(size);
+    if (!b) return NULL;
+    b->hash = h;
+    memcpy(b->words, bits, n_words * sizeof *bits);
+    size_t i = h & (m->sets_cap - 1);
+    while (m->sets[i]) i = (i + 1) & (m->sets_cap - 1);
+    m->sets[i] = b;
+    m->n_sets++;
+    m->bytes += size;
+    return b->words;
+}
+
+/* Takes e, whose accepted tokens are bits, into the memo (the caller holds
+ * the lock); false when full. */
+static bool publish(wg_region_memo *m, region_entry *e, size_t size, const uint32_t *bits, size_t n_words) {
+    if (m->bytes + size > MEMO_MAX_BYTES || !grow_table((void ***)&m->table, &m->table_cap, m->n, entry_hash))
+        return false;
+    if (!(e->bits = intern_bits(m, bits, n_words))) return false;
     size_t h = e->hash & (m->table_cap - 1);
     while (m->table[h]) h = (h + 1) & (m->table_cap - 1);
     m->table[h] = e;
@@ -271,18 +347,19 @@ static void fill_row(wg_regions *r, const wg_grammar *g, uint32_t i, size_t n_cl
                      const uint8_t *first) {
     uint16_t *row = r->trans + (size_t)i * n_cls;
     for (size_t k = 0; k < n_cls; k++) row[k] = REGION_CODE_DEAD;
-    size_t n_states = r->states.n;
-    if (i >= n_states) { /* a popped rule: its FOLLOW bytes, after which anything goes */
+    size_t n_states = r->states.n, n_sure = n_states + r->far;
+    if (i == n_states && r->far) return; /* no walk goes on from a far state */
+    if (i >= n_sure) { /* a popped rule: its FOLLOW bytes, after which anything goes */
         for (size_t c = 0; c < n_cls; c++)
-            if (wg_follows(g, r->popped.v[i - n_states], first[c])) row[c] |= REGION_POPS;
+            if (wg_follows(g, r->popped.v[i - n_sure], first[c])) row[c] |= REGION_POPS;
         return;
     }
     const wg_state *st = &g->states[r->states.v[i]];
     for (uint32_t k = 0; k < st->n_ranges; k++) {
         const wg_range *rg = &g->ranges[st->range_off + k];
         int kind = target_kind(g, rg->target);
-        uint16_t code = kind == TO_REGION   ? (uint16_t)r->index_of[rg->target]
-                        : kind == TO_POPPED ? (uint16_t)(n_states + (size_t)popped_index(r, g->states[rg->target].rule))
+        uint16_t code = kind == TO_REGION   ? (uint16_t)(r->stamp_of[rg->target] == r->stamp ? r->index_of[rg->target] : n_states)
+                        : kind == TO_POPPED ? (uint16_t)(n_sure + (size_t)popped_index(r, g->states[rg->target].rule))
                         : kind == TO_EXIT   ? REGION_CODE_EXIT
                                             : REGION_CODE_DEAD;
         for (size_t c = cls[rg->lo]; c <= cls[rg->hi]; c++) row[c] = code;
@@ -306,9 +383,9 @@ static bool push_run(wg_vec *v, uint32_t lo, uint32_t hi, uint32_t flag) {
  * does nothing for them: an accepted run is closed only where the walk
  * stops being sure (a subtree skipped, a popped rule reached). */
 static region_entry *walk_region(wg_regions *r, const wg_grammar *g, const wg_vocab_index *vi, uint64_t h,
-                                 size_t *size) {
+                                 double deadline, bool *late, size_t *size) {
     uint8_t cls[256], first[256];
-    size_t n_sure = r->states.n, n = n_sure + r->popped.n, n_cls = byte_classes(r, g, cls, first);
+    size_t n_sure = r->states.n + r->far, n = n_sure + r->popped.n, n_cls = byte_classes(r, g, cls, first);
     if (n * n_cls > r->cap_trans) {
         free(r->trans);
         r->trans = malloc(n * n_cls * sizeof *r->trans);
@@ -326,7 +403,12 @@ static region_entry *walk_region(wg_regions *r, const wg_grammar *g, const wg_vo
     const uint32_t *restrict rank_lo = vi->node_rank_lo, *restrict rank_hi = vi->node_rank_hi;
     uint16_t *restrict at = r->at_depth;
     at[0] = 0;
+    uint32_t visits = 0;
     for (uint32_t k = 0, nn = vi->n_nodes; k < nn && ok;) {
+        if (++visits == REGION_CLOCK_EVERY) {
+            visits = 0;
+            if (deadline > 0 && wg_now_ms() > deadline) return *late = true, NULL;
+        }
         uint32_t from = at[depth[k] - 1];
         uint32_t t = trans[(size_t)(from & REGION_CODE_MASK) * n_cls + cls[byte[k]]], c = t & REGION_CODE_MASK;
         uint32_t any = (from & WG_REGION_ANY) | (t & REGION_POPS ? WG_REGION_ANY : 0);
@@ -353,54 +435,69 @@ static region_entry *walk_region(wg_regions *r, const wg_grammar *g, const wg_vo
     }
     if (ok) ok = push_run(runs, run_lo, vi->n_sorted, 0);
     region_entry *e = NULL;
+    size_t n_words = ((size_t)vi->n_vocab + 31) / 32;
+    if (ok && !r->bits) {
+        r->bits = malloc(n_words * sizeof *r->bits);
+        r->own_bits = malloc(n_words * sizeof *r->own_bits);
+        r->n_words = n_words;
+        ok = r->bits && r->own_bits;
+    }
     if (ok) {
-        *size = sizeof *e + (r->key.n + runs->n + events->n) * sizeof *e->data;
+        *size = sizeof *e + (r->key.n + events->n) * sizeof *e->data;
         e = malloc(*size);
     }
     if (e) {
         e->hash = h;
         e->key_len = (uint32_t)r->key.n;
-        e->n_runs = (uint32_t)(runs->n / 2);
+        e->n_acc = 0;
         e->n_events = (uint32_t)(events->n / 2);
-        uint32_t *out = e->data;
-        memcpy(out, r->key.v, r->key.n * sizeof *out);
-        out += r->key.n;
-        if (runs->n) memcpy(out, runs->v, runs->n * sizeof *out);
-        out += runs->n;
-        if (events->n) memcpy(out, events->v, events->n * sizeof *out);
+        e->bits = NULL;
+        memcpy(e->data, r->key.v, r->key.n * sizeof *e->data);
+        if (events->n) memcpy(e->data + r->key.n, events->v, events->n * sizeof *e->data);
+        memset(r->bits, 0, n_words * sizeof *r->bits);
+        for (size_t i = 0; i < runs->n; i += 2) {
+            for (uint32_t k = runs->v[i]; k < runs->v[i + 1]; k++) {
+                uint32_t t = (uint32_t)vi->sorted_ids[k];
+                r->bits[t >> 5] |= 1u << (t & 31);
+            }
+            e->n_acc += runs->v[i + 1] - runs->v[i];
+        }
     }
     return e;
 }
 
-bool wg_region_walk(wg_regions *r, wg_region_memo *m, const wg_grammar *g, const wg_vocab_index *vi,
-                    uint32_t entry, wg_region_result *out) {
-    if (!serialize(r, g, entry)) return false;
+int wg_region_walk(wg_regions *r, wg_region_memo *m, const wg_grammar *g, const wg_vocab_index *vi,
+                   uint32_t entry, double deadline, wg_region_result *out) {
+    if (!serialize(r, g, vi, entry)) return WG_REGION_NONE;
     uint64_t h = hash_key(&r->key);
     pthread_mutex_lock(&m->lock);
     const region_entry *e = find(m, &r->key, h);
     pthread_mutex_unlock(&m->lock);
     if (!e) {
         size_t size = 0;
-        region_entry *ne = walk_region(r, g, vi, h, &size);
-        if (!ne) return false;
+        bool late = false;
+        region_entry *ne = walk_region(r, g, vi, h, deadline, &late, &size);
+        if (!ne) return late ? WG_REGION_LATE : WG_REGION_NONE;
         pthread_mutex_lock(&m->lock);
         e = find(m, &r->key, h); /* another thread may have walked it meanwhile */
-        bool taken = !e && publish(m, ne, size);
+        bool taken = !e && r->key.n <= KEEP_MAX_KEY && publish(m, ne, size, r->bits, r->n_words);
         pthread_mutex_unlock(&m->lock);
         if (taken) {
             e = ne;
         } else if (e) {
             free(ne);
-        } else { /* the memo is full: this thread keeps the walk until its next one */
+        } else { /* too large to keep, or the memo is full: this thread keeps the walk until its next one */
             free(r->own);
+            memcpy(r->own_bits, r->bits, r->n_words * sizeof *r->bits);
+            ne->bits = r->own_bits;
             e = r->own = ne;
         }
     }
-    const uint32_t *d = e->data + e->key_len;
-    out->runs = d;
-    out->n_runs = e->n_runs;
-    out->events = d + 2 * (size_t)e->n_runs;
+    out->kept = e != r->own;
+    out->acc_bits = e->bits;
+    out->n_acc = e->n_acc;
+    out->events = e->data + e->key_len;
     out->n_events = e->n_events;
     out->states = r->states.v;
-    return true;
+    return WG_REGION_OK;
 }

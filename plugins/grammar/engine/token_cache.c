@@ -12,11 +12,12 @@
  * up front (set_vocab, within a time budget) or on first use. */
 #include "internal.h"
 
-enum { E_NONE, E_LIST, E_BITS };
+enum { E_NONE, E_LIST, E_BITS, E_SHARED };
 
 typedef struct entry {
     uint8_t kind;
-    uint32_t acc_off, acc_n; /* E_LIST: token ids; E_BITS: n_words words */
+    uint32_t acc_off, acc_n; /* E_LIST, E_SHARED: token ids; E_BITS: n_words words */
+    uint32_t shared;         /* E_SHARED: index into store_t.shared, a region memo's bitset */
     uint32_t unc_off, unc_n; /* uncertain tokens as ranks (byte order) */
 } entry;
 
@@ -24,6 +25,10 @@ typedef struct worker {
     wg_pool *pool;
     wg_regions *regions; /* created on first use */
     wg_vec acc, unc;
+    uint32_t *bits; /* accepted tokens from a region memo when has_bits (besides acc) */
+    const uint32_t *bits_shared; /* the memo's own copy, when it lives as long as the index */
+    size_t bits_n;
+    bool has_bits;
     bool failed;
 } worker;
 
@@ -34,6 +39,8 @@ typedef struct store_t {
     entry *entries; /* by automaton state */
     uint32_t *data;
     size_t n_data, cap_data;
+    const uint32_t **shared; /* bitsets in the vocabulary index's region memo (immutable) */
+    size_t n_shared, cap_shared;
     worker lazy; /* classifies positions at mask time */
     wg_cache_stats stats;
 } store_t;
@@ -266,13 +273,15 @@ static bool classify_region(const wg_vocab_index *vi, worker *w, uint32_t state,
     wg_pool *p = w->pool;
     wg_region_result rr;
     if (!w->regions && !(w->regions = wg_regions_new())) return false;
-    if (!wg_region_walk(w->regions, vi->regions, p->g, vi, state, &rr)) return false;
-    *cl = CL_FAIL;
-    for (uint32_t i = 0; i < rr.n_runs; i++) {
-        uint32_t lo = rr.runs[2 * i], hi = rr.runs[2 * i + 1];
-        if (!wg_vec_reserve(&w->acc, w->acc.n + (hi - lo))) return true;
-        for (uint32_t r = lo; r < hi; r++) w->acc.v[w->acc.n++] = (uint32_t)vi->sorted_ids[r];
-    }
+    int got = wg_region_walk(w->regions, vi->regions, p->g, vi, state, clock->deadline, &rr);
+    if (got == WG_REGION_LATE) return *cl = CL_LATE, true;
+    if (got != WG_REGION_OK) return false;
+    size_t n_words = ((size_t)vi->n_vocab + 31) / 32;
+    if (!w->bits && !(w->bits = malloc(n_words * sizeof *w->bits))) return *cl = CL_FAIL, true;
+    w->bits_shared = rr.kept ? rr.acc_bits : NULL;
+    if (!rr.kept) memcpy(w->bits, rr.acc_bits, n_words * sizeof *w->bits);
+    w->bits_n = rr.n_acc;
+    w->has_bits = true;
     *cl = CL_OK;
     for (uint32_t i = 0; i < rr.n_events && *cl == CL_OK; i++) {
         uint32_t x = rr.events[2 * i], y = rr.events[2 * i + 1];
@@ -291,21 +300,41 @@ static int classify(const wg_vocab_index *vi, worker *w, uint32_t state, double 
     wg_pool *p = w->pool;
     walk_clock clock = {.deadline = deadline};
     w->acc.n = w->unc.n = 0;
+    w->has_bits = false;
     int cl;
     if (wg_light_state(p->g, state) && classify_region(vi, w, state, &clock, &cl)) return cl;
     w->acc.n = w->unc.n = 0;
+    w->has_bits = false;
     uint32_t s = wg_pool_intern(p, state, WG_STACK_UNKNOWN);
     if (s == WG_NONE || !walk_begin(p, s)) return CL_FAIL;
     return classify_nodes(vi, w, 0, vi->n_nodes, 0, &clock);
 }
 
+/* A classification: accepted tokens as a bitset (may be NULL) plus a list
+ * of more ids, disjoint from it; uncertain tokens as ascending ranks. */
+typedef struct classified {
+    const uint32_t *bits;
+    const uint32_t *bits_shared; /* bits, as kept by the region memo (or NULL) */
+    size_t bits_n;
+    const uint32_t *acc, *unc;
+    size_t acc_n, unc_n;
+} classified;
+
+static classified of_worker(const worker *w) {
+    return (classified){.bits = w->has_bits ? w->bits : NULL,
+                        .bits_shared = w->has_bits ? w->bits_shared : NULL,
+                        .bits_n = w->has_bits ? w->bits_n : 0,
+                        .acc = w->acc.v, .acc_n = w->acc.n, .unc = w->unc.v, .unc_n = w->unc.n};
+}
+
 /* Records a classification: the accepted set as a list or, when that is
  * larger, a bitset; the uncertain ranks as a list. */
-static bool store(const wg_token_cache *tc, uint32_t state, const uint32_t *acc, size_t acc_n,
-                  const uint32_t *unc, size_t unc_n) {
+static bool store(const wg_token_cache *tc, uint32_t state, const classified *c) {
     store_t *st = tc->st;
-    bool bits = acc_n > tc->n_words;
-    size_t need = st->n_data + (bits ? tc->n_words : acc_n) + unc_n;
+    size_t acc_n = c->bits_n + c->acc_n;
+    /* a memo's bitset is referred to, not copied: string bodies repeat */
+    bool shared = c->bits_shared != NULL, bits = !shared && (c->bits || acc_n > tc->n_words);
+    size_t need = st->n_data + (bits ? tc->n_words : shared ? c->acc_n : acc_n) + c->unc_n;
     if (need > UINT32_MAX) return false;
     if (need > st->cap_data || !st->data) {
         size_t cap = st->cap_data ? st->cap_data : 1024;
@@ -315,34 +344,50 @@ static bool store(const wg_token_cache *tc, uint32_t state, const uint32_t *acc,
         st->data = d;
         st->cap_data = cap;
     }
+    if (shared && st->n_shared == st->cap_shared) {
+        size_t cap = st->cap_shared ? 2 * st->cap_shared : 64;
+        const uint32_t **sh = realloc(st->shared, cap * sizeof *sh);
+        if (!sh) return false;
+        st->shared = sh;
+        st->cap_shared = cap;
+    }
     entry *e = &st->entries[state];
     e->acc_off = (uint32_t)st->n_data;
     e->acc_n = (uint32_t)acc_n;
     uint32_t *out = st->data + st->n_data;
-    if (bits) {
-        memset(out, 0, tc->n_words * sizeof *out);
-        for (size_t k = 0; k < acc_n; k++) out[acc[k] >> 5] |= 1u << (acc[k] & 31);
+    if (shared) {
+        e->shared = (uint32_t)st->n_shared;
+        st->shared[st->n_shared++] = c->bits_shared;
+        e->acc_n = (uint32_t)c->acc_n;
+        if (c->acc_n) memcpy(out, c->acc, c->acc_n * sizeof *c->acc);
+        st->n_data += c->acc_n;
+    } else if (bits) {
+        if (c->bits) memcpy(out, c->bits, tc->n_words * sizeof *out);
+        else memset(out, 0, tc->n_words * sizeof *out);
+        for (size_t k = 0; k < c->acc_n; k++) out[c->acc[k] >> 5] |= 1u << (c->acc[k] & 31);
         st->n_data += tc->n_words;
     } else if (acc_n) {
-        memcpy(out, acc, acc_n * sizeof *acc);
+        memcpy(out, c->acc, acc_n * sizeof *c->acc);
         st->n_data += acc_n;
     }
     e->unc_off = (uint32_t)st->n_data;
-    e->unc_n = (uint32_t)unc_n;
-    if (unc_n) memcpy(st->data + st->n_data, unc, unc_n * sizeof *unc);
-    st->n_data += unc_n;
-    e->kind = bits ? E_BITS : E_LIST;
+    e->unc_n = (uint32_t)c->unc_n;
+    if (c->unc_n) memcpy(st->data + st->n_data, c->unc, c->unc_n * sizeof *c->unc);
+    st->n_data += c->unc_n;
+    e->kind = shared ? E_SHARED : bits ? E_BITS : E_LIST;
     st->stats.n_cached++;
-    st->stats.n_uncertain += unc_n;
-    st->stats.bytes = sizeof *tc + sizeof *st + tc->g->n_states * sizeof *st->entries + st->n_data * sizeof *st->data;
+    st->stats.n_uncertain += c->unc_n;
+    st->stats.bytes = sizeof *tc + sizeof *st + tc->g->n_states * sizeof *st->entries + st->n_data * sizeof *st->data +
+                      st->cap_shared * sizeof *st->shared;
     return true;
 }
 
 /* ---- precomputation ---- */
 
 typedef struct pos_result {
-    uint32_t *acc, *unc;
-    uint32_t acc_n, unc_n;
+    uint32_t *bits, *acc, *unc; /* bits: NULL or n_words */
+    const uint32_t *bits_shared;
+    size_t bits_n, acc_n, unc_n;
     bool done;
 } pos_result;
 
@@ -364,16 +409,21 @@ static void precompute(build_ctx *bc, worker *w, size_t item) {
         return;
     }
     pos_result *pr = &bc->res[item];
+    size_t n_words = ((size_t)bc->vi->n_vocab + 31) / 32;
     pr->acc = malloc((w->acc.n + 1) * sizeof *pr->acc);
     pr->unc = malloc((w->unc.n + 1) * sizeof *pr->unc);
-    if (!pr->acc || !pr->unc) {
+    pr->bits_shared = w->has_bits ? w->bits_shared : NULL;
+    pr->bits = w->has_bits && !pr->bits_shared ? malloc(n_words * sizeof *pr->bits) : NULL;
+    if (!pr->acc || !pr->unc || (w->has_bits && !pr->bits_shared && !pr->bits)) {
         w->failed = true;
         return;
     }
     if (w->acc.n) memcpy(pr->acc, w->acc.v, w->acc.n * sizeof *pr->acc);
     if (w->unc.n) memcpy(pr->unc, w->unc.v, w->unc.n * sizeof *pr->unc);
-    pr->acc_n = (uint32_t)w->acc.n;
-    pr->unc_n = (uint32_t)w->unc.n;
+    if (pr->bits) memcpy(pr->bits, w->bits, n_words * sizeof *pr->bits);
+    pr->bits_n = w->has_bits ? w->bits_n : 0;
+    pr->acc_n = w->acc.n;
+    pr->unc_n = w->unc.n;
     pr->done = true;
 }
 
@@ -423,14 +473,21 @@ wg_token_cache *wg_token_cache_new(const wg_grammar *g, const wg_vocab_index *vi
     }
     for (size_t i = 0; ok && i < bc.n_workers; i++) ok = !bc.workers[i].failed;
     for (size_t i = 0; ok && i < n_items; i++)
-        if (bc.res[i].done) ok = store(tc, items[i], bc.res[i].acc, bc.res[i].acc_n, bc.res[i].unc, bc.res[i].unc_n);
+        if (bc.res[i].done) {
+            const pos_result *pr = &bc.res[i];
+            classified c = {.bits = pr->bits, .bits_shared = pr->bits_shared, .bits_n = pr->bits_n, .acc = pr->acc, .acc_n = pr->acc_n,
+                            .unc = pr->unc, .unc_n = pr->unc_n};
+            ok = store(tc, items[i], &c);
+        }
     for (size_t i = 0; bc.res && i < n_items; i++) {
+        free(bc.res[i].bits);
         free(bc.res[i].acc);
         free(bc.res[i].unc);
     }
     for (size_t i = 0; bc.workers && i < bc.n_workers; i++) {
         wg_pool_free(bc.workers[i].pool);
         wg_regions_free(bc.workers[i].regions);
+        free(bc.workers[i].bits);
         wg_vec_free(&bc.workers[i].acc);
         wg_vec_free(&bc.workers[i].unc);
     }
@@ -453,10 +510,12 @@ void wg_token_cache_free(wg_token_cache *tc) {
     if (tc->st) {
         wg_pool_free(tc->st->lazy.pool);
         wg_regions_free(tc->st->lazy.regions);
+        free(tc->st->lazy.bits);
         wg_vec_free(&tc->st->lazy.acc);
         wg_vec_free(&tc->st->lazy.unc);
         free(tc->st->entries);
         free(tc->st->data);
+        free(tc->st->shared);
         free(tc->st);
     }
     free(tc);
@@ -482,7 +541,9 @@ static bool classify_now(const wg_token_cache *tc, uint32_t state) {
     }
     if (!w->pool && !(w->pool = wg_pool_new(tc->g))) return false;
     w->pool->over_limit = false;
-    return classify(tc->vi, w, state, 0) == CL_OK && store(tc, state, w->acc.v, w->acc.n, w->unc.v, w->unc.n);
+    if (classify(tc->vi, w, state, 0) != CL_OK) return false;
+    classified c = of_worker(w);
+    return store(tc, state, &c);
 }
 
 bool wg_fill_mask(const wg_token_cache *tc, const wg_matcher *m, uint32_t *mask) {
@@ -499,10 +560,11 @@ bool wg_fill_mask(const wg_token_cache *tc, const wg_matcher *m, uint32_t *mask)
             if (!walk_trie(vi, p, s, mask)) return false;
             continue;
         }
-        const uint32_t *acc = tc->st->data + e->acc_off;
-        if (e->kind == E_BITS)
-            for (size_t w = 0; w < tc->n_words; w++) mask[w] |= acc[w];
-        else
+        const uint32_t *acc = tc->st->data + e->acc_off, *bits = e->kind == E_SHARED ? tc->st->shared[e->shared]
+                                                             : e->kind == E_BITS ? acc : NULL;
+        if (bits)
+            for (size_t w = 0; w < tc->n_words; w++) mask[w] |= bits[w];
+        if (e->kind != E_BITS)
             for (uint32_t k = 0; k < e->acc_n; k++) mask[acc[k] >> 5] |= 1u << (acc[k] & 31);
         if (e->unc_n && !check_ranks(vi, p, s, tc->st->data + e->unc_off, e->unc_n, mask)) return false;
     }

@@ -215,6 +215,7 @@ bool wg_vocab_index_matches(const wg_vocab_index *vi, const weft_vocab *v) {
 }
 
 int32_t wg_vocab_index_n_vocab(const wg_vocab_index *vi) { return vi->n_vocab; }
+size_t wg_vocab_index_memo_bytes(const wg_vocab_index *vi) { return wg_region_memo_bytes(vi->regions); }
 const char *wg_vocab_index_fingerprint(const wg_vocab_index *vi) { return vi->fingerprint; }
 
 size_t wg_vocab_index_bytes(const wg_vocab_index *vi) {
