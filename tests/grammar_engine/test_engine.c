@@ -3,6 +3,7 @@
  * force (synthetic and real vocabularies), fork/rollback against replays,
  * UTF-8 classes split across tokens, jump-forward, and compile errors. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -845,6 +846,72 @@ Test(engine, region_memo_shared_across_grammars, .timeout = 120) {
             wg_token_cache_free(tc);
             wg_grammar_free(g);
         }
+    wg_vocab_index_free(vi);
+    tv_free(tv);
+}
+
+/* Threads that classify at the same time share the memo (it locks): four
+ * threads, each with its own grammar and cache on one vocabulary index, feed
+ * JSON byte by byte; every mask must equal the walk-only mask, which never
+ * uses the memo. Under the sanitizer build this also checks the memo's
+ * memory handling while entries are published concurrently. */
+typedef struct memo_thread {
+    const wg_vocab_index *vi;
+    const tv_vocab *tv;
+    int seed;
+    int mismatches, failures;
+} memo_thread;
+
+static void *memo_thread_run(void *arg) {
+    memo_thread *t = arg;
+    static const char *texts[] = {"{\"name\": \"Ann\", \"tags\": [\"a b\", \"c\"], \"n\": -12.5e3}",
+                                  "{\"a\": [\"caf\xC3\xA9\", {\"k\": \"v\\\"w\"}, true, null]}"};
+    wg_error err = {{0}};
+    wg_grammar *g = gt_load_gbnf("json.gbnf");
+    wg_token_cache *tc = g ? wg_token_cache_new(g, t->vi, &(wg_cache_opts){.disable = true}, &err) : NULL;
+    wg_token_cache *walked = g ? wg_token_cache_new(g, t->vi, &(wg_cache_opts){.walk_only = true}, &err) : NULL;
+    size_t n_words = ((size_t)t->tv->v.n_vocab + 31) / 32;
+    uint32_t *a = malloc(n_words * sizeof *a), *b = malloc(n_words * sizeof *b);
+    if (!tc || !walked || !a || !b) t->failures++;
+    for (int rep = 0; rep < 3 && !t->failures; rep++) {
+        const char *text = texts[(t->seed + rep) % 2];
+        wg_matcher *m = wg_matcher_new(g);
+        for (size_t i = 0; m && text[i]; i++) {
+            if (!wg_fill_mask(tc, m, a) || !wg_fill_mask(walked, m, b)) t->failures++;
+            else if (memcmp(a, b, n_words * sizeof *a) != 0) t->mismatches++;
+            if (!wg_matcher_accept_bytes(m, text + i, 1)) {
+                t->failures++;
+                break;
+            }
+        }
+        wg_matcher_free(m);
+    }
+    free(a);
+    free(b);
+    wg_token_cache_free(tc);
+    wg_token_cache_free(walked);
+    wg_grammar_free(g);
+    return NULL;
+}
+
+Test(engine, region_memo_shared_by_concurrent_threads, .timeout = 120) {
+    tv_vocab *tv = tv_load_gguf("ggml-vocab-llama-spm.gguf");
+    cr_assert_not_null(tv);
+    wg_error err = {{0}};
+    wg_vocab_index *vi = wg_vocab_index_new(&tv->v, &err);
+    cr_assert_not_null(vi, "%s", err.msg);
+    memo_thread t[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (memo_thread){.vi = vi, .tv = tv, .seed = i};
+        cr_assert(pthread_create(&th[i], NULL, memo_thread_run, &t[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect(t[i].failures == 0, "thread %d: %d failures", i, t[i].failures);
+        cr_expect(t[i].mismatches == 0, "thread %d: %d masks differ from the walk", i, t[i].mismatches);
+    }
+    cr_assert(wg_vocab_index_memo_bytes(vi) > 0, "the threads filled the memo");
     wg_vocab_index_free(vi);
     tv_free(tv);
 }
