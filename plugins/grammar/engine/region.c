@@ -1,27 +1,31 @@
 /* Plain regions: a shortcut for classifying positions inside string bodies.
  *
- * A plain state consumes bytes and neither calls nor returns. From a plain
- * state p, the states reachable through plain states only form p's region;
- * every byte that leaves it goes to a non-plain state (an exit) or nowhere.
- * While a token-trie walk from (p, unknown bottom) stays inside the region,
- * the set of stacks is that one state over the unknown bottom, so every
- * token ending there is accepted, and the walk depends on nothing but the
- * region's shape. JSON Schema grammars repeat the same region (the body of a
- * string) once per property, and each copy used to cost a whole-trie walk.
+ * A light state consumes bytes and calls no rule (internal.h). From a light
+ * state p, the states reachable through light states only form p's region;
+ * every byte that leaves it goes to a state that calls (an exit), to a final
+ * state with nothing after it (its rule pops), or nowhere. While a token-trie
+ * walk from (p, unknown bottom) stays inside the region, the set of stacks is
+ * one state over the unknown bottom (plus, after a final state, its rule's
+ * FOLLOW pseudo stack), so every token ending there is accepted, and the walk
+ * depends on nothing but the region's shape. JSON Schema grammars repeat the
+ * same region (the body of a string) once per property, and each copy used to
+ * cost a whole-trie walk.
  *
  * So the trie is walked once per region shape: regions are keyed by a
- * canonical serialization (breadth-first from the entry, ranges with targets
- * as region indices or "exit"), and the walk is kept as the ranks accepted
- * inside the region plus the trie nodes where it left through an exit.
- * token_cache.c replays that and walks only the exit subtrees for real. */
+ * canonical serialization (serialize), and the walk is kept as the set of
+ * tokens accepted inside the region, the ranks that are only uncertain (after
+ * a pop, anything may follow), and the trie nodes where it left through an
+ * exit. token_cache.c replays that and walks only the exit subtrees for real.
+ * The memo belongs to a vocabulary index and is shared by its grammars. */
 #include <pthread.h>
 
 #include "internal.h"
 
 #define REGION_MAX_STATES 4096 /* larger regions are walked the usual way */
-/* trans codes: a region index, or exit, or dead; plus a flag when the byte
- * is also in the FOLLOW set of a final state's rule (the pop turns the rest
- * of every token into "anything", hence uncertain) */
+/* trans codes: a region index (popped rules after the states), or exit, or
+ * dead; plus REGION_POPS when the byte is also in the FOLLOW set of a final
+ * state's rule (the pop turns the rest of every token into "anything",
+ * hence uncertain) */
 #define REGION_CODE_MASK WG_REGION_INDEX
 #define REGION_CODE_FAR 0x1FFDu /* in keys only */
 #define REGION_CODE_EXIT 0x1FFEu
@@ -44,14 +48,15 @@ typedef struct region_entry {
     uint32_t data[];      /* key, then events (wg_region_result) */
 } region_entry;
 
-/* Shared by every grammar of one vocabulary, across threads: lookups and
- * inserts hold the lock, walks run outside it. */
 /* A bitset over token ids, interned by content. */
 typedef struct bitset {
     uint64_t hash;
     uint32_t words[];
 } bitset;
 
+/* Shared by every grammar of one vocabulary, across threads: lookups and
+ * inserts hold the lock, walks run outside it. Nothing is removed before the
+ * index is freed, since token caches refer to the bitsets. */
 struct wg_region_memo {
     pthread_mutex_t lock;
     region_entry **table; /* open addressing */
@@ -230,9 +235,9 @@ static bool serialize(wg_regions *r, const wg_grammar *g, const wg_vocab_index *
     return r->states.n + r->far + r->popped.n <= REGION_MAX_STATES;
 }
 
-static uint64_t hash_key(const wg_vec *key) {
+static uint64_t hash_words(const uint32_t *w, size_t n) {
     uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < key->n; i++) h = (h ^ key->v[i]) * 0x100000001b3ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ w[i]) * 0x100000001b3ull;
     return h ^ h >> 29;
 }
 
@@ -247,11 +252,6 @@ static const region_entry *find(const wg_region_memo *m, const wg_vec *key, uint
     return NULL;
 }
 
-static uint64_t hash_words(const uint32_t *w, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ w[i]) * 0x100000001b3ull;
-    return h ^ h >> 29;
-}
 
 /* Doubles an open-addressing table of pointers, whose hashes hash_of
  * gives, when it is half full; false when out of memory. */
@@ -469,7 +469,7 @@ static region_entry *walk_region(wg_regions *r, const wg_grammar *g, const wg_vo
 int wg_region_walk(wg_regions *r, wg_region_memo *m, const wg_grammar *g, const wg_vocab_index *vi,
                    uint32_t entry, double deadline, wg_region_result *out) {
     if (!serialize(r, g, vi, entry)) return WG_REGION_NONE;
-    uint64_t h = hash_key(&r->key);
+    uint64_t h = hash_words(r->key.v, r->key.n);
     pthread_mutex_lock(&m->lock);
     const region_entry *e = find(m, &r->key, h);
     pthread_mutex_unlock(&m->lock);

@@ -4,12 +4,13 @@
  *   - accepted if some run consumes it without popping the unknown bottom
  *     (whatever lies below, the token fits);
  *   - rejected if no run survives even when a pop of the unknown bottom may
- *     return to any call site of the rule (an over-approximation of every
- *     real context, XGrammar's "context expansion");
+ *     be followed by any byte of the rule's FOLLOW set and then anything
+ *     (follow.c: an over-approximation of every real context);
  *   - uncertain otherwise: checked at mask time against the real stack.
  * A mask is then the union, over the matcher's active stacks, of the cached
  * accepted set plus the uncertain tokens that pass. Positions are classified
- * up front (set_vocab, within a time budget) or on first use. */
+ * up front (set_vocab, within a time budget) or on first use; light depths
+ * (below) and the region memo (region.c) make most classifications cheap. */
 #include "internal.h"
 
 enum { E_NONE, E_LIST, E_BITS, E_SHARED };
