@@ -73,7 +73,7 @@ struct wg_regions {
     bool far;      /* a "far" state follows the states (see serialize) */
     wg_vec popped; /* popped index -> rule */
     wg_vec runs, events; /* a walk's, before it is published */
-    uint32_t *bits, *own_bits; /* a walk's accepted tokens; the copy kept with own */
+    uint32_t *bits; /* a walk's accepted tokens (own's, when there is no room for it) */
     size_t n_words;
     region_entry *own; /* a walk the memo had no room for */
     /* region index of automaton state s: index_of[s] when stamp_of[s] == stamp */
@@ -123,7 +123,6 @@ void wg_regions_free(wg_regions *r) {
     wg_vec_free(&r->events);
     free(r->own);
     free(r->bits);
-    free(r->own_bits);
     free(r->index_of);
     free(r->stamp_of);
     free(r->trans);
@@ -251,7 +250,6 @@ static const region_entry *find(const wg_region_memo *m, const wg_vec *key, uint
     }
     return NULL;
 }
-
 
 /* Doubles an open-addressing table of pointers, whose hashes hash_of
  * gives, when it is half full; false when out of memory. */
@@ -438,9 +436,8 @@ static region_entry *walk_region(wg_regions *r, const wg_grammar *g, const wg_vo
     size_t n_words = ((size_t)vi->n_vocab + 31) / 32;
     if (ok && !r->bits) {
         r->bits = malloc(n_words * sizeof *r->bits);
-        r->own_bits = malloc(n_words * sizeof *r->own_bits);
         r->n_words = n_words;
-        ok = r->bits && r->own_bits;
+        ok = r->bits != NULL;
     }
     if (ok) {
         *size = sizeof *e + (r->key.n + events->n) * sizeof *e->data;
@@ -488,8 +485,7 @@ int wg_region_walk(wg_regions *r, wg_region_memo *m, const wg_grammar *g, const 
             free(ne);
         } else { /* too large to keep, or the memo is full: this thread keeps the walk until its next one */
             free(r->own);
-            memcpy(r->own_bits, r->bits, r->n_words * sizeof *r->bits);
-            ne->bits = r->own_bits;
+            ne->bits = r->bits;
             e = r->own = ne;
         }
     }

@@ -26,10 +26,11 @@ typedef struct worker {
     wg_pool *pool;
     wg_regions *regions; /* created on first use */
     wg_vec acc, unc;
-    uint32_t *bits; /* accepted tokens from a region memo when has_bits (besides acc) */
-    const uint32_t *bits_shared; /* the memo's own copy, when it lives as long as the index */
+    /* accepted tokens besides acc, as a region memo's bitset (NULL: none);
+     * valid until the worker's next region walk, or for good if bits_kept */
+    const uint32_t *bits;
     size_t bits_n;
-    bool has_bits;
+    bool bits_kept;
     bool failed;
 } worker;
 
@@ -61,8 +62,8 @@ struct wg_token_cache {
  * Such a depth is kept "light": depth_buf holds the stack's parent and
  * depth_pos its top, so stepping it is one DFA step, with no interning and
  * no closure. A light depth on a final state stands for that stack plus the
- * FOLLOW pseudo stack of its rule, as wg_close makes them (except at depth
- * 0, which is never closed: there the top is plain). Other depths hold
+ * FOLLOW pseudo stack of its rule, as wg_close makes them (walk_begin's
+ * depth 0 is not closed, so there the top is plain). Other depths hold
  * interned stacks and have depth_pos WG_NONE. Both forms keep active_at,
  * live_at and any_unknown_bottom as they are: a light depth has one entry,
  * a stack's bottom is its parent's, and a pseudo stack's is never unknown. */
@@ -96,20 +97,19 @@ static bool end_depth(wg_pool *p, size_t from, int acc) {
     return push_depth(p, acc, pos);
 }
 
-/* Resets the per-depth sets of p to depth 0 = {s} (not closed: a walk
- * classifies what s itself consumes). */
-static bool walk_begin(wg_pool *p, uint32_t s) {
+/* Resets the per-depth sets of p to depth 0 = set[0..n) or, when pos is
+ * not WG_NONE, to the light depth on pos over parent set[0]. */
+static bool walk_reset(wg_pool *p, const uint32_t *set, size_t n, uint32_t pos) {
     p->depth_buf.n = p->depth_off.n = p->depth_acc.n = p->depth_pos.n = 0;
-    uint32_t pos = p->pos[s] < p->g->n_states && wg_plain_state(p->g, p->pos[s]) ? p->pos[s] : WG_NONE;
-    return wg_vec_push(&p->depth_buf, pos == WG_NONE ? s : p->parent[s]) && wg_vec_push(&p->depth_off, 0) &&
-           push_depth(p, 0, pos);
+    for (size_t i = 0; i < n; i++)
+        if (!wg_vec_push(&p->depth_buf, set[i])) return false;
+    return wg_vec_push(&p->depth_off, 0) && push_depth(p, 0, pos);
 }
 
-/* Resets depth 0 to the light depth on light state q over the unknown
- * bottom, as a closure leaves it (with the FOLLOW pseudo stack if final). */
-static bool walk_begin_light(wg_pool *p, uint32_t q) {
-    p->depth_buf.n = p->depth_off.n = p->depth_acc.n = p->depth_pos.n = 0;
-    return wg_vec_push(&p->depth_buf, WG_STACK_UNKNOWN) && wg_vec_push(&p->depth_off, 0) && push_depth(p, 0, q);
+/* Depth 0 = {s}, not closed: a walk classifies what s itself consumes. */
+static bool walk_begin(wg_pool *p, uint32_t s) {
+    bool light = p->pos[s] < p->g->n_states && wg_plain_state(p->g, p->pos[s]);
+    return light ? walk_reset(p, &p->parent[s], 1, p->pos[s]) : walk_reset(p, &s, 1, WG_NONE);
 }
 
 /* Replaces everything deeper than depth `d` by the set after byte c: the
@@ -237,14 +237,6 @@ static int classify_nodes(const wg_vocab_index *vi, worker *w, uint32_t k, uint3
     return CL_OK;
 }
 
-/* Resets depth 0 to the closed set of the n stacks in set (not light). */
-static bool walk_begin_set(wg_pool *p, const uint32_t *set, size_t n) {
-    p->depth_buf.n = p->depth_off.n = p->depth_acc.n = p->depth_pos.n = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!wg_vec_push(&p->depth_buf, set[i])) return false;
-    return wg_vec_push(&p->depth_off, 0) && push_depth(p, 0, WG_NONE);
-}
-
 /* Depth 0 for a walk that leaves a region from region index `from` (see
  * wg_region_result): index 0 is the entry before any byte, not closed, as in
  * classify; later ones are closed, so final ones may pop; the "anything"
@@ -256,14 +248,16 @@ static bool begin_exit(wg_pool *p, uint32_t entry, const uint32_t *states, uint3
         uint32_t s = wg_pool_intern(p, entry, WG_STACK_UNKNOWN);
         return s != WG_NONE && walk_begin(p, s);
     }
-    if (!(from & WG_REGION_ANY)) return walk_begin_light(p, q);
+    uint32_t unknown = WG_STACK_UNKNOWN;
+    if (!(from & WG_REGION_ANY)) /* light: as a closure leaves q, with the FOLLOW pseudo stack if final */
+        return walk_reset(p, &unknown, 1, q);
     uint32_t set[3], n = 0;
     set[n++] = wg_pool_intern(p, q, WG_STACK_UNKNOWN);
     if (g->states[q].final) set[n++] = wg_pool_intern(p, wg_pos_follow(g, g->states[q].rule), WG_STACK_WILD);
     set[n++] = wg_pool_intern(p, wg_pos_any(g), WG_STACK_WILD);
     for (uint32_t i = 0; i < n; i++)
         if (set[i] == WG_NONE) return false;
-    return walk_begin_set(p, set, n);
+    return walk_reset(p, set, n, WG_NONE);
 }
 
 /* A light state: the region memo gives the accepted ranks, the uncertain
@@ -277,12 +271,9 @@ static bool classify_region(const wg_vocab_index *vi, worker *w, uint32_t state,
     int got = wg_region_walk(w->regions, vi->regions, p->g, vi, state, clock->deadline, &rr);
     if (got == WG_REGION_LATE) return *cl = CL_LATE, true;
     if (got != WG_REGION_OK) return false;
-    size_t n_words = ((size_t)vi->n_vocab + 31) / 32;
-    if (!w->bits && !(w->bits = malloc(n_words * sizeof *w->bits))) return *cl = CL_FAIL, true;
-    w->bits_shared = rr.kept ? rr.acc_bits : NULL;
-    if (!rr.kept) memcpy(w->bits, rr.acc_bits, n_words * sizeof *w->bits);
+    w->bits = rr.acc_bits;
     w->bits_n = rr.n_acc;
-    w->has_bits = true;
+    w->bits_kept = rr.kept;
     *cl = CL_OK;
     for (uint32_t i = 0; i < rr.n_events && *cl == CL_OK; i++) {
         uint32_t x = rr.events[2 * i], y = rr.events[2 * i + 1];
@@ -301,11 +292,11 @@ static int classify(const wg_vocab_index *vi, worker *w, uint32_t state, double 
     wg_pool *p = w->pool;
     walk_clock clock = {.deadline = deadline};
     w->acc.n = w->unc.n = 0;
-    w->has_bits = false;
+    w->bits = NULL;
     int cl;
     if (wg_light_state(p->g, state) && classify_region(vi, w, state, &clock, &cl)) return cl;
     w->acc.n = w->unc.n = 0;
-    w->has_bits = false;
+    w->bits = NULL;
     uint32_t s = wg_pool_intern(p, state, WG_STACK_UNKNOWN);
     if (s == WG_NONE || !walk_begin(p, s)) return CL_FAIL;
     return classify_nodes(vi, w, 0, vi->n_nodes, 0, &clock);
@@ -315,16 +306,14 @@ static int classify(const wg_vocab_index *vi, worker *w, uint32_t state, double 
  * of more ids, disjoint from it; uncertain tokens as ascending ranks. */
 typedef struct classified {
     const uint32_t *bits;
-    const uint32_t *bits_shared; /* bits, as kept by the region memo (or NULL) */
     size_t bits_n;
+    bool bits_kept; /* bits lives as long as the vocabulary index: refer to it */
     const uint32_t *acc, *unc;
     size_t acc_n, unc_n;
 } classified;
 
 static classified of_worker(const worker *w) {
-    return (classified){.bits = w->has_bits ? w->bits : NULL,
-                        .bits_shared = w->has_bits ? w->bits_shared : NULL,
-                        .bits_n = w->has_bits ? w->bits_n : 0,
+    return (classified){.bits = w->bits, .bits_n = w->bits ? w->bits_n : 0, .bits_kept = w->bits && w->bits_kept,
                         .acc = w->acc.v, .acc_n = w->acc.n, .unc = w->unc.v, .unc_n = w->unc.n};
 }
 
@@ -334,7 +323,7 @@ static bool store(const wg_token_cache *tc, uint32_t state, const classified *c)
     store_t *st = tc->st;
     size_t acc_n = c->bits_n + c->acc_n;
     /* a memo's bitset is referred to, not copied: string bodies repeat */
-    bool shared = c->bits_shared != NULL, bits = !shared && (c->bits || acc_n > tc->n_words);
+    bool shared = c->bits_kept, bits = !shared && (c->bits || acc_n > tc->n_words);
     size_t need = st->n_data + (bits ? tc->n_words : shared ? c->acc_n : acc_n) + c->unc_n;
     if (need > UINT32_MAX) return false;
     if (need > st->cap_data || !st->data) {
@@ -358,7 +347,7 @@ static bool store(const wg_token_cache *tc, uint32_t state, const classified *c)
     uint32_t *out = st->data + st->n_data;
     if (shared) {
         e->shared = (uint32_t)st->n_shared;
-        st->shared[st->n_shared++] = c->bits_shared;
+        st->shared[st->n_shared++] = c->bits;
         e->acc_n = (uint32_t)c->acc_n;
         if (c->acc_n) memcpy(out, c->acc, c->acc_n * sizeof *c->acc);
         st->n_data += c->acc_n;
@@ -386,8 +375,8 @@ static bool store(const wg_token_cache *tc, uint32_t state, const classified *c)
 /* ---- precomputation ---- */
 
 typedef struct pos_result {
-    uint32_t *bits, *acc, *unc; /* bits: NULL or n_words */
-    const uint32_t *bits_shared;
+    uint32_t *bits, *acc, *unc;  /* bits: a copy of the worker's (n_words), or NULL */
+    const uint32_t *bits_kept;   /* or the memo's, when kept */
     size_t bits_n, acc_n, unc_n;
     bool done;
 } pos_result;
@@ -413,16 +402,17 @@ static void precompute(build_ctx *bc, worker *w, size_t item) {
     size_t n_words = ((size_t)bc->vi->n_vocab + 31) / 32;
     pr->acc = malloc((w->acc.n + 1) * sizeof *pr->acc);
     pr->unc = malloc((w->unc.n + 1) * sizeof *pr->unc);
-    pr->bits_shared = w->has_bits ? w->bits_shared : NULL;
-    pr->bits = w->has_bits && !pr->bits_shared ? malloc(n_words * sizeof *pr->bits) : NULL;
-    if (!pr->acc || !pr->unc || (w->has_bits && !pr->bits_shared && !pr->bits)) {
+    bool copy = w->bits && !w->bits_kept;
+    pr->bits_kept = w->bits && w->bits_kept ? w->bits : NULL;
+    pr->bits = copy ? malloc(n_words * sizeof *pr->bits) : NULL;
+    if (!pr->acc || !pr->unc || (copy && !pr->bits)) {
         w->failed = true;
         return;
     }
     if (w->acc.n) memcpy(pr->acc, w->acc.v, w->acc.n * sizeof *pr->acc);
     if (w->unc.n) memcpy(pr->unc, w->unc.v, w->unc.n * sizeof *pr->unc);
     if (pr->bits) memcpy(pr->bits, w->bits, n_words * sizeof *pr->bits);
-    pr->bits_n = w->has_bits ? w->bits_n : 0;
+    pr->bits_n = w->bits ? w->bits_n : 0;
     pr->acc_n = w->acc.n;
     pr->unc_n = w->unc.n;
     pr->done = true;
@@ -476,8 +466,9 @@ wg_token_cache *wg_token_cache_new(const wg_grammar *g, const wg_vocab_index *vi
     for (size_t i = 0; ok && i < n_items; i++)
         if (bc.res[i].done) {
             const pos_result *pr = &bc.res[i];
-            classified c = {.bits = pr->bits, .bits_shared = pr->bits_shared, .bits_n = pr->bits_n, .acc = pr->acc, .acc_n = pr->acc_n,
-                            .unc = pr->unc, .unc_n = pr->unc_n};
+            classified c = {.bits = pr->bits_kept ? pr->bits_kept : pr->bits, .bits_n = pr->bits_n,
+                            .bits_kept = pr->bits_kept != NULL, .acc = pr->acc, .acc_n = pr->acc_n, .unc = pr->unc,
+                            .unc_n = pr->unc_n};
             ok = store(tc, items[i], &c);
         }
     for (size_t i = 0; bc.res && i < n_items; i++) {
@@ -488,7 +479,6 @@ wg_token_cache *wg_token_cache_new(const wg_grammar *g, const wg_vocab_index *vi
     for (size_t i = 0; bc.workers && i < bc.n_workers; i++) {
         wg_pool_free(bc.workers[i].pool);
         wg_regions_free(bc.workers[i].regions);
-        free(bc.workers[i].bits);
         wg_vec_free(&bc.workers[i].acc);
         wg_vec_free(&bc.workers[i].unc);
     }
@@ -511,7 +501,6 @@ void wg_token_cache_free(wg_token_cache *tc) {
     if (tc->st) {
         wg_pool_free(tc->st->lazy.pool);
         wg_regions_free(tc->st->lazy.regions);
-        free(tc->st->lazy.bits);
         wg_vec_free(&tc->st->lazy.acc);
         wg_vec_free(&tc->st->lazy.unc);
         free(tc->st->entries);
