@@ -915,3 +915,62 @@ Test(engine, region_memo_shared_by_concurrent_threads, .timeout = 120) {
     wg_vocab_index_free(vi);
     tv_free(tv);
 }
+
+static bool gbnf_accepts(const wg_grammar *g, const char *s) {
+    wg_matcher *m = wg_matcher_new(g);
+    bool ok = wg_matcher_accept_bytes(m, s, strlen(s)) && wg_matcher_is_accepting(m);
+    wg_matcher_free(m);
+    return ok;
+}
+
+static wg_grammar_stats gbnf_stats(const char *text) {
+    wg_error err = {{0}};
+    wg_grammar *g = gt_gbnf(text, &err);
+    cr_assert(g, "%s", err.msg);
+    wg_grammar_stats st;
+    wg_grammar_get_stats(g, &st);
+    wg_grammar_free(g);
+    return st;
+}
+
+/* Rules whose bodies are the same tree compile once (same_rules.c), also
+ * when each refers to itself; a different body stays apart. */
+Test(engine, equal_rules_compile_once) {
+    /* e and f exceed the inlining size: each would be a compiled rule */
+    const char *same = "root ::= \"[\" a \",\" b \",\" c \"]\" e f\n"
+                       "a ::= \"x\" a | \"y\"\n b ::= \"x\" b | \"y\"\n c ::= \"x\" c | \"z\"\n"
+                       "e ::= [a-c]{170}\n f ::= [a-c]{170}\n";
+    const char *apart = "root ::= \"[\" a \",\" b \",\" c \"]\" e f\n"
+                        "a ::= \"x\" a | \"y\"\n b ::= \"x\" b | \"w\"\n c ::= \"x\" c | \"z\"\n"
+                        "e ::= [a-c]{170}\n f ::= [a-d]{170}\n";
+    wg_grammar_stats s1 = gbnf_stats(same), s2 = gbnf_stats(apart);
+    cr_assert_eq(s1.n_rules + 2, s2.n_rules, "same bodies: %zu rules, different: %zu", s1.n_rules, s2.n_rules);
+    wg_error err = {{0}};
+    wg_grammar *g = gt_gbnf(same, &err);
+    char ok[400], bad[400];
+    snprintf(ok, sizeof ok, "[xxy,y,xz]%0170d%0170d", 0, 0);
+    for (char *p = ok; *p; p++) *p = *p == '0' ? 'b' : *p;
+    cr_assert(gbnf_accepts(g, ok));
+    memcpy(bad, ok, sizeof bad);
+    bad[6] = 'z'; /* b's end is y, not z */
+    cr_assert_not(gbnf_accepts(g, bad));
+    wg_grammar_free(g);
+}
+
+/* An inlined rule met again at the same continuation is built once: a
+ * chain s1 -> s2 -> ... with two ways into each link stays linear, where
+ * copies per path would double per link. */
+Test(engine, tail_calls_share_one_copy) {
+    char text[1024];
+    int o = snprintf(text, sizeof text, "root ::= \"a\" s1 | \"b\" s1\n");
+    for (int i = 1; i < 4; i++) o += snprintf(text + o, sizeof text - o, "s%d ::= \"c\" s%d | \"d\" s%d\n", i, i + 1, i + 1);
+    snprintf(text + o, sizeof text - o, "s4 ::= \"e\" | \"f\"\n");
+    wg_grammar_stats st = gbnf_stats(text);
+    cr_assert_eq(st.n_rules, 1, "every link inlined: %zu rules, %zu states", st.n_rules, st.n_states);
+    cr_assert_leq(st.n_states, 8, "%zu states", st.n_states);
+    wg_error err = {{0}};
+    wg_grammar *g = gt_gbnf(text, &err);
+    cr_assert(gbnf_accepts(g, "bdcce") && gbnf_accepts(g, "acddf"));
+    cr_assert_not(gbnf_accepts(g, "acdd") || gbnf_accepts(g, "acddfe") || gbnf_accepts(g, "acde"));
+    wg_grammar_free(g);
+}

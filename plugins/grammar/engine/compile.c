@@ -23,6 +23,7 @@ typedef struct cctx {
     double deadline;
     /* per builder rule */
     uint8_t *inl;        /* inlined into callers */
+    uint32_t *rep;       /* the rule compiled for it: one per body (same_rules.c) */
     int32_t *comp;       /* compiled index, -1: not (yet) compiled */
     size_t *size;        /* NFA size estimate, inlining included */
     size_t *memo;        /* per expression node: size estimate + 1, 0 unknown */
@@ -33,6 +34,9 @@ typedef struct cctx {
     size_t n_edges, cap_edges;
     uint32_t n_nstates;
     uint32_t inline_depth;
+    struct tail_slot *tail; /* inlined rules by (rule, exit), build_to */
+    size_t n_tail, cap_tail;
+    uint32_t tail_stamp;
     /* output */
     wg_grammar *g;
     size_t cap_states, cap_ranges, cap_refs;
@@ -146,7 +150,7 @@ static void visit_edge(void *arg, uint32_t w) {
         if (t->undefined_rule < 0) t->undefined_from = (int32_t)v, t->undefined_rule = (int32_t)w;
         return;
     }
-    if (w == v) t->recursive[v] = 1;
+    if (w == v && !t->recursive[v]) t->recursive[v] = WG_SELF_RECURSIVE;
     if (t->index[w] < 0) {
         strong(t, w);
         t->cur = v;
@@ -170,7 +174,7 @@ static void strong(tarjan *t, uint32_t v) {
         for (size_t i = start; i < t->sp; i++) {
             uint32_t w = t->stack[i];
             t->on[w] = 0;
-            if (cyc) t->recursive[w] = 1;
+            if (cyc) t->recursive[w] = WG_ON_A_CYCLE;
             t->order[t->n_order++] = w;
         }
         t->sp = start;
@@ -199,6 +203,8 @@ static bool analyse_rules(cctx *c, uint32_t root) {
                 c->size[r] = expr_size(c, c->b->rules[r].body);
                 c->inl[r] = !t.recursive[r] && r != root && c->size[r] <= INLINE_MAX_STATES;
             }
+            if (!wg_same_rules(c->b, t.order, t.n_order, t.recursive, c->rep))
+                ok = cfail(c, "out of memory compiling the grammar");
         }
     } else {
         cfail(c, "out of memory compiling the grammar");
@@ -226,97 +232,135 @@ static bool add_edge(cctx *c, uint32_t from, uint32_t to, uint8_t kind, uint8_t 
     return true;
 }
 
-/* Builds e starting at state `in`; returns its end state (WG_NONE on
- * failure). Loops only ever go back to fresh states, so fragments may share
- * their entry state. */
-static uint32_t build(cctx *c, wg_expr e, uint32_t in) {
-    if (c->failed || in == WG_NONE) return WG_NONE;
+/* Inlined rules met again with the same exit share one copy: key (rule,
+ * exit) -> entry state, valid for one rule's NFA (stamped). A chain of
+ * rules that refer to each other last (object members, a pattern's
+ * states) is then built once per exit, not once per path through it. */
+typedef struct tail_slot {
+    uint32_t stamp, rule, exit, entry;
+} tail_slot;
+
+static size_t tail_hash(uint32_t rule, uint32_t exit) { return rule * 2654435761u ^ exit * 40503u; }
+
+static uint32_t *tail_find(cctx *c, uint32_t rule, uint32_t exit, bool *found) {
+    if ((c->n_tail + 1) * 2 > c->cap_tail) {
+        size_t cap = c->cap_tail ? c->cap_tail * 2 : 256;
+        tail_slot *t = calloc(cap, sizeof *t);
+        if (!t) return cfail(c, "out of memory compiling the grammar"), NULL;
+        for (size_t i = 0; i < c->cap_tail; i++) {
+            tail_slot *o = &c->tail[i];
+            if (o->stamp != c->tail_stamp) continue;
+            size_t h = tail_hash(o->rule, o->exit) & (cap - 1);
+            while (t[h].stamp == c->tail_stamp) h = (h + 1) & (cap - 1);
+            t[h] = *o;
+        }
+        free(c->tail);
+        c->tail = t;
+        c->cap_tail = cap;
+    }
+    size_t h = tail_hash(rule, exit) & (c->cap_tail - 1);
+    for (; c->tail[h].stamp == c->tail_stamp; h = (h + 1) & (c->cap_tail - 1))
+        if (c->tail[h].rule == rule && c->tail[h].exit == exit) {
+            *found = true;
+            return &c->tail[h].entry;
+        }
+    *found = false;
+    c->n_tail++;
+    c->tail[h] = (tail_slot){.stamp = c->tail_stamp, .rule = rule, .exit = exit};
+    return &c->tail[h].entry;
+}
+
+/* Builds e from state `in` to state `exit`. A fragment only adds edges out
+ * of `in` and into `exit`, never into `in` nor out of `exit`, so fragments
+ * may share their entry (alternatives) and their exit (the same
+ * continuation); loops go back to fresh states only. */
+static bool build_to(cctx *c, wg_expr e, uint32_t in, uint32_t exit) {
+    if (c->failed) return false;
     const wg_builder *b = c->b;
     const wg_node *n = &b->nodes[e];
     switch (n->kind) {
-    case WG_E_EMPTY: return in;
-    case WG_E_NOTHING: return new_state(c);
-    case WG_E_BYTES: {
-        for (uint32_t i = 0; i < n->n && in != WG_NONE; i++) {
-            uint32_t s = new_state(c);
+    case WG_E_EMPTY: return add_edge(c, in, exit, E_EPS, 0, 0, 0);
+    case WG_E_NOTHING: return true;
+    case WG_E_BYTES:
+        if (n->n == 0) return add_edge(c, in, exit, E_EPS, 0, 0, 0);
+        for (uint32_t i = 0; i < n->n; i++) {
+            uint32_t s = i + 1 == n->n ? exit : new_state(c);
             uint8_t ch = b->bytes[n->off + i];
-            if (s == WG_NONE || !add_edge(c, in, s, E_BYTE, ch, ch, 0)) return WG_NONE;
+            if (s == WG_NONE || !add_edge(c, in, s, E_BYTE, ch, ch, 0)) return false;
             in = s;
         }
-        return in;
-    }
-    case WG_E_BYTE_RANGE: {
-        uint32_t s = new_state(c);
-        if (s == WG_NONE || !add_edge(c, in, s, E_BYTE, (uint8_t)n->a, (uint8_t)n->b, 0)) return WG_NONE;
-        return s;
-    }
-    case WG_E_CLASS: {
-        uint32_t out = new_state(c);
-        if (out == WG_NONE) return WG_NONE;
+        return true;
+    case WG_E_BYTE_RANGE: return add_edge(c, in, exit, E_BYTE, (uint8_t)n->a, (uint8_t)n->b, 0);
+    case WG_E_CLASS:
         for (uint32_t i = 0; i < n->n; i++) {
             wg_utf8_seq seq[16];
             size_t k = wg_utf8_sequences(b->ranges[n->off + 2 * i], b->ranges[n->off + 2 * i + 1], seq);
             for (size_t j = 0; j < k; j++) {
                 uint32_t s = in;
                 for (uint8_t m = 0; m < seq[j].n; m++) {
-                    uint32_t t = m + 1 == seq[j].n ? out : new_state(c);
-                    if (t == WG_NONE || !add_edge(c, s, t, E_BYTE, seq[j].lo[m], seq[j].hi[m], 0)) return WG_NONE;
+                    uint32_t t = m + 1 == seq[j].n ? exit : new_state(c);
+                    if (t == WG_NONE || !add_edge(c, s, t, E_BYTE, seq[j].lo[m], seq[j].hi[m], 0)) return false;
                     s = t;
                 }
             }
         }
-        return out;
-    }
+        return true;
     case WG_E_REF: {
-        if (c->inl[n->a]) {
-            if (++c->inline_depth > 1000) {
-                cfail(c, "rules nested too deeply");
-                return WG_NONE;
-            }
-            uint32_t out = build(c, b->rules[n->a].body, in);
+        uint32_t r = c->rep[n->a];
+        if (!c->inl[r]) return add_edge(c, in, exit, E_REF, 0, 0, r);
+        bool found;
+        uint32_t *entry = tail_find(c, r, exit, &found);
+        if (!entry) return false;
+        if (!found) {
+            /* a fresh entry: its only edges out are the rule's */
+            uint32_t s = new_state(c);
+            if (s == WG_NONE) return false;
+            *entry = s;
+            if (++c->inline_depth > 1000) return cfail(c, "rules nested too deeply");
+            bool ok = build_to(c, b->rules[r].body, s, exit);
             c->inline_depth--;
-            return out;
+            if (!ok) return false;
+            entry = tail_find(c, r, exit, &found); /* the table may have moved */
         }
-        uint32_t s = new_state(c);
-        if (s == WG_NONE || !add_edge(c, in, s, E_REF, 0, 0, n->a)) return WG_NONE;
-        return s;
+        return add_edge(c, in, *entry, E_EPS, 0, 0, 0);
     }
     case WG_E_SEQ:
-        for (uint32_t i = 0; i < n->n; i++) in = build(c, b->items[n->off + i], in);
-        return in;
-    case WG_E_ALT: {
-        uint32_t out = new_state(c);
-        for (uint32_t i = 0; i < n->n && out != WG_NONE; i++) {
-            uint32_t o = build(c, b->items[n->off + i], in);
-            if (o == WG_NONE || !add_edge(c, o, out, E_EPS, 0, 0, 0)) return WG_NONE;
+        if (n->n == 0) return add_edge(c, in, exit, E_EPS, 0, 0, 0);
+        for (uint32_t i = 0; i < n->n; i++) {
+            uint32_t s = i + 1 == n->n ? exit : new_state(c);
+            if (s == WG_NONE || !build_to(c, b->items[n->off + i], in, s)) return false;
+            in = s;
         }
-        return out;
-    }
+        return true;
+    case WG_E_ALT:
+        for (uint32_t i = 0; i < n->n; i++)
+            if (!build_to(c, b->items[n->off + i], in, exit)) return false;
+        return true;
     case WG_E_REPEAT: {
         wg_expr child = (wg_expr)n->a;
-        for (uint32_t i = 0; i < n->off; i++) in = build(c, child, in);
-        if (in == WG_NONE) return WG_NONE;
+        for (uint32_t i = 0; i < n->off; i++) { /* the copies every match has */
+            uint32_t s = i + 1 == n->off && n->n == n->off ? exit : new_state(c);
+            if (s == WG_NONE || !build_to(c, child, in, s)) return false;
+            in = s;
+        }
+        if (n->n == n->off) return n->off ? true : add_edge(c, in, exit, E_EPS, 0, 0, 0);
         if (n->n == WG_INF) {
             uint32_t s = new_state(c);
-            if (s == WG_NONE || !add_edge(c, in, s, E_EPS, 0, 0, 0)) return WG_NONE;
-            uint32_t o = build(c, child, s);
-            if (o == WG_NONE || !add_edge(c, o, s, E_EPS, 0, 0, 0)) return WG_NONE;
-            return s;
+            return s != WG_NONE && add_edge(c, in, s, E_EPS, 0, 0, 0) && build_to(c, child, s, s) &&
+                   add_edge(c, s, exit, E_EPS, 0, 0, 0);
         }
-        if (n->n == n->off) return in;
         /* the optional copies nest, (e(e(e)?)?)?, each one's entry with an
-         * epsilon edge to one shared exit: after i copies the closure is
+         * epsilon edge to the exit: after i copies the closure is
          * {entry i, exit}, not every later copy's entry (small subsets) */
-        uint32_t out = new_state(c);
-        for (uint32_t i = n->off; i < n->n && in != WG_NONE; i++) {
-            if (out == WG_NONE || !add_edge(c, in, out, E_EPS, 0, 0, 0)) return WG_NONE;
-            in = build(c, child, in);
+        for (uint32_t i = n->off; i < n->n; i++) {
+            uint32_t s = i + 1 == n->n ? exit : new_state(c);
+            if (s == WG_NONE || !add_edge(c, in, exit, E_EPS, 0, 0, 0) || !build_to(c, child, in, s)) return false;
+            in = s;
         }
-        if (in == WG_NONE || !add_edge(c, in, out, E_EPS, 0, 0, 0)) return WG_NONE;
-        return out;
+        return true;
     }
     }
-    return WG_NONE;
+    return false;
 }
 
 /* ---- subset construction ---- */
@@ -363,7 +407,8 @@ static void sort_u32(uint32_t *v, size_t n) {
     }
 }
 
-/* Epsilon closure of d->tmp (in place, sorted, unique). */
+/* Epsilon closure of d->tmp (in place, sorted, unique), its consuming and
+ * accepting states only. */
 static bool eclose(cctx *c, dfa_build *d) {
     d->gen++;
     d->stack.n = 0;
@@ -375,7 +420,10 @@ static bool eclose(cctx *c, dfa_build *d) {
     d->tmp.n = 0;
     while (d->stack.n) {
         uint32_t s = d->stack.v[--d->stack.n];
-        if (!wg_vec_push(&d->tmp, s)) return cfail(c, "out of memory compiling the grammar");
+        /* only states that consume or accept tell subsets apart: two
+         * closures that differ in pass-through states are one DFA state */
+        if ((d->eoff[s + 1] > d->eoff[s] || s == d->accept) && !wg_vec_push(&d->tmp, s))
+            return cfail(c, "out of memory compiling the grammar");
         for (uint32_t k = d->eps_off[s]; k < d->eps_off[s + 1]; k++) {
             uint32_t t = d->eps_to[k];
             if (d->mark[t] == d->gen) continue;
@@ -559,10 +607,10 @@ static bool determinise(cctx *c, uint32_t accept, uint32_t crule) {
 static bool compile_rule(cctx *c, uint32_t r, uint32_t crule) {
     c->n_edges = 0;
     c->n_nstates = 0;
-    uint32_t start = new_state(c);
-    if (start == WG_NONE) return false;
-    uint32_t accept = build(c, c->b->rules[r].body, start);
-    if (accept == WG_NONE || c->failed) return false;
+    c->tail_stamp++;
+    c->n_tail = 0;
+    uint32_t start = new_state(c), accept = new_state(c);
+    if (accept == WG_NONE || !build_to(c, c->b->rules[r].body, start, accept)) return false;
     c->g->rules[crule].start = (uint32_t)c->g->n_states;
     return determinise(c, accept, crule);
 }
@@ -720,19 +768,20 @@ wg_grammar *wg_compile(const wg_builder *b, wg_rule root, const wg_limits *lim, 
     c.deadline = wg_now_ms() + (lim && lim->max_ms > 0 ? lim->max_ms : WG_DEFAULT_MAX_MS);
     size_t nr = b->n_rules;
     c.inl = calloc(nr, 1);
+    c.rep = malloc(nr * sizeof *c.rep);
     c.comp = malloc(nr * sizeof *c.comp);
     c.size = calloc(nr, sizeof *c.size);
     c.memo = calloc(b->n_nodes + 1, sizeof *c.memo);
     c.seen = calloc(b->n_nodes + 1, sizeof *c.seen);
     c.g = calloc(1, sizeof *c.g);
-    bool ok = c.inl && c.comp && c.size && c.memo && c.seen && c.g;
+    bool ok = c.inl && c.rep && c.comp && c.size && c.memo && c.seen && c.g;
     if (!ok) cfail(&c, "out of memory compiling the grammar");
     for (size_t i = 0; ok && i < nr; i++) c.comp[i] = -1;
     ok = ok && analyse_rules(&c, (uint32_t)root);
     /* compile the root, then every rule its automata still call */
     wg_grammar *g = c.g;
     if (ok) {
-        c.comp[root] = 0;
+        c.comp[root] = c.comp[c.rep[root]] = 0;
         ok = grow((void **)&g->rules, &c.cap_rules, 1, sizeof *g->rules) &&
              grow((void **)&c.rule_of_comp, &(size_t){0}, nr + 1, sizeof *c.rule_of_comp);
         if (!ok) cfail(&c, "out of memory compiling the grammar");
@@ -766,11 +815,13 @@ wg_grammar *wg_compile(const wg_builder *b, wg_rule root, const wg_limits *lim, 
     }
     ok = ok && finish(&c);
     free(c.inl);
+    free(c.rep);
     free(c.comp);
     free(c.size);
     free(c.memo);
     free(c.seen);
     free(c.edges);
+    free(c.tail);
     free(c.rule_of_comp);
     if (!ok) {
         if (!c.failed) wg_set_error(err, "out of memory compiling the grammar");

@@ -74,6 +74,13 @@ struct wg_builder {
  * number of ranges, or SIZE_MAX when out of memory. */
 size_t wg_class_normalize(const uint32_t *ranges, size_t n, bool negated, uint32_t **out);
 
+/* Rules with equal bodies (same_rules.c): rep[r] is the first rule, in
+ * `order` (callees first), whose body expands to the same tree; rules
+ * marked WG_ON_A_CYCLE keep rep[r] = r. False when out of memory. */
+enum { WG_NOT_RECURSIVE, WG_SELF_RECURSIVE, WG_ON_A_CYCLE };
+bool wg_same_rules(const wg_builder *b, const uint32_t *order, size_t n_order, const uint8_t *recursive,
+                   uint32_t *rep);
+
 /* ---- UTF-8 (utf8.c) ---- */
 
 /* One byte-range sequence encoding a run of scalar values. */

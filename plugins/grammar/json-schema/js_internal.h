@@ -212,7 +212,8 @@ typedef struct js_ctx {
     wg_rule r_value, r_string, r_ws;
     bool have_value, have_string, have_ws;
     wg_expr e_char; /* one canonical JSON string character */
-    bool have_char;
+    wg_expr e_wide; /* a non-ASCII character or any escape (json_chars.c) */
+    bool have_char, have_wide;
     /* compile limits (wg_limits): the front-end's own work counts against
      * max_ms too, and its memory against max_states (ctx.c) */
     wg_limits lim;

@@ -99,6 +99,18 @@ static bool in_set(const cp_range *r, size_t n, uint32_t cp) {
     return false;
 }
 
+/* Any character from U+0080 up, or any escape: a rule of the schema's own. */
+static wg_expr wide_or_escape(js_ctx *c) {
+    if (!c->have_wide) {
+        static const uint32_t WIDE[] = {0x80, 0x10FFFF};
+        wg_rule r = wg_rule_fresh(c->b, "json-wide");
+        wg_rule_define(c->b, r, wg_alt2(c->b, wg_class(c->b, WIDE, 1, false), js_escape_any(c)));
+        c->e_wide = wg_ref(c->b, r);
+        c->have_wide = true;
+    }
+    return c->e_wide;
+}
+
 wg_expr js_json_chars(js_ctx *c, const uint32_t *ranges, size_t n, bool negated) {
     wg_builder *b = c->b;
     cp_range *set = malloc((n + 2) * sizeof *set);
@@ -118,10 +130,23 @@ wg_expr js_json_chars(js_ctx *c, const uint32_t *ranges, size_t n, bool negated)
         }
     wg_expr alts[40];
     size_t na = 0;
-    if (raw && nr) alts[na++] = wg_class(b, raw, nr, false);
-    /* escaped part: every needed escape in the set, compactly when all are */
     size_t n_esc = 0;
     for (uint32_t cp = 0; cp < 0x80; cp++) n_esc += needs_escape(cp) && in_set(set, k, cp);
+    if (raw && n_esc == 34 && k && set[k - 1].lo <= 0x80 && set[k - 1].hi == 0x10FFFF) {
+        /* most of a complement (a character no name has here): its ASCII
+         * part, then one shared rule, so the engine builds the multi-byte
+         * and escape automata once per continuation, not once per use */
+        size_t na_raw = 0;
+        for (size_t i = 0; i < nr && raw[2 * i] < 0x80; i++, na_raw++)
+            if (raw[2 * i + 1] >= 0x80) raw[2 * i + 1] = 0x7F;
+        if (na_raw) alts[na++] = wg_class(b, raw, na_raw, false);
+        alts[na++] = wide_or_escape(c);
+        free(raw);
+        free(set);
+        return na == 1 ? alts[0] : wg_alt(b, alts, na);
+    }
+    if (raw && nr) alts[na++] = wg_class(b, raw, nr, false);
+    /* escaped part: every needed escape in the set, compactly when all are */
     if (n_esc == 34) {
         alts[na++] = js_escape_any(c);
     } else {

@@ -60,7 +60,7 @@ static bool compile_part(js_ctx *c, const js_rx_part *p, part_dfa *out, const we
         /* the format's grammar, built into this builder (formats.c) */
         js_ctx tmp = *c;
         tmp.b = b;
-        tmp.have_char = tmp.have_ws = tmp.have_value = tmp.have_string = false;
+        tmp.have_char = tmp.have_wide = tmp.have_ws = tmp.have_value = tmp.have_string = false;
         e = js_emit_format(&tmp, p->format);
     } else if (p->regex) {
         e = wg_regex_to_ir(b, p->regex, false, &err);
