@@ -974,3 +974,51 @@ Test(engine, tail_calls_share_one_copy) {
     cr_assert_not(gbnf_accepts(g, "acdd") || gbnf_accepts(g, "acddfe") || gbnf_accepts(g, "acde"));
     wg_grammar_free(g);
 }
+
+/* A string with a length bound is a chain of rules, each ending in a tail
+ * call (as the JSON Schema front-end writes maxLength). Byte edges skip the
+ * tail calls, so a token walk stays in one region through the chain, and
+ * every position whose bound is further than REGION_FAR_DEPTH shares one
+ * memo entry: the memo stops growing after the first positions, across
+ * the rule boundaries at 16 and 32 characters. Masks equal brute force. */
+Test(engine, bounded_string_positions_share_a_region, .timeout = 120) {
+    const char *gbnf = "root ::= \"\\\"\" r5 \"\\\"\"\n"
+                       "r5 ::= c{0,15} | c{16} r4\n r4 ::= c{0,15} | c{16} r3\n r3 ::= c{0,15} | c{16} r2\n"
+                       "r2 ::= c{0,15} | c{16} r1\n r1 ::= c{0,15}\n c ::= [a-z ]\n";
+    /* gpt-2 has 256-byte tokens: there the far depth, not the longest
+     * token, is what lets positions 35..78 characters from the bound agree */
+    const char *vocabs[] = {"ggml-vocab-llama-spm.gguf", "ggml-vocab-gpt-2.gguf"};
+    for (size_t v = 0; v < 2; v++) {
+        tv_vocab *tv = tv_load_gguf(vocabs[v]);
+        cr_assert_not_null(tv);
+        wg_error err = {{0}};
+        wg_vocab_index *vi = wg_vocab_index_new(&tv->v, &err);
+        wg_grammar *g = gt_gbnf(gbnf, &err);
+        cr_assert(vi && g, "%s", err.msg);
+        wg_grammar_stats st;
+        wg_grammar_get_stats(g, &st);
+        cr_assert_geq(st.n_rules, 5, "the chain stays rules (%zu)", st.n_rules);
+        wg_token_cache *tc = wg_token_cache_new(g, vi, &(wg_cache_opts){.disable = true}, &err);
+        cr_assert_not_null(tc, "%s", err.msg);
+        wg_matcher *m = wg_matcher_new(g);
+        char text[64] = "\"";
+        for (int i = 1; i <= 44; i++) text[i] = i % 7 == 3 ? ' ' : (char)('a' + i % 26);
+        size_t before = wg_vocab_index_memo_bytes(vi), early = 0;
+        for (size_t i = 0; text[i]; i++) {
+            char where[96];
+            snprintf(where, sizeof where, "%s byte %zu", vocabs[v], i);
+            cr_assert(gt_check_mask(tc, m, tv, where) > 0, "%s: nothing allowed", where);
+            if (i == 3) early = wg_vocab_index_memo_bytes(vi);
+            cr_assert(wg_matcher_accept_bytes(m, text + i, 1), "%s refused", where);
+        }
+        cr_assert_gt(early, before, "%s: the string body's walk is kept", vocabs[v]);
+        cr_assert_eq(wg_vocab_index_memo_bytes(vi), early, "%s: later positions walked again: %zu -> %zu bytes",
+                     vocabs[v], early, wg_vocab_index_memo_bytes(vi));
+        cr_assert(wg_matcher_accept_bytes(m, "\"", 1) && wg_can_end(m));
+        wg_matcher_free(m);
+        wg_token_cache_free(tc);
+        wg_grammar_free(g);
+        wg_vocab_index_free(vi);
+        tv_free(tv);
+    }
+}

@@ -24,6 +24,7 @@ typedef struct cctx {
     /* per builder rule */
     uint8_t *inl;        /* inlined into callers */
     uint32_t *rep;       /* the rule compiled for it: one per body (same_rules.c) */
+    uint32_t *node_class; /* per expression node: structural class + 1, or 0 */
     int32_t *comp;       /* compiled index, -1: not (yet) compiled */
     size_t *size;        /* NFA size estimate, inlining included */
     size_t *memo;        /* per expression node: size estimate + 1, 0 unknown */
@@ -203,7 +204,7 @@ static bool analyse_rules(cctx *c, uint32_t root) {
                 c->size[r] = expr_size(c, c->b->rules[r].body);
                 c->inl[r] = !t.recursive[r] && r != root && c->size[r] <= INLINE_MAX_STATES;
             }
-            if (!wg_same_rules(c->b, t.order, t.n_order, t.recursive, c->rep))
+            if (!wg_same_rules(c->b, t.order, t.n_order, t.recursive, c->rep, c->node_class))
                 ok = cfail(c, "out of memory compiling the grammar");
         }
     } else {
@@ -232,17 +233,24 @@ static bool add_edge(cctx *c, uint32_t from, uint32_t to, uint8_t kind, uint8_t 
     return true;
 }
 
-/* Inlined rules met again with the same exit share one copy: key (rule,
- * exit) -> entry state, valid for one rule's NFA (stamped). A chain of
- * rules that refer to each other last (object members, a pattern's
- * states) is then built once per exit, not once per path through it. */
+/* A fragment met again with the same exit is built once: an inlined rule,
+ * or an item of a sequence by its structural class (same_rules.c). Key
+ * (kind, id, exit) -> entry state, valid for one rule's NFA (stamped). A
+ * chain of rules that refer to each other last (object members, a
+ * pattern's states) is then built once per exit, not once per path
+ * through it, and a member that two paths reach with the same rest is
+ * built once. */
+enum { SHARE_RULE, SHARE_CLASS, SHARE_NODE };
+
 typedef struct tail_slot {
-    uint32_t stamp, rule, exit, entry;
+    uint32_t stamp, kind, id, exit, entry;
 } tail_slot;
 
-static size_t tail_hash(uint32_t rule, uint32_t exit) { return rule * 2654435761u ^ exit * 40503u; }
+static size_t tail_hash(uint32_t kind, uint32_t id, uint32_t exit) {
+    return (id * 2654435761u ^ exit * 40503u) + kind * 0x9e3779b9u;
+}
 
-static uint32_t *tail_find(cctx *c, uint32_t rule, uint32_t exit, bool *found) {
+static uint32_t *tail_find(cctx *c, uint32_t kind, uint32_t id, uint32_t exit, bool *found) {
     if ((c->n_tail + 1) * 2 > c->cap_tail) {
         size_t cap = c->cap_tail ? c->cap_tail * 2 : 256;
         tail_slot *t = calloc(cap, sizeof *t);
@@ -250,7 +258,7 @@ static uint32_t *tail_find(cctx *c, uint32_t rule, uint32_t exit, bool *found) {
         for (size_t i = 0; i < c->cap_tail; i++) {
             tail_slot *o = &c->tail[i];
             if (o->stamp != c->tail_stamp) continue;
-            size_t h = tail_hash(o->rule, o->exit) & (cap - 1);
+            size_t h = tail_hash(o->kind, o->id, o->exit) & (cap - 1);
             while (t[h].stamp == c->tail_stamp) h = (h + 1) & (cap - 1);
             t[h] = *o;
         }
@@ -258,16 +266,37 @@ static uint32_t *tail_find(cctx *c, uint32_t rule, uint32_t exit, bool *found) {
         c->tail = t;
         c->cap_tail = cap;
     }
-    size_t h = tail_hash(rule, exit) & (c->cap_tail - 1);
-    for (; c->tail[h].stamp == c->tail_stamp; h = (h + 1) & (c->cap_tail - 1))
-        if (c->tail[h].rule == rule && c->tail[h].exit == exit) {
+    size_t h = tail_hash(kind, id, exit) & (c->cap_tail - 1);
+    for (; c->tail[h].stamp == c->tail_stamp; h = (h + 1) & (c->cap_tail - 1)) {
+        const tail_slot *t = &c->tail[h];
+        if (t->kind == kind && t->id == id && t->exit == exit) {
             *found = true;
             return &c->tail[h].entry;
         }
+    }
     *found = false;
     c->n_tail++;
-    c->tail[h] = (tail_slot){.stamp = c->tail_stamp, .rule = rule, .exit = exit};
+    c->tail[h] = (tail_slot){.stamp = c->tail_stamp, .kind = kind, .id = id, .exit = exit};
     return &c->tail[h].entry;
+}
+
+static bool build_to(cctx *c, wg_expr e, uint32_t in, uint32_t exit);
+
+/* The entry of e's fragment to `exit` under key (kind, id), built from a
+ * fresh state (whose only edges out are e's) the first time; WG_NONE on
+ * failure. */
+static uint32_t shared_entry(cctx *c, uint32_t kind, uint32_t id, wg_expr e, uint32_t exit) {
+    bool found;
+    uint32_t *entry = tail_find(c, kind, id, exit, &found);
+    if (!entry) return WG_NONE;
+    if (found) return *entry;
+    uint32_t s = new_state(c);
+    if (s == WG_NONE) return WG_NONE;
+    *entry = s;
+    if (++c->inline_depth > 1000) return cfail(c, "rules nested too deeply"), WG_NONE;
+    bool ok = build_to(c, e, s, exit);
+    c->inline_depth--;
+    return ok ? s : WG_NONE;
 }
 
 /* Builds e from state `in` to state `exit`. A fragment only adds edges out
@@ -308,30 +337,23 @@ static bool build_to(cctx *c, wg_expr e, uint32_t in, uint32_t exit) {
     case WG_E_REF: {
         uint32_t r = c->rep[n->a];
         if (!c->inl[r]) return add_edge(c, in, exit, E_REF, 0, 0, r);
-        bool found;
-        uint32_t *entry = tail_find(c, r, exit, &found);
-        if (!entry) return false;
-        if (!found) {
-            /* a fresh entry: its only edges out are the rule's */
-            uint32_t s = new_state(c);
-            if (s == WG_NONE) return false;
-            *entry = s;
-            if (++c->inline_depth > 1000) return cfail(c, "rules nested too deeply");
-            bool ok = build_to(c, b->rules[r].body, s, exit);
-            c->inline_depth--;
-            if (!ok) return false;
-            entry = tail_find(c, r, exit, &found); /* the table may have moved */
-        }
-        return add_edge(c, in, *entry, E_EPS, 0, 0, 0);
+        uint32_t entry = shared_entry(c, SHARE_RULE, r, b->rules[r].body, exit);
+        return entry != WG_NONE && add_edge(c, in, entry, E_EPS, 0, 0, 0);
     }
-    case WG_E_SEQ:
+    case WG_E_SEQ: {
         if (n->n == 0) return add_edge(c, in, exit, E_EPS, 0, 0, 0);
-        for (uint32_t i = 0; i < n->n; i++) {
-            uint32_t s = i + 1 == n->n ? exit : new_state(c);
-            if (s == WG_NONE || !build_to(c, b->items[n->off + i], in, s)) return false;
-            in = s;
+        /* right to left, so each item's exit is known: an item is shared
+         * with every other place where it has the same rest */
+        uint32_t to = exit;
+        for (uint32_t i = n->n - 1; i > 0; i--) {
+            wg_expr item = b->items[n->off + i];
+            uint32_t cls = c->node_class[item];
+            to = cls ? shared_entry(c, SHARE_CLASS, cls - 1, item, to)
+                     : shared_entry(c, SHARE_NODE, (uint32_t)item, item, to);
+            if (to == WG_NONE) return false;
         }
-        return true;
+        return build_to(c, b->items[n->off], in, to);
+    }
     case WG_E_ALT:
         for (uint32_t i = 0; i < n->n; i++)
             if (!build_to(c, b->items[n->off + i], in, exit)) return false;
@@ -653,47 +675,52 @@ static bool check_left_recursion(cctx *c) {
     size_t nr = g->n_rules;
     uint32_t *stack = malloc((g->n_states + 1) * sizeof *stack);
     uint32_t *seen = calloc(g->n_states + 1, sizeof *seen), stamp = 0;
-    uint8_t *corner = calloc(nr * nr + 1, 1); /* corner[a * nr + b]: a calls b first */
+    uint32_t *called = calloc(nr + 1, sizeof *called); /* stamp: r calls it first */
+    uint32_t *first_off = malloc((nr + 1) * sizeof *first_off); /* "calls first" edges, CSR */
+    wg_vec first = {0};
     bool *nul = stack && seen ? nullable_rules(g, stack, seen, &stamp) : NULL;
-    if (!stack || !seen || !corner || !nul) {
-        free(stack), free(seen), free(corner), free(nul);
+    if (!stack || !seen || !called || !first_off || !nul) {
+        free(stack), free(seen), free(called), free(first_off), free(nul);
         return cfail(c, "out of memory compiling the grammar");
     }
-    for (uint32_t r = 0; r < nr; r++) {
+    bool ok = true;
+    for (uint32_t r = 0; ok && r < nr; r++) {
         uint32_t st_id = ++stamp;
         size_t sp = 0;
+        first_off[r] = (uint32_t)first.n;
         stack[sp++] = g->rules[r].start;
         seen[g->rules[r].start] = st_id;
-        while (sp) {
+        while (sp && ok) {
             const wg_state *st = &g->states[stack[--sp]];
-            for (uint32_t k = 0; k < st->n_refs; k++) {
+            for (uint32_t k = 0; k < st->n_refs && ok; k++) {
                 const wg_refedge *e = &g->refs[st->ref_off + k];
-                corner[(size_t)r * nr + e->rule] = 1;
+                if (called[e->rule] != st_id) called[e->rule] = st_id, ok = wg_vec_push(&first, e->rule);
                 if (nul[e->rule] && seen[e->target] != st_id) seen[e->target] = st_id, stack[sp++] = e->target;
             }
         }
     }
+    first_off[nr] = (uint32_t)first.n;
+    if (!ok) cfail(c, "out of memory compiling the grammar");
     /* DFS for a cycle; colour 1 on the path, 2 done */
     uint8_t *colour = calloc(nr, 1);
     uint32_t *path = malloc((nr + 1) * sizeof *path), *it = calloc(nr + 1, sizeof *it);
-    bool ok = colour && path && it;
+    ok = ok && colour && path && it;
     if (!ok) cfail(c, "out of memory compiling the grammar");
     for (uint32_t s = 0; ok && s < nr; s++) {
         if (colour[s]) continue;
         size_t d = 0;
         path[0] = s;
-        it[0] = 0;
+        it[0] = first_off[s];
         colour[s] = 1;
         while (ok) {
             uint32_t v = path[d];
-            if (it[d] >= nr) {
+            if (it[d] >= first_off[v + 1]) {
                 colour[v] = 2;
                 if (d == 0) break;
                 d--;
                 continue;
             }
-            uint32_t w = it[d]++;
-            if (!corner[(size_t)v * nr + w]) continue;
+            uint32_t w = first.v[it[d]++];
             if (colour[w] == 1) {
                 char msg[200];
                 size_t k = 0, len = 0;
@@ -708,13 +735,40 @@ static bool check_left_recursion(cctx *c) {
             if (colour[w] == 0) {
                 colour[w] = 1;
                 path[++d] = w;
-                it[d] = 0;
+                it[d] = first_off[w];
             }
         }
     }
     free(colour), free(path), free(it);
-    free(stack), free(seen), free(corner), free(nul);
+    free(stack), free(seen), free(called), free(first_off), free(nul);
+    wg_vec_free(&first);
     return ok;
+}
+
+/* The rule a state only tail-calls, or WG_NONE: no bytes, no end of its
+ * own, one call whose return lands on an exit-only state. */
+static uint32_t tail_call_of(const wg_grammar *g, uint32_t s) {
+    const wg_state *st = &g->states[s];
+    if (st->n_ranges || st->final || st->n_refs != 1) return WG_NONE;
+    const wg_refedge *e = &g->refs[st->ref_off];
+    return g->states[e->target].exit_only ? e->rule : WG_NONE;
+}
+
+/* A stack on such a state is the same as one on the callee's start with
+ * the same caller (the matcher pops exit-only returns at once,
+ * stacks.c), so byte edges into it go to the callee's start instead. A
+ * string with maxLength 255 is a chain of rules, each ending in a tail
+ * call: token walks then stay on one stack of call-free states through
+ * the whole chain (token_cache.c, region.c), where each call made them
+ * walk the full trie with stacks. Left recursion is ruled out before, so
+ * chains of tail calls end. */
+static void skip_tail_calls(wg_grammar *g) {
+    for (size_t i = 0; i < g->n_ranges; i++) {
+        uint32_t t = g->ranges[i].target, r;
+        for (size_t hops = 0; hops <= g->n_rules && (r = tail_call_of(g, t)) != WG_NONE; hops++)
+            t = g->rules[r].start;
+        g->ranges[i].target = t;
+    }
 }
 
 static bool finish(cctx *c) {
@@ -743,6 +797,7 @@ static bool finish(cctx *c) {
         st->exit_only = st->final && st->n_ranges == 0 && st->n_refs == 0;
     }
     if (!check_left_recursion(c)) return false;
+    skip_tail_calls(g);
     return wg_compute_follow(g) || cfail(c, "out of memory compiling the grammar");
 }
 
@@ -769,12 +824,13 @@ wg_grammar *wg_compile(const wg_builder *b, wg_rule root, const wg_limits *lim, 
     size_t nr = b->n_rules;
     c.inl = calloc(nr, 1);
     c.rep = malloc(nr * sizeof *c.rep);
+    c.node_class = malloc((b->n_nodes + 1) * sizeof *c.node_class);
     c.comp = malloc(nr * sizeof *c.comp);
     c.size = calloc(nr, sizeof *c.size);
     c.memo = calloc(b->n_nodes + 1, sizeof *c.memo);
     c.seen = calloc(b->n_nodes + 1, sizeof *c.seen);
     c.g = calloc(1, sizeof *c.g);
-    bool ok = c.inl && c.rep && c.comp && c.size && c.memo && c.seen && c.g;
+    bool ok = c.inl && c.rep && c.node_class && c.comp && c.size && c.memo && c.seen && c.g;
     if (!ok) cfail(&c, "out of memory compiling the grammar");
     for (size_t i = 0; ok && i < nr; i++) c.comp[i] = -1;
     ok = ok && analyse_rules(&c, (uint32_t)root);
@@ -816,6 +872,7 @@ wg_grammar *wg_compile(const wg_builder *b, wg_rule root, const wg_limits *lim, 
     ok = ok && finish(&c);
     free(c.inl);
     free(c.rep);
+    free(c.node_class);
     free(c.comp);
     free(c.size);
     free(c.memo);

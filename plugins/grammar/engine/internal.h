@@ -76,10 +76,12 @@ size_t wg_class_normalize(const uint32_t *ranges, size_t n, bool negated, uint32
 
 /* Rules with equal bodies (same_rules.c): rep[r] is the first rule, in
  * `order` (callees first), whose body expands to the same tree; rules
- * marked WG_ON_A_CYCLE keep rep[r] = r. False when out of memory. */
+ * marked WG_ON_A_CYCLE keep rep[r] = r. node_class (n_nodes + 1 entries)
+ * gets each expression's class + 1 where one is known for every context,
+ * 0 elsewhere: equal classes, equal languages. False when out of memory. */
 enum { WG_NOT_RECURSIVE, WG_SELF_RECURSIVE, WG_ON_A_CYCLE };
 bool wg_same_rules(const wg_builder *b, const uint32_t *order, size_t n_order, const uint8_t *recursive,
-                   uint32_t *rep);
+                   uint32_t *rep, uint32_t *node_class);
 
 /* ---- UTF-8 (utf8.c) ---- */
 

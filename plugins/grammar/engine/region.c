@@ -27,7 +27,11 @@
  * state's rule (the pop turns the rest of every token into "anything",
  * hence uncertain) */
 #define REGION_CODE_MASK WG_REGION_INDEX
-#define REGION_CODE_FAR 0x1FFDu /* in keys only */
+#define REGION_FAR_STATE 0xFFFFFFFFu /* in keys: a far state, its edges left out */
+/* States first reached this many bytes from the entry are "far" (serialize).
+ * Fewer than 0.1% of the tokens of the llama and gpt-2 vocabularies are
+ * longer, so the subtrees walked for real below far states are few. */
+#define REGION_FAR_DEPTH 24
 #define REGION_CODE_EXIT 0x1FFEu
 #define REGION_CODE_DEAD 0x1FFFu
 #define POPPED_CODE 0x1000u      /* in keys: POPPED_CODE + popped index */
@@ -35,10 +39,9 @@
 #define REGION_CLOCK_EVERY 4096 /* trie nodes between reads of the clock */
 #define REGION_POPS 0x2000u
 #define MEMO_MAX_BYTES (64u << 20) /* past this, walks are no longer kept */
-/* Nor are walks of regions with longer keys: in MaskBench's every-20th run
- * they were 40% of the memo (a string's maxLength chain, a trie of property
- * names) and 1% of its hits. */
-#define KEEP_MAX_KEY 1024
+/* Nor are walks of regions with longer keys (a trie of many property names):
+ * a string body cut at REGION_FAR_DEPTH takes about 2,400 words. */
+#define KEEP_MAX_KEY 4096
 
 /* One region shape's walk; immutable once published. */
 typedef struct region_entry {
@@ -70,7 +73,7 @@ struct wg_regions {
     wg_vec key;    /* the serialization being looked up */
     wg_vec states; /* region index -> automaton state */
     wg_vec dist;   /* region index -> bytes from the entry (breadth-first) */
-    bool far;      /* a "far" state follows the states (see serialize) */
+    uint32_t far_depth; /* states first reached this deep are far (serialize) */
     wg_vec popped; /* popped index -> rule */
     wg_vec runs, events; /* a walk's, before it is published */
     uint32_t *bits; /* a walk's accepted tokens (own's, when there is no room for it) */
@@ -182,13 +185,14 @@ static bool push_follow(wg_vec *key, const wg_grammar *g, uint32_t rule, bool p)
 /* Breadth-first over the region of `entry`, writing the serialization to
  * r->key, the states to r->states and the popped rules to r->popped; false
  * when too large or out of memory. In the key, a target is a region index,
- * POPPED_CODE + a popped index, far, or exit, or dead.
+ * POPPED_CODE + a popped index, or exit, or dead.
  *
- * No token is longer than vi->max_len bytes, so a state first reached after
- * that many bytes is only ever the last step of a walk: its own edges never
- * matter. It is serialized as "far", so regions that differ only beyond
- * that depth (a string's maxLength chain, seen from each of its positions)
- * share one memo entry. */
+ * A state first reached REGION_FAR_DEPTH bytes from the entry (or as many
+ * as the longest token) is "far": it keeps its index, but its edges are
+ * left out of the key, and the walk leaves the region there, walking the
+ * few longer tokens' subtrees for real (walk_region). So regions that
+ * differ only beyond that depth (a string's maxLength chain, seen from each
+ * of its positions) share one memo entry. */
 static bool serialize(wg_regions *r, const wg_grammar *g, const wg_vocab_index *vi, uint32_t entry) {
     if (r->n_index != g->n_states) {
         free(r->index_of);
@@ -204,7 +208,7 @@ static bool serialize(wg_regions *r, const wg_grammar *g, const wg_vocab_index *
         r->stamp = 1;
     }
     r->key.n = r->states.n = r->dist.n = r->popped.n = 0;
-    r->far = false;
+    r->far_depth = vi->max_len < REGION_FAR_DEPTH ? vi->max_len : REGION_FAR_DEPTH;
     /* a final entry gets index 0 for its first byte only; coming back to
      * it is coming back to a closed stack, which may pop */
     if (g->states[entry].final ? !wg_vec_push(&r->states, entry) || !wg_vec_push(&r->dist, 0)
@@ -212,17 +216,18 @@ static bool serialize(wg_regions *r, const wg_grammar *g, const wg_vocab_index *
         return false;
     for (size_t i = 0; i < r->states.n; i++) {
         const wg_state *st = &g->states[r->states.v[i]];
+        if (r->dist.v[i] >= r->far_depth) {
+            if (!wg_vec_push(&r->key, REGION_FAR_STATE)) return false;
+            continue;
+        }
         if (!wg_vec_push(&r->key, st->n_ranges) || !push_follow(&r->key, g, st->rule, pops(r, g, i))) return false;
         for (uint32_t k = 0; k < st->n_ranges; k++) {
             const wg_range *rg = &g->ranges[st->range_off + k];
             int j = 0, kind = target_kind(g, rg->target);
-            bool far = kind == TO_REGION && r->stamp_of[rg->target] != r->stamp && r->dist.v[i] + 1 >= vi->max_len;
-            if (far) r->far = true;
-            else if (kind == TO_REGION) j = region_index(r, rg->target, r->dist.v[i] + 1);
+            if (kind == TO_REGION) j = region_index(r, rg->target, r->dist.v[i] + 1);
             if (kind == TO_POPPED) j = popped_index(r, g->states[rg->target].rule);
             if (j < 0) return false;
-            uint32_t code = far                 ? REGION_CODE_FAR
-                            : kind == TO_REGION ? (uint32_t)j
+            uint32_t code = kind == TO_REGION   ? (uint32_t)j
                             : kind == TO_POPPED ? POPPED_CODE + (uint32_t)j
                             : kind == TO_EXIT   ? REGION_CODE_EXIT
                                                 : REGION_CODE_DEAD;
@@ -231,7 +236,7 @@ static bool serialize(wg_regions *r, const wg_grammar *g, const wg_vocab_index *
     }
     for (size_t i = 0; i < r->popped.n; i++)
         if (!push_follow(&r->key, g, r->popped.v[i], true)) return false;
-    return r->states.n + r->far + r->popped.n <= REGION_MAX_STATES;
+    return r->states.n + r->popped.n <= REGION_MAX_STATES;
 }
 
 static uint64_t hash_words(const uint32_t *w, size_t n) {
@@ -322,6 +327,7 @@ static void cut_follow(uint8_t *cut, const wg_grammar *g, uint32_t rule) {
 static size_t byte_classes(const wg_regions *r, const wg_grammar *g, uint8_t cls[256], uint8_t first[256]) {
     uint8_t cut[257] = {1};
     for (size_t i = 0; i < r->states.n; i++) {
+        if (r->dist.v[i] >= r->far_depth) continue; /* all exits */
         const wg_state *st = &g->states[r->states.v[i]];
         for (uint32_t k = 0; k < st->n_ranges; k++) {
             const wg_range *rg = &g->ranges[st->range_off + k];
@@ -345,8 +351,11 @@ static void fill_row(wg_regions *r, const wg_grammar *g, uint32_t i, size_t n_cl
                      const uint8_t *first) {
     uint16_t *row = r->trans + (size_t)i * n_cls;
     for (size_t k = 0; k < n_cls; k++) row[k] = REGION_CODE_DEAD;
-    size_t n_states = r->states.n, n_sure = n_states + r->far;
-    if (i == n_states && r->far) return; /* no walk goes on from a far state */
+    size_t n_states = r->states.n, n_sure = n_states;
+    if (i < n_states && r->dist.v[i] >= r->far_depth) { /* a far state: the walk leaves the region */
+        for (size_t k = 0; k < n_cls; k++) row[k] = REGION_CODE_EXIT;
+        return;
+    }
     if (i >= n_sure) { /* a popped rule: its FOLLOW bytes, after which anything goes */
         for (size_t c = 0; c < n_cls; c++)
             if (wg_follows(g, r->popped.v[i - n_sure], first[c])) row[c] |= REGION_POPS;
@@ -383,7 +392,7 @@ static bool push_run(wg_vec *v, uint32_t lo, uint32_t hi, uint32_t flag) {
 static region_entry *walk_region(wg_regions *r, const wg_grammar *g, const wg_vocab_index *vi, uint64_t h,
                                  double deadline, bool *late, size_t *size) {
     uint8_t cls[256], first[256];
-    size_t n_sure = r->states.n + r->far, n = n_sure + r->popped.n, n_cls = byte_classes(r, g, cls, first);
+    size_t n_sure = r->states.n, n = n_sure + r->popped.n, n_cls = byte_classes(r, g, cls, first);
     if (n * n_cls > r->cap_trans) {
         free(r->trans);
         r->trans = malloc(n * n_cls * sizeof *r->trans);

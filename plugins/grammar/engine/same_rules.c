@@ -120,15 +120,15 @@ static uint32_t class_of(hashcons *hc, wg_expr e, bool *tainted) {
 }
 
 bool wg_same_rules(const wg_builder *b, const uint32_t *order, size_t n_order, const uint8_t *recursive,
-                   uint32_t *rep) {
+                   uint32_t *rep, uint32_t *node_class) {
     for (size_t r = 0; r < b->n_rules; r++) rep[r] = (uint32_t)r;
-    hashcons hc = {.b = b, .rep = rep, .self = WG_NONE};
-    hc.canon = calloc(b->n_nodes + 1, sizeof *hc.canon);
+    hashcons hc = {.b = b, .rep = rep, .self = WG_NONE, .canon = node_class};
+    memset(node_class, 0, (b->n_nodes + 1) * sizeof *node_class);
     hc.self_stamp = calloc(b->n_nodes + 1, sizeof *hc.self_stamp);
     hc.self_canon = malloc((b->n_nodes + 1) * sizeof *hc.self_canon);
     uint32_t *first = NULL; /* per class: first rule with it + 1 */
     size_t cap_first = 0;
-    bool ok = hc.canon && hc.self_stamp && hc.self_canon && wg_vec_push(&hc.off, 0);
+    bool ok = hc.self_stamp && hc.self_canon && wg_vec_push(&hc.off, 0);
     for (size_t i = 0; ok && i < n_order; i++) {
         uint32_t r = order[i];
         if (recursive[r] == WG_ON_A_CYCLE) continue;
@@ -157,7 +157,6 @@ bool wg_same_rules(const wg_builder *b, const uint32_t *order, size_t n_order, c
         else first[id] = r + 1;
     }
     free(first);
-    free(hc.canon);
     free(hc.self_stamp);
     free(hc.self_canon);
     free(hc.table);

@@ -27,8 +27,14 @@ struct shape {
     js_ctx *c;
     const js_members *m;
     uint32_t cap;   /* chain: counts kept apart, 0..cap */
+    size_t n_slots;
     wg_rule *rules; /* lazily created */
     bool *made;
+    /* member rules M(i, slot) = member_i R(slot): the places that add
+     * member i and go on at the same slot (with or without a comma before,
+     * after an extra key or not) refer to one rule, not each to a copy */
+    wg_rule *member_rules;
+    bool *member_made;
     /* rules created but not yet defined: defined by a loop, not by
      * recursion, so a chain of thousands of members needs no deep stack */
     size_t *pending;
@@ -47,6 +53,18 @@ static wg_expr made_rule(shape *sh, size_t slot) {
         sh->pending[sh->n_pending++] = slot;
     }
     return wg_ref(sh->c->b, sh->rules[slot]);
+}
+
+/* member_i, then the rule of `slot` */
+static wg_expr member_then(shape *sh, size_t i, size_t slot, size_t n_slots) {
+    size_t k = i * n_slots + slot;
+    if (!sh->member_made[k]) {
+        sh->member_made[k] = true;
+        sh->member_rules[k] = wg_rule_fresh(sh->c->b, "member");
+        wg_expr next = made_rule(sh, slot);
+        wg_rule_define(sh->c->b, sh->member_rules[k], wg_seq2(sh->c->b, sh->m->kv[i], next));
+    }
+    return wg_ref(sh->c->b, sh->member_rules[k]);
 }
 
 /* ---- any order: slot = S * 2 + (an extra key came first) ---- */
@@ -71,7 +89,7 @@ static wg_expr set_body(shape *sh, size_t slot) {
         if (set >> i & 1) continue;
         done &= !m->required[i];
         if (count < m->max)
-            alts[k++] = wg_seq(b, (wg_expr[]){sep(sh->c, first), m->kv[i], set_rule(sh, set | 1u << i, false)}, 3);
+            alts[k++] = wg_seq2(b, sep(sh->c, first), member_then(sh, i, (size_t)(set | 1u << i) * 2, sh->n_slots));
     }
     if (m->extra >= 0) alts[k++] = wg_seq(b, (wg_expr[]){sep(sh->c, first), m->extra, set_rule(sh, set, true)}, 3);
     if (done) alts[k++] = wg_empty(b);
@@ -95,7 +113,8 @@ static wg_expr chain_body(shape *sh, size_t slot) {
     bool room = m->max == JS_NO_MAX || k < m->max;
     wg_expr alts[4];
     size_t na = 0;
-    if (i < m->n && room) alts[na++] = wg_seq(b, (wg_expr[]){sep(sh->c, k == 0), m->kv[i], chain_rule(sh, i + 1, next)}, 3);
+    if (i < m->n && room)
+        alts[na++] = wg_seq2(b, sep(sh->c, k == 0), member_then(sh, i, (i + 1) * (sh->cap + 1) + next, sh->n_slots));
     if (i < m->n && !m->required[i]) alts[na++] = chain_rule(sh, i + 1, k);
     if (m->extra >= 0 && room) alts[na++] = wg_seq(b, (wg_expr[]){sep(sh->c, k == 0), m->extra, chain_rule(sh, i, next)}, 3);
     if (i == m->n && k >= m->min) alts[na++] = wg_empty(b);
@@ -122,12 +141,15 @@ wg_expr js_emit_members(js_ctx *c, const js_members *m, const weft_json *at) {
         sh.cap = (uint32_t)cap;
         slots = (m->n + 1) * (cap + 1);
     }
+    sh.n_slots = slots;
     sh.rules = malloc(slots * sizeof *sh.rules);
     sh.made = calloc(slots, sizeof *sh.made);
     sh.pending = malloc(slots * sizeof *sh.pending);
+    sh.member_rules = malloc((m->n + 1) * slots * sizeof *sh.member_rules);
+    sh.member_made = calloc((m->n + 1) * slots, sizeof *sh.member_made);
     sh.body = unordered ? set_body : chain_body;
     wg_expr e = -1;
-    if (sh.rules && sh.made && sh.pending) {
+    if (sh.rules && sh.made && sh.pending && sh.member_rules && sh.member_made) {
         wg_expr body = unordered ? set_rule(&sh, 0, false) : chain_rule(&sh, 0, 0);
         while (sh.n_pending) {
             size_t slot = sh.pending[--sh.n_pending];
@@ -140,5 +162,7 @@ wg_expr js_emit_members(js_ctx *c, const js_members *m, const weft_json *at) {
     free(sh.rules);
     free(sh.made);
     free(sh.pending);
+    free(sh.member_rules);
+    free(sh.member_made);
     return e;
 }

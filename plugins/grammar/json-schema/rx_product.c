@@ -99,6 +99,28 @@ static bool compile_part(js_ctx *c, const js_rx_part *p, part_dfa *out, const we
 
 /* ---- the product ---- */
 
+/* Where the UTF-8 decoder's step changes (utf8_step), and 256: bits of
+ * 0..256 in five words. */
+#define CUT(x) (1ull << ((x) & 63))
+static const uint64_t UTF8_CUTS[5] = {
+    CUT(0),
+    0,
+    CUT(0x80) | CUT(0x90) | CUT(0xA0),
+    CUT(0xC0) | CUT(0xC2) | CUT(0xE0) | CUT(0xE1) | CUT(0xED) | CUT(0xEE) | CUT(0xF0) | CUT(0xF1) | CUT(0xF4) |
+        CUT(0xF5),
+    CUT(256),
+};
+#undef CUT
+
+/* The first cut at or after `from` (256 is always one). */
+static int next_cut(const uint64_t cut[5], int from) {
+    for (int w = from >> 6; w < 5; w++) {
+        uint64_t x = cut[w] & (w == from >> 6 ? ~0ull << (from & 63) : ~0ull);
+        if (x) return w * 64 + __builtin_ctzll(x);
+    }
+    return 256;
+}
+
 typedef struct product {
     size_t k;            /* parts */
     size_t width;        /* words per state: k DFA states, utf8, count */
@@ -274,9 +296,23 @@ wg_expr js_rx_combine(js_ctx *c, const js_rx_query *q, const weft_json *at, bool
     }
     for (size_t s = 0; ok && s < p.n && js_budget_ok(c); s++) {
         memcpy(t, p.tuples + s * p.width, p.width * sizeof *t);
+        /* bytes between two cuts step alike: every part's state and the
+         * UTF-8 decoder change only at their range boundaries */
+        uint64_t cut[5];
+        memcpy(cut, UTF8_CUTS, sizeof cut);
+        for (size_t i = 0; i < k; i++) {
+            if (t[i] == WG_NONE) continue;
+            const wg_state *st = &d[i].g->states[t[i]];
+            for (uint32_t j = 0; j < st->n_ranges; j++) {
+                const wg_range *r = &d[i].g->ranges[st->range_off + j];
+                unsigned end = r->hi + 1u;
+                cut[r->lo >> 6] |= 1ull << (r->lo & 63);
+                cut[end >> 6] |= 1ull << (end & 63);
+            }
+        }
         size_t run_to = SIZE_MAX;
         int lo = -1;
-        for (int b = 0; b <= 256 && ok; b++) {
+        for (int b = 0; b <= 256 && ok;) {
             size_t to = SIZE_MAX;
             if (b < 256 && step(q, d, k, t, (uint8_t)b, next) && (to = intern(&p, next)) == SIZE_MAX) ok = false;
             if (lo >= 0 && (b == 256 || to != run_to)) {
@@ -284,6 +320,7 @@ wg_expr js_rx_combine(js_ctx *c, const js_rx_query *q, const weft_json *at, bool
                 lo = -1;
             }
             if (b < 256 && to != SIZE_MAX && lo < 0) lo = b, run_to = to;
+            b = b == 256 ? 257 : next_cut(cut, b + 1);
         }
         /* the tuple was re-read: p.tuples may have moved */
     }
