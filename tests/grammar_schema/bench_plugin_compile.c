@@ -5,7 +5,7 @@
  * (host->shared) and so is built once, by the first schema.
  *   weft-schema-compile-bench [--dir DIR] [--vocab GGUF] [--every N] [--cache-ms MS] [--phases N] [--cpu]
  * --cache-ms: the plugin's token-cache precomputation budget (its default is
- * 5000; positions left over are classified on first use). Prints the first
+ * 0, none; positions left over are classified on first use). Prints the first
  * schema's time (which builds the index), then p50/p99/max over the others
  * that compile.
  * --cpu: measure this thread's CPU time instead of wall time (the runtime
@@ -78,7 +78,7 @@ static void time_phases(const weft_env *env, const weft_json *schema, const mb_v
         wg_grammar_stats gs;
         wg_grammar_get_stats(g, &gs);
         out->states = gs.n_states;
-        wg_cache_opts co = {.max_ms = cache_ms};
+        wg_cache_opts co = {.max_ms = cache_ms, .disable = cache_ms <= 0};
         wg_token_cache *tc = wg_token_cache_new(g, mv->vi, &co, NULL);
         out->ph[PH_CACHE] = now_ms() - t3;
         if (tc) {
@@ -160,7 +160,7 @@ int main(int argc, char **argv) {
         else {
             if (phases) {
                 samples[n] = (sample){.total = t, .name = files[i]};
-                time_phases(fx.env, view, &mv, cache_ms >= 0 ? (double)cache_ms : 5000, &samples[n]);
+                time_phases(fx.env, view, &mv, cache_ms >= 0 ? (double)cache_ms : 0, &samples[n]);
             }
             ms[n++] = t;
         }
@@ -172,7 +172,7 @@ int main(int argc, char **argv) {
     qsort(ms, n, sizeof *ms, cmp_double);
     printf("json-schema plugin, %s, cache_ms %lld: first schema (builds the index) %.2f ms; %zu more schemas, "
            "create + set_vocab ms p50 %.3f p99 %.3f max %.3f; %zu refused; vocabulary index built %zu time(s)\n",
-           vocab, (long long)(cache_ms >= 0 ? cache_ms : 5000), first, n, n ? ms[(n - 1) / 2] : 0,
+           vocab, (long long)(cache_ms >= 0 ? cache_ms : 0), first, n, n ? ms[(n - 1) / 2] : 0,
            n ? ms[(size_t)((double)(n - 1) * 0.99)] : 0, n ? ms[n - 1] : 0, failed,
            weft_shared_store_count(fx.rt->shared, "wg-vocab-index/"));
     if (phases) print_phases(samples, n, top);

@@ -44,13 +44,15 @@ Test(maskbench, bytes, .timeout = 120) {
     hard_requirements(&r.bytes, "bytes");
     if (full) { /* the whole dev set (docs/json-schema.md) */
         cr_expect_eq(r.schemas, 2205);
-        cr_expect_geq(r.compiled, 2055, "schemas compiled: %zu", r.compiled);
-        cr_expect_geq(r.bytes.passing, 2030, "schemas passing: %zu", r.bytes.passing);
-        cr_expect_leq(r.bytes.valid_rejected, 42, "valid instances rejected: %zu", r.bytes.valid_rejected);
+        cr_expect_geq(r.compiled, 2071, "schemas compiled: %zu", r.compiled);
+        cr_expect_geq(r.bytes.passing, 2044, "schemas passing: %zu", r.bytes.passing);
+        /* 46: two schemas that compile since rules are shared (tmlanguage,
+         * o83677) take members in schema order, which their instances do not */
+        cr_expect_leq(r.bytes.valid_rejected, 46, "valid instances rejected: %zu", r.bytes.valid_rejected);
     } else {
         cr_expect_eq(r.schemas, 221);
-        cr_expect_geq(r.compiled, 201, "schemas compiled: %zu", r.compiled);
-        cr_expect_geq(r.bytes.passing, 197, "schemas passing: %zu", r.bytes.passing);
+        cr_expect_geq(r.compiled, 203, "schemas compiled: %zu", r.compiled);
+        cr_expect_geq(r.bytes.passing, 199, "schemas passing: %zu", r.bytes.passing);
         cr_expect_leq(r.bytes.valid_rejected, 5, "valid instances rejected: %zu", r.bytes.valid_rejected);
     }
 }

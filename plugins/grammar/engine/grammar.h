@@ -273,9 +273,9 @@ extern const weft_grammar_vtable wg_instance_vtable;
                    "Compilation limit: automaton states over all rules (exceeding it is an error)"), \
     WEFT_PARAM_INT("max_ms", 1, 3600000, "10000",                                                 \
                    "Compilation limit: wall time in milliseconds (exceeding it is an error)"),   \
-    WEFT_PARAM_INT("cache_ms", 0, 3600000, "5000",                                                \
-                   "Token-mask cache precomputation budget in ms (0: unlimited); positions left "\
-                   "over are classified when a mask first needs them: same masks"),              \
+    WEFT_PARAM_INT("cache_ms", 0, 3600000, "0",                                                   \
+                   "Token-mask cache precomputation budget in ms (0: none); positions left over "  \
+                   "are classified when a mask first needs them: same masks"),                   \
     WEFT_PARAM_INT("max_stacks", 100, 100000000, "10000",                                         \
                    "Matching limit: distinct parse stacks one byte may lead to (an ambiguous "     \
                    "grammar can double them per byte); exceeding it stops the request with an error")

@@ -120,7 +120,7 @@ static weft_status set_vocab(void *self, const weft_vocab *v) {
     wg_error err = {{0}};
     in->vi = index_for(in, v, keyed, &err);
     if (in->vi) {
-        wg_cache_opts o = {.max_ms = in->lim.cache_ms, .env = env};
+        wg_cache_opts o = {.max_ms = in->lim.cache_ms, .disable = in->lim.cache_ms <= 0, .env = env};
         in->tc = wg_token_cache_new(in->g, in->vi, &o, &err);
     }
     if (!in->tc) {
