@@ -35,7 +35,7 @@ typedef struct cctx {
     size_t n_edges, cap_edges;
     uint32_t n_nstates;
     uint32_t inline_depth;
-    struct tail_slot *tail; /* inlined rules by (rule, exit), build_to */
+    struct tail_slot *tail; /* shared fragments by (kind, id, exit): shared_entry */
     size_t n_tail, cap_tail;
     uint32_t tail_stamp;
     /* output */

@@ -28,6 +28,7 @@ struct shape {
     const js_members *m;
     uint32_t cap;   /* chain: counts kept apart, 0..cap */
     size_t n_slots;
+    bool unordered;
     wg_rule *rules; /* lazily created */
     bool *made;
     /* member rules M(i, slot) = member_i R(slot): the places that add
@@ -55,9 +56,10 @@ static wg_expr made_rule(shape *sh, size_t slot) {
     return wg_ref(sh->c->b, sh->rules[slot]);
 }
 
-/* member_i, then the rule of `slot` */
-static wg_expr member_then(shape *sh, size_t i, size_t slot, size_t n_slots) {
-    size_t k = i * n_slots + slot;
+/* member_i, then the rule of `slot`. In a chain the slot names i too; a set
+ * slot does not, but sets have at most JS_UNORDERED_MAX members. */
+static wg_expr member_then(shape *sh, size_t i, size_t slot) {
+    size_t k = sh->unordered ? i * sh->n_slots + slot : slot;
     if (!sh->member_made[k]) {
         sh->member_made[k] = true;
         sh->member_rules[k] = wg_rule_fresh(sh->c->b, "member");
@@ -89,7 +91,7 @@ static wg_expr set_body(shape *sh, size_t slot) {
         if (set >> i & 1) continue;
         done &= !m->required[i];
         if (count < m->max)
-            alts[k++] = wg_seq2(b, sep(sh->c, first), member_then(sh, i, (size_t)(set | 1u << i) * 2, sh->n_slots));
+            alts[k++] = wg_seq2(b, sep(sh->c, first), member_then(sh, i, (size_t)(set | 1u << i) * 2));
     }
     if (m->extra >= 0) alts[k++] = wg_seq(b, (wg_expr[]){sep(sh->c, first), m->extra, set_rule(sh, set, true)}, 3);
     if (done) alts[k++] = wg_empty(b);
@@ -114,7 +116,7 @@ static wg_expr chain_body(shape *sh, size_t slot) {
     wg_expr alts[4];
     size_t na = 0;
     if (i < m->n && room)
-        alts[na++] = wg_seq2(b, sep(sh->c, k == 0), member_then(sh, i, (i + 1) * (sh->cap + 1) + next, sh->n_slots));
+        alts[na++] = wg_seq2(b, sep(sh->c, k == 0), member_then(sh, i, (i + 1) * (sh->cap + 1) + next));
     if (i < m->n && !m->required[i]) alts[na++] = chain_rule(sh, i + 1, k);
     if (m->extra >= 0 && room) alts[na++] = wg_seq(b, (wg_expr[]){sep(sh->c, k == 0), m->extra, chain_rule(sh, i, next)}, 3);
     if (i == m->n && k >= m->min) alts[na++] = wg_empty(b);
@@ -142,11 +144,13 @@ wg_expr js_emit_members(js_ctx *c, const js_members *m, const weft_json *at) {
         slots = (m->n + 1) * (cap + 1);
     }
     sh.n_slots = slots;
+    sh.unordered = unordered;
+    size_t n_member = unordered ? (m->n + 1) * slots : slots;
     sh.rules = malloc(slots * sizeof *sh.rules);
     sh.made = calloc(slots, sizeof *sh.made);
     sh.pending = malloc(slots * sizeof *sh.pending);
-    sh.member_rules = malloc((m->n + 1) * slots * sizeof *sh.member_rules);
-    sh.member_made = calloc((m->n + 1) * slots, sizeof *sh.member_made);
+    sh.member_rules = malloc(n_member * sizeof *sh.member_rules);
+    sh.member_made = calloc(n_member, sizeof *sh.member_made);
     sh.body = unordered ? set_body : chain_body;
     wg_expr e = -1;
     if (sh.rules && sh.made && sh.pending && sh.member_rules && sh.member_made) {
