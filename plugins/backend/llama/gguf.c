@@ -2,12 +2,14 @@
  * that remain before it is used, and every size computation is checked for
  * overflow, so a corrupt or hostile file yields an error message, never an
  * out-of-bounds read. Multi-byte values are decoded as little-endian. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, madvise, pread */
 #include "gguf.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -177,6 +179,7 @@ static int64_t index_lookup(const name_index *ix, const gguf_str *names, size_t 
 typedef struct gguf_impl {
     gguf_file pub; /* first: gguf_file pointers are gguf_impl pointers */
     bool owns_map;
+    size_t unmap_size; /* the owned mapping's length (at least map_size) */
     name_index kv_ix, tensor_ix;
 } gguf_impl;
 
@@ -481,7 +484,9 @@ static bool parse_tensors(parser *p) {
     return check_tensor_data(p);
 }
 
-static gguf_file *open_buffer(const uint8_t *base, size_t size, const char *name, bool owns,
+/* owned: the length of base's mapping, unmapped by gguf_close; 0 when the
+ * caller keeps the buffer. */
+static gguf_file *open_buffer(const uint8_t *base, size_t size, const char *name, size_t owned,
                               char *err, size_t err_cap) {
     gguf_impl *g = calloc(1, sizeof *g);
     char *path = strdup(name ? name : "<memory>");
@@ -494,7 +499,8 @@ static gguf_file *open_buffer(const uint8_t *base, size_t size, const char *name
     g->pub.path = path;
     g->pub.map = base;
     g->pub.map_size = size;
-    g->owns_map = owns;
+    g->owns_map = owned > 0;
+    g->unmap_size = owned;
     parser p = {.g = g, .base = base, .size = size, .name = path, .err = err, .err_cap = err_cap};
     if (parse_header(&p) && parse_kvs(&p) && parse_alignment(&p) && parse_tensors(&p))
         return &g->pub;
@@ -505,7 +511,37 @@ static gguf_file *open_buffer(const uint8_t *base, size_t size, const char *name
 gguf_file *gguf_open_memory(const void *data, size_t size, const char *name, char *err,
                             size_t err_cap) {
     static const uint8_t empty[1];
-    return open_buffer(data ? data : empty, data ? size : 0, name, false, err, err_cap);
+    return open_buffer(data ? data : empty, data ? size : 0, name, 0, err, err_cap);
+}
+
+/* The file's bytes in anonymous memory advised for transparent huge pages,
+ * read-only; NULL when that memory cannot be had (the caller maps the file).
+ * A decode step streams every weight once: with 4 KiB pages of a file
+ * mapping that is a TLB miss every 4 KiB, and on stories260K-wide-q8_0 the
+ * huge-page copy decodes 14-24% faster (docs/performance.md). The file's
+ * pages are never mapped, so they count in the page cache, not in RSS. */
+#define HUGE_PAGE ((size_t)2 << 20)
+static void *read_to_huge_pages(int fd, size_t size, size_t *mapped) {
+    size_t len = (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    uint8_t *raw = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return NULL;
+    /* align to a huge page, give back the ends */
+    uint8_t *p = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (p > raw) munmap(raw, (size_t)(p - raw));
+    if (raw + len + HUGE_PAGE > p + len) munmap(p + len, (size_t)(raw + len + HUGE_PAGE - (p + len)));
+    madvise(p, len, MADV_HUGEPAGE); /* a hint: without THP it is plain memory */
+    for (size_t done = 0; done < size;) {
+        ssize_t n = pread(fd, p + done, size - done, (off_t)done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            munmap(p, len);
+            return NULL;
+        }
+        done += (size_t)n;
+    }
+    mprotect(p, len, PROT_READ);
+    *mapped = len;
+    return p;
 }
 
 gguf_file *gguf_open(const char *path, char *err, size_t err_cap) {
@@ -524,15 +560,20 @@ gguf_file *gguf_open(const char *path, char *err, size_t err_cap) {
         close(fd);
         return NULL;
     }
-    size_t size = (size_t)st.st_size;
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
+    size_t size = (size_t)st.st_size, mapped = size;
+    void *map = read_to_huge_pages(fd, size, &mapped);
+    int e = 0;
+    if (!map) { /* no anonymous memory to spare: map the file itself */
+        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        e = errno;
+        mapped = size;
+    }
     close(fd);
     if (map == MAP_FAILED) {
         if (err && err_cap) snprintf(err, err_cap, "%s: mmap failed: %s", path, strerror(e));
         return NULL;
     }
-    return open_buffer(map, size, path, true, err, err_cap);
+    return open_buffer(map, size, path, mapped, err, err_cap);
 }
 
 void gguf_close(gguf_file *f) {
@@ -545,7 +586,7 @@ void gguf_close(gguf_file *f) {
     free(f->tensors);
     free(g->kv_ix.slots);
     free(g->tensor_ix.slots);
-    if (g->owns_map && f->map) munmap((void *)f->map, f->map_size);
+    if (g->owns_map && f->map) munmap((void *)f->map, g->unmap_size);
     free(f->path);
     free(g);
 }
