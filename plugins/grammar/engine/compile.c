@@ -393,21 +393,11 @@ typedef struct dfa_build {
     nedge *sorted; /* non-eps edges grouped by source */
     uint32_t *eps_to;
     uint32_t accept;
-    /* subsets: sorted NFA state lists */
-    wg_vec sets;     /* concatenated */
-    wg_vec set_off;  /* start of set i; n + 1 entries */
-    uint32_t *table; /* hash -> subset id + 1 */
-    size_t table_cap;
+    wg_interner sets; /* subsets: sorted NFA state lists */
     uint32_t *mark;
     uint32_t gen;
     wg_vec stack, tmp;
 } dfa_build;
-
-static uint32_t hash_set(const uint32_t *s, size_t n) {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
-    return h ^ (uint32_t)n;
-}
 
 static int cmp_u32(const void *x, const void *y) {
     uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
@@ -459,35 +449,10 @@ static bool eclose(cctx *c, dfa_build *d) {
 
 /* The subset id of d->tmp (closed), created if new; WG_NONE on failure. */
 static uint32_t intern_set(cctx *c, dfa_build *d) {
-    size_t n_sets = d->set_off.n - 1;
-    if ((n_sets + 1) * 2 > d->table_cap) {
-        size_t cap = d->table_cap ? d->table_cap * 2 : 256;
-        uint32_t *t = calloc(cap, sizeof *t);
-        if (!t) return cfail(c, "out of memory compiling the grammar"), WG_NONE;
-        for (size_t i = 0; i < n_sets; i++) {
-            uint32_t o = d->set_off.v[i], m = d->set_off.v[i + 1] - o;
-            size_t h = hash_set(d->sets.v + o, m) & (cap - 1);
-            while (t[h]) h = (h + 1) & (cap - 1);
-            t[h] = (uint32_t)i + 1;
-        }
-        free(d->table);
-        d->table = t;
-        d->table_cap = cap;
-    }
-    size_t h = hash_set(d->tmp.v, d->tmp.n) & (d->table_cap - 1);
-    while (d->table[h]) {
-        uint32_t id = d->table[h] - 1, o = d->set_off.v[id], m = d->set_off.v[id + 1] - o;
-        if (m == d->tmp.n && (m == 0 || memcmp(d->sets.v + o, d->tmp.v, m * sizeof(uint32_t)) == 0)) return id;
-        h = (h + 1) & (d->table_cap - 1);
-    }
-    if (!check_limits(c, 1)) return WG_NONE;
-    if (!wg_vec_reserve(&d->sets, d->sets.n + d->tmp.n) || !wg_vec_push(&d->set_off, 0))
-        return cfail(c, "out of memory compiling the grammar"), WG_NONE;
-    if (d->tmp.n) memcpy(d->sets.v + d->sets.n, d->tmp.v, d->tmp.n * sizeof(uint32_t));
-    d->sets.n += d->tmp.n;
-    d->set_off.v[n_sets + 1] = (uint32_t)d->sets.n;
-    d->table[h] = (uint32_t)n_sets + 1;
-    return (uint32_t)n_sets;
+    bool added;
+    uint32_t id = wg_intern(&d->sets, d->tmp.v, d->tmp.n, &added);
+    if (id == WG_NONE) return cfail(c, "out of memory compiling the grammar"), WG_NONE;
+    return added && !check_limits(c, 1) ? WG_NONE : id;
 }
 
 static bool push_state(cctx *c, wg_state st) {
@@ -512,7 +477,7 @@ static bool determinise(cctx *c, uint32_t accept, uint32_t crule) {
     d.eps_to = malloc((n_eps + 1) * sizeof *d.eps_to);
     d.sorted = malloc((c->n_edges - n_eps + 1) * sizeof *d.sorted);
     d.mark = calloc(ns, sizeof *d.mark);
-    bool ok = d.eoff && d.eps_off && d.eps_to && d.sorted && d.mark && wg_vec_push(&d.set_off, 0);
+    bool ok = d.eoff && d.eps_off && d.eps_to && d.sorted && d.mark;
     if (!ok) cfail(c, "out of memory compiling the grammar");
     if (ok) {
         /* CSR by source state (a counting sort: the order of a state's edges
@@ -536,21 +501,17 @@ static bool determinise(cctx *c, uint32_t accept, uint32_t crule) {
     uint32_t base = (uint32_t)g->n_states;
     wg_vec bounds = {0}, targets = {0};
     /* subsets are numbered in creation order, so the DFA state of subset i is base + i */
-    for (uint32_t cur = 0; ok && cur < d.set_off.n - 1; cur++) {
-        uint32_t o = d.set_off.v[cur], m = d.set_off.v[cur + 1] - o;
+    for (uint32_t cur = 0; ok && cur < wg_interner_count(&d.sets); cur++) {
+        uint32_t o = d.sets.off.v[cur], m = d.sets.off.v[cur + 1] - o;
         wg_state st = {.rule = crule, .range_off = (uint32_t)g->n_ranges, .ref_off = (uint32_t)g->n_refs};
         /* byte edges: cut 0..255 at every edge boundary (a bitmap of the
          * boundaries 0..256) */
         uint64_t cut[5] = {0};
         for (uint32_t i = 0; i < m; i++) {
-            uint32_t s = d.sets.v[o + i];
+            uint32_t s = d.sets.words.v[o + i];
             if (s == accept) st.final = 1;
             for (uint32_t k = d.eoff[s]; k < d.eoff[s + 1]; k++)
-                if (d.sorted[k].kind == E_BYTE) {
-                    uint32_t lo = d.sorted[k].lo, end = (uint32_t)d.sorted[k].hi + 1;
-                    cut[lo >> 6] |= 1ull << (lo & 63);
-                    cut[end >> 6] |= 1ull << (end & 63);
-                }
+                if (d.sorted[k].kind == E_BYTE) wg_cut_range(cut, d.sorted[k].lo, d.sorted[k].hi);
         }
         bounds.n = 0;
         for (uint32_t w = 0; w < 5 && ok; w++)
@@ -559,7 +520,7 @@ static bool determinise(cctx *c, uint32_t accept, uint32_t crule) {
             uint32_t lo = bounds.v[i], hi = bounds.v[i + 1] - 1;
             d.tmp.n = 0;
             for (uint32_t j = 0; j < m && ok; j++) {
-                uint32_t s = d.sets.v[o + j];
+                uint32_t s = d.sets.words.v[o + j];
                 for (uint32_t k = d.eoff[s]; k < d.eoff[s + 1] && ok; k++) {
                     const nedge *e = &d.sorted[k];
                     if (e->kind == E_BYTE && e->lo <= lo && e->hi >= hi) ok = wg_vec_push(&d.tmp, e->to);
@@ -585,7 +546,7 @@ static bool determinise(cctx *c, uint32_t accept, uint32_t crule) {
         /* ref edges, grouped by rule (edges are sorted by kind then rule) */
         targets.n = 0;
         for (uint32_t i = 0; i < m && ok; i++) {
-            uint32_t s = d.sets.v[o + i];
+            uint32_t s = d.sets.words.v[o + i];
             for (uint32_t k = d.eoff[s]; k < d.eoff[s + 1] && ok; k++)
                 if (d.sorted[k].kind == E_REF) ok = wg_vec_push(&targets, d.sorted[k].rule) && wg_vec_push(&targets, d.sorted[k].to);
         }
@@ -612,11 +573,9 @@ static bool determinise(cctx *c, uint32_t accept, uint32_t crule) {
     if (!ok && !c->failed) cfail(c, "out of memory compiling the grammar");
     wg_vec_free(&bounds);
     wg_vec_free(&targets);
-    wg_vec_free(&d.sets);
-    wg_vec_free(&d.set_off);
+    wg_interner_free(&d.sets);
     wg_vec_free(&d.stack);
     wg_vec_free(&d.tmp);
-    free(d.table);
     free(d.eoff);
     free(d.eps_off);
     free(d.eps_to);

@@ -26,6 +26,13 @@ static inline bool wg_vec_push(wg_vec *a, uint32_t x) {
 }
 void wg_vec_free(wg_vec *a);
 
+/* Marks the bounds of byte range [lo, hi] in a map of cut points 0..256
+ * (five words): bytes between two cuts behave alike. */
+static inline void wg_cut_range(uint64_t cut[5], unsigned lo, unsigned hi) {
+    cut[lo >> 6] |= 1ull << (lo & 63);
+    cut[(hi + 1) >> 6] |= 1ull << ((hi + 1) & 63);
+}
+
 /* ---- IR (ir.c) ---- */
 
 typedef enum wg_kind {
@@ -73,6 +80,19 @@ struct wg_builder {
  * disjoint, without surrogates, as pairs in *out (malloc'd); returns the
  * number of ranges, or SIZE_MAX when out of memory. */
 size_t wg_class_normalize(const uint32_t *ranges, size_t n, bool negated, uint32_t **out);
+
+/* Dense ids for distinct sequences of words (interner.c): id i's words are
+ * words.v[off.v[i] .. off.v[i + 1]). Zero-initialised is empty. */
+typedef struct wg_interner {
+    wg_vec words, off;
+    uint32_t *table; /* open addressing: id + 1, 0 empty */
+    size_t table_cap;
+} wg_interner;
+size_t wg_interner_count(const wg_interner *in);
+/* The id of w[0..n), added (and *added set) when new; WG_NONE when out of
+ * memory. */
+uint32_t wg_intern(wg_interner *in, const uint32_t *w, size_t n, bool *added);
+void wg_interner_free(wg_interner *in);
 
 /* Rules with equal bodies (same_rules.c): rep[r] is the first rule, in
  * `order` (callees first), whose body expands to the same tree; rules

@@ -351,22 +351,23 @@ static void fill_row(wg_regions *r, const wg_grammar *g, uint32_t i, size_t n_cl
                      const uint8_t *first) {
     uint16_t *row = r->trans + (size_t)i * n_cls;
     for (size_t k = 0; k < n_cls; k++) row[k] = REGION_CODE_DEAD;
-    size_t n_states = r->states.n, n_sure = n_states;
+    size_t n_states = r->states.n;
     if (i < n_states && r->dist.v[i] >= r->far_depth) { /* a far state: the walk leaves the region */
         for (size_t k = 0; k < n_cls; k++) row[k] = REGION_CODE_EXIT;
         return;
     }
-    if (i >= n_sure) { /* a popped rule: its FOLLOW bytes, after which anything goes */
+    if (i >= n_states) { /* a popped rule: its FOLLOW bytes, after which anything goes */
         for (size_t c = 0; c < n_cls; c++)
-            if (wg_follows(g, r->popped.v[i - n_sure], first[c])) row[c] |= REGION_POPS;
+            if (wg_follows(g, r->popped.v[i - n_states], first[c])) row[c] |= REGION_POPS;
         return;
     }
     const wg_state *st = &g->states[r->states.v[i]];
     for (uint32_t k = 0; k < st->n_ranges; k++) {
         const wg_range *rg = &g->ranges[st->range_off + k];
         int kind = target_kind(g, rg->target);
-        uint16_t code = kind == TO_REGION   ? (uint16_t)(r->stamp_of[rg->target] == r->stamp ? r->index_of[rg->target] : n_states)
-                        : kind == TO_POPPED ? (uint16_t)(n_sure + (size_t)popped_index(r, g->states[rg->target].rule))
+        /* serialize indexed every region target of a state that is not far */
+        uint16_t code = kind == TO_REGION   ? (uint16_t)r->index_of[rg->target]
+                        : kind == TO_POPPED ? (uint16_t)(n_states + (size_t)popped_index(r, g->states[rg->target].rule))
                         : kind == TO_EXIT   ? REGION_CODE_EXIT
                                             : REGION_CODE_DEAD;
         for (size_t c = cls[rg->lo]; c <= cls[rg->hi]; c++) row[c] = code;

@@ -16,54 +16,9 @@ typedef struct hashcons {
     uint32_t self, stamp;   /* the rule being classed, and its stamp */
     uint32_t *self_stamp, *self_canon; /* per node: class if it refers to self */
     wg_vec items;     /* a stack of item classes */
-    wg_vec words;     /* class i's key: words[off[i], off[i + 1]) */
-    wg_vec off;
-    uint32_t *table;  /* hash -> class id + 1 */
-    size_t table_cap;
+    wg_interner classes; /* class id -> its key */
     wg_vec key;       /* the key being looked up */
 } hashcons;
-
-static uint32_t hash_words(const uint32_t *w, size_t n) {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ w[i]) * 16777619u;
-    return h ^ (uint32_t)n;
-}
-
-static bool grow_table(hashcons *hc) {
-    size_t n = hc->off.n - 1;
-    if ((n + 1) * 2 <= hc->table_cap) return true;
-    size_t cap = hc->table_cap ? hc->table_cap * 2 : 1024;
-    uint32_t *t = calloc(cap, sizeof *t);
-    if (!t) return false;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t o = hc->off.v[i];
-        size_t h = hash_words(hc->words.v + o, hc->off.v[i + 1] - o) & (cap - 1);
-        while (t[h]) h = (h + 1) & (cap - 1);
-        t[h] = (uint32_t)i + 1;
-    }
-    free(hc->table);
-    hc->table = t;
-    hc->table_cap = cap;
-    return true;
-}
-
-/* The class of hc->key, created if new; WG_NONE when out of memory. */
-static uint32_t intern_key(hashcons *hc) {
-    if (!grow_table(hc)) return WG_NONE;
-    const uint32_t *k = hc->key.v;
-    size_t n = hc->key.n, h = hash_words(k, n) & (hc->table_cap - 1);
-    for (; hc->table[h]; h = (h + 1) & (hc->table_cap - 1)) {
-        uint32_t id = hc->table[h] - 1, o = hc->off.v[id];
-        if (hc->off.v[id + 1] - o == n && memcmp(hc->words.v + o, k, n * sizeof *k) == 0) return id;
-    }
-    uint32_t id = (uint32_t)hc->off.n - 1;
-    if (!wg_vec_reserve(&hc->words, hc->words.n + n) || !wg_vec_push(&hc->off, 0)) return WG_NONE;
-    memcpy(hc->words.v + hc->words.n, k, n * sizeof *k);
-    hc->words.n += n;
-    hc->off.v[id + 1] = (uint32_t)hc->words.n;
-    hc->table[h] = id + 1;
-    return id;
-}
 
 /* The class of expression e; WG_NONE when out of memory. The children's
  * classes come first, so each node's key is built alone. A reference to
@@ -112,7 +67,8 @@ static uint32_t class_of(hashcons *hc, wg_expr e, bool *tainted) {
         for (uint32_t i = 0; ok && i < 2 * n->n; i++) ok = wg_vec_push(key, b->ranges[n->off + i]);
     for (size_t i = items; ok && i < hc->items.n; i++) ok = wg_vec_push(key, hc->items.v[i]);
     hc->items.n = items;
-    uint32_t id = ok ? intern_key(hc) : WG_NONE;
+    bool added;
+    uint32_t id = ok ? wg_intern(&hc->classes, key->v, key->n, &added) : WG_NONE;
     if (id == WG_NONE) return WG_NONE;
     if (*tainted) hc->self_stamp[e] = hc->stamp, hc->self_canon[e] = id;
     else hc->canon[e] = id + 1;
@@ -128,7 +84,7 @@ bool wg_same_rules(const wg_builder *b, const uint32_t *order, size_t n_order, c
     hc.self_canon = malloc((b->n_nodes + 1) * sizeof *hc.self_canon);
     uint32_t *first = NULL; /* per class: first rule with it + 1 */
     size_t cap_first = 0;
-    bool ok = hc.self_stamp && hc.self_canon && wg_vec_push(&hc.off, 0);
+    bool ok = hc.self_stamp && hc.self_canon;
     for (size_t i = 0; ok && i < n_order; i++) {
         uint32_t r = order[i];
         if (recursive[r] == WG_ON_A_CYCLE) continue;
@@ -159,9 +115,7 @@ bool wg_same_rules(const wg_builder *b, const uint32_t *order, size_t n_order, c
     free(first);
     free(hc.self_stamp);
     free(hc.self_canon);
-    free(hc.table);
-    wg_vec_free(&hc.words);
-    wg_vec_free(&hc.off);
+    wg_interner_free(&hc.classes);
     wg_vec_free(&hc.key);
     wg_vec_free(&hc.items);
     return ok;

@@ -374,10 +374,11 @@ static bool store(const wg_token_cache *tc, uint32_t state, const classified *c)
 
 /* ---- precomputation ---- */
 
+/* A worker's classification, copied out of its scratch: c refers to the
+ * copies below, or to the memo's bitset when that is kept. */
 typedef struct pos_result {
-    uint32_t *bits, *acc, *unc;  /* bits: a copy of the worker's (n_words), or NULL */
-    const uint32_t *bits_kept;   /* or the memo's, when kept */
-    size_t bits_n, acc_n, unc_n;
+    classified c;
+    uint32_t *own_bits, *own_acc, *own_unc;
     bool done;
 } pos_result;
 
@@ -400,21 +401,23 @@ static void precompute(build_ctx *bc, worker *w, size_t item) {
     }
     pos_result *pr = &bc->res[item];
     size_t n_words = ((size_t)bc->vi->n_vocab + 31) / 32;
-    pr->acc = malloc((w->acc.n + 1) * sizeof *pr->acc);
-    pr->unc = malloc((w->unc.n + 1) * sizeof *pr->unc);
-    bool copy = w->bits && !w->bits_kept;
-    pr->bits_kept = w->bits && w->bits_kept ? w->bits : NULL;
-    pr->bits = copy ? malloc(n_words * sizeof *pr->bits) : NULL;
-    if (!pr->acc || !pr->unc || (copy && !pr->bits)) {
+    pr->c = of_worker(w);
+    pr->own_acc = malloc((w->acc.n + 1) * sizeof *pr->own_acc);
+    pr->own_unc = malloc((w->unc.n + 1) * sizeof *pr->own_unc);
+    bool copy = pr->c.bits && !pr->c.bits_kept;
+    pr->own_bits = copy ? malloc(n_words * sizeof *pr->own_bits) : NULL;
+    if (!pr->own_acc || !pr->own_unc || (copy && !pr->own_bits)) {
         w->failed = true;
         return;
     }
-    if (w->acc.n) memcpy(pr->acc, w->acc.v, w->acc.n * sizeof *pr->acc);
-    if (w->unc.n) memcpy(pr->unc, w->unc.v, w->unc.n * sizeof *pr->unc);
-    if (pr->bits) memcpy(pr->bits, w->bits, n_words * sizeof *pr->bits);
-    pr->bits_n = w->bits ? w->bits_n : 0;
-    pr->acc_n = w->acc.n;
-    pr->unc_n = w->unc.n;
+    if (w->acc.n) memcpy(pr->own_acc, w->acc.v, w->acc.n * sizeof *pr->own_acc);
+    if (w->unc.n) memcpy(pr->own_unc, w->unc.v, w->unc.n * sizeof *pr->own_unc);
+    if (copy) {
+        memcpy(pr->own_bits, w->bits, n_words * sizeof *pr->own_bits);
+        pr->c.bits = pr->own_bits;
+    }
+    pr->c.acc = pr->own_acc;
+    pr->c.unc = pr->own_unc;
     pr->done = true;
 }
 
@@ -464,17 +467,11 @@ wg_token_cache *wg_token_cache_new(const wg_grammar *g, const wg_vocab_index *vi
     }
     for (size_t i = 0; ok && i < bc.n_workers; i++) ok = !bc.workers[i].failed;
     for (size_t i = 0; ok && i < n_items; i++)
-        if (bc.res[i].done) {
-            const pos_result *pr = &bc.res[i];
-            classified c = {.bits = pr->bits_kept ? pr->bits_kept : pr->bits, .bits_n = pr->bits_n,
-                            .bits_kept = pr->bits_kept != NULL, .acc = pr->acc, .acc_n = pr->acc_n, .unc = pr->unc,
-                            .unc_n = pr->unc_n};
-            ok = store(tc, items[i], &c);
-        }
+        if (bc.res[i].done) ok = store(tc, items[i], &bc.res[i].c);
     for (size_t i = 0; bc.res && i < n_items; i++) {
-        free(bc.res[i].bits);
-        free(bc.res[i].acc);
-        free(bc.res[i].unc);
+        free(bc.res[i].own_bits);
+        free(bc.res[i].own_acc);
+        free(bc.res[i].own_unc);
     }
     for (size_t i = 0; bc.workers && i < bc.n_workers; i++) {
         wg_pool_free(bc.workers[i].pool);

@@ -303,12 +303,8 @@ wg_expr js_rx_combine(js_ctx *c, const js_rx_query *q, const weft_json *at, bool
         for (size_t i = 0; i < k; i++) {
             if (t[i] == WG_NONE) continue;
             const wg_state *st = &d[i].g->states[t[i]];
-            for (uint32_t j = 0; j < st->n_ranges; j++) {
-                const wg_range *r = &d[i].g->ranges[st->range_off + j];
-                unsigned end = r->hi + 1u;
-                cut[r->lo >> 6] |= 1ull << (r->lo & 63);
-                cut[end >> 6] |= 1ull << (end & 63);
-            }
+            for (uint32_t j = 0; j < st->n_ranges; j++)
+                wg_cut_range(cut, d[i].g->ranges[st->range_off + j].lo, d[i].g->ranges[st->range_off + j].hi);
         }
         size_t run_to = SIZE_MAX;
         int lo = -1;
