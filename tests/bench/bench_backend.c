@@ -195,7 +195,7 @@ int main(int argc, char **argv) {
     const double bw = read_bandwidth(b.env, threads);
     const double floor_tps = bw / (double)b.m->weight_bytes;
     const double kv_mb = kv_cache_bytes(&b.kv) / 1048576.0;
-    const char *wtype = ggml_type_name(b.m->w.layers[0].wq.type);
+    const char *wtype = ggml_type_name(kernels_file_type(b.m->w.layers[0].wq.type));
 
     printf("model        %s (%s, %s, %d layers, dim %d, vocab %d, %.1fM params)\n", path, b.m->arch->name,
            wtype, c->n_layers, c->dim, c->n_vocab, b.m->n_params / 1e6);

@@ -3,7 +3,8 @@
  *   hot:    the same weights every call (they sit in L2/L3)
  *   stream: calls rotate over copies totalling > 64 MiB, so weights come from
  *           DRAM as in real decoding of a model larger than the caches
- * Prints a table; writes the same rows as JSON to argv[1] if given. */
+ * Prints a table; writes the same rows as JSON to argv[1] if given; further
+ * arguments name the only types to run (Q8_0, Q8_0s, ...). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,11 +46,19 @@ static void fill_weights(ggml_type t, uint8_t *w, int rows, int n) {
         return;
     }
     float *f = malloc(sizeof(float) * n);
+    const ggml_type ft = kernels_file_type(t);
     for (int r = 0; r < rows; r++) {
         for (int i = 0; i < n; i++) f[i] = frand();
-        quantize_row(t, f, w + r * rb, n);
+        quantize_row(ft, f, w + r * rb, n);
     }
+    if (ft != t) kernels_split_rows(ft, w, rows, n);
     free(f);
+}
+
+static const char *type_name(ggml_type t) {
+    return t == WEFT_TYPE_Q8_0_SPLIT   ? "Q8_0s"
+           : t == WEFT_TYPE_Q4_0_SPLIT ? "Q4_0s"
+                                       : ggml_type_name(t);
 }
 
 /* Minimum of 7 trials (the least disturbed), each >= 10 ms. */
@@ -74,8 +83,10 @@ static double time_us(ggml_type t, uint8_t **copies, int n_copies, int rows, int
 }
 
 int main(int argc, char **argv) {
+    /* Q8_0s, Q4_0s: the split rows the loader makes of Q8_0 / Q4_0 (kernels.h) */
     const ggml_type types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_Q8_0,
-                               GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
+                               GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K,
+                               WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_SPLIT};
     const int shapes[][2] = {{768, 2048}, {2048, 768}}, batches[] = {1, 2, 4, 8, 16};
     const kernel_isa isa = kernels_init(-1);
     FILE *js = argc > 1 ? fopen(argv[1], "w") : NULL;
@@ -91,6 +102,9 @@ int main(int argc, char **argv) {
     int first = 1;
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         const ggml_type t = types[ti];
+        bool wanted = argc <= 2; /* argv[2..]: only these types */
+        for (int a = 2; a < argc; a++) wanted |= strcmp(argv[a], type_name(t)) == 0;
+        if (!wanted) continue;
         for (size_t si = 0; si < 2; si++) {
             const int rows = shapes[si][0], n = shapes[si][1];
             const size_t wbytes = row_bytes(t, n) * rows;
@@ -113,7 +127,7 @@ int main(int argc, char **argv) {
                 const double cold = time_us(t, copies, n_copies, rows, n, xq, nb, y);
                 if (nb == 1) hot1 = hot, cold1 = cold;
                 printf("%-5s %4dx%-5d %3d %10.1f %8.2f %6.2f %10.1f %8.2f %6.2f\n",
-                       ggml_type_name(t), rows, n, nb, hot, wbytes / hot * 1e-3, hot / hot1, cold,
+                       type_name(t), rows, n, nb, hot, wbytes / hot * 1e-3, hot / hot1, cold,
                        wbytes / cold * 1e-3, cold / cold1);
                 if (js)
                     fprintf(js,
@@ -121,7 +135,7 @@ int main(int argc, char **argv) {
                             "\"weight_bytes\": %zu, \"hot_us\": %.2f, \"hot_gbps\": %.3f, "
                             "\"hot_rel_k1\": %.3f, \"stream_us\": %.2f, \"stream_gbps\": %.3f, "
                             "\"stream_rel_k1\": %.3f}",
-                            first ? "" : ",", ggml_type_name(t), rows, n, nb, wbytes, hot,
+                            first ? "" : ",", type_name(t), rows, n, nb, wbytes, hot,
                             wbytes / hot * 1e-3, hot / hot1, cold, wbytes / cold * 1e-3,
                             cold / cold1);
                 first = 0;

@@ -103,9 +103,16 @@ static void ref_decode_q6_K(const uint8_t *blk, float *out) {
 /* ---- random weights and activations ---------------------------------------- */
 
 static int blck(ggml_type t) {
+    t = kernels_file_type(t);
     return (t == GGML_TYPE_Q4_K || t == GGML_TYPE_Q6_K)   ? 256
            : (t == GGML_TYPE_Q8_0 || t == GGML_TYPE_Q4_0) ? 32
                                                           : 1;
+}
+
+static const char *type_name(ggml_type t) {
+    return t == WEFT_TYPE_Q8_0_SPLIT   ? "Q8_0 split"
+           : t == WEFT_TYPE_Q4_0_SPLIT ? "Q4_0 split"
+                                       : ggml_type_name(t);
 }
 
 /* Rows of n elements; the float types and Q8_0/Q4_0 go through quantize_row
@@ -128,10 +135,15 @@ static uint8_t *make_weights(ggml_type t, int rows, int n) {
         return w;
     }
     float *f = malloc(sizeof(float) * n);
+    const ggml_type ft = kernels_file_type(t);
     for (int r = 0; r < rows; r++) {
         const float scale = r == 3 ? 0.0f : powf(10.0f, 2.0f * frand()); /* row 3: all zero */
         for (int i = 0; i < n; i++) f[i] = scale * frand();
-        quantize_row(t, f, w + r * rb, n);
+        quantize_row(ft, f, w + r * rb, n);
+    }
+    if (ft != t) {
+        cr_assert_eq(kernels_split_type(ft, n), t);
+        cr_assert(kernels_split_rows(ft, w, rows, n));
     }
     free(f);
     return w;
@@ -157,11 +169,21 @@ static void weight_mags(ggml_type t, const uint8_t *row, int n, float *mag) {
         for (int i = 0; i < n / 256; i++) ref_decode_q4_K(row + 144 * i, tmp, mag + 256 * i);
         return;
     }
+    if (t == WEFT_TYPE_Q4_0_SPLIT) {
+        /* the kernel dots unsigned nibbles (up to 15) and takes 8 x back */
+        for (int b = 0; b < n / 32; b++) {
+            uint16_t d;
+            memcpy(&d, row + 2 * b, 2);
+            for (int i = 0; i < 32; i++) mag[32 * b + i] = 16.0f * fabsf(fp16_to_fp32(d));
+        }
+        return;
+    }
     dequantize_row(t, row, mag, n);
     for (int i = 0; i < n; i++) mag[i] = fabsf(mag[i]);
 }
 
 static void act_values(ggml_type wt, const uint8_t *xq, int n, float *out) {
+    wt = kernels_file_type(wt);
     if (wt == GGML_TYPE_Q8_0 || wt == GGML_TYPE_Q4_0)
         dequantize_row(GGML_TYPE_Q8_0, xq, out, n);
     else if (wt == GGML_TYPE_Q4_K || wt == GGML_TYPE_Q6_K)
@@ -172,9 +194,11 @@ static void act_values(ggml_type wt, const uint8_t *xq, int n, float *out) {
 
 /* BF16 has no SIMD kernel (matmul_rows falls back to the reference); it is
  * here so that fallback is exercised too. */
-static const ggml_type all_types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_Q8_0,
-                                      GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K,
-                                      GGML_TYPE_BF16};
+static const ggml_type all_types[] = {GGML_TYPE_F32,        GGML_TYPE_F16,
+                                      GGML_TYPE_Q8_0,       GGML_TYPE_Q4_0,
+                                      GGML_TYPE_Q4_K,       GGML_TYPE_Q6_K,
+                                      GGML_TYPE_BF16,       WEFT_TYPE_Q8_0_SPLIT,
+                                      WEFT_TYPE_Q4_0_SPLIT};
 #define N_TYPES (int)(sizeof all_types / sizeof all_types[0])
 static const int batches[] = {1, 2, 3, 4, 5, 8, 16, 17};
 #define N_BATCHES (int)(sizeof batches / sizeof batches[0])
@@ -183,6 +207,10 @@ static int sizes_for(ggml_type t, int *out) {
     if (blck(t) == 256) {
         out[0] = 256, out[1] = 768, out[2] = 2048;
         return 3;
+    }
+    if (t != kernels_file_type(t)) { /* split: an even block count; 10 blocks: a short last 8 */
+        out[0] = 64, out[1] = 320, out[2] = 768, out[3] = 2048;
+        return 4;
     }
     if (blck(t) == 32) {
         out[0] = 32, out[1] = 96, out[2] = 768, out[3] = 2048;
@@ -236,11 +264,11 @@ Test(kernels, matmul_simd_matches_reference) {
                         const float a = ys[b * ldy + r], e = yr[b * ldy + r];
                         cr_assert(fabs((double)a - e) <= tol,
                                   "%s n=%d batch=%d/%d row=%d: simd %.9g ref %.9g (tol %.3g)",
-                                  ggml_type_name(t), n, b, nb, r, a, e, tol);
+                                  type_name(t), n, b, nb, r, a, e, tol);
                     }
                     for (int r = ROWS; r < ldy; r++)
                         cr_assert_eq(ys[b * ldy + r], SENTINEL, "%s wrote outside [r0,r1)",
-                                     ggml_type_name(t));
+                                     type_name(t));
                 }
                 free(x), free(ys), free(yr);
             }
@@ -261,7 +289,7 @@ Test(kernels, scalar_isa_is_reference) {
         float ys[ROWS * 3], yr[ROWS * 3];
         matmul_rows(t, w, n, 0, ROWS, x, nb, ys, ROWS);
         matmul_rows_ref(t, w, n, 0, ROWS, x, nb, yr, ROWS);
-        cr_assert(memcmp(ys, yr, sizeof ys) == 0, "%s", ggml_type_name(t));
+        cr_assert(memcmp(ys, yr, sizeof ys) == 0, "%s", type_name(t));
         free(w), free(x);
     }
     kernels_init(-1);
@@ -287,11 +315,11 @@ Test(kernels, matmul_split_invariant) {
                     r0 = splits[s][k];
                 }
                 cr_assert(memcmp(full, part, sizeof(float) * ROWS * nb) == 0,
-                          "%s batch %d split %zu", ggml_type_name(t), nb, s);
+                          "%s batch %d split %zu", type_name(t), nb, s);
             }
             for (int r = 0; r < ROWS; r++) matmul_rows(t, w, n, r, r + 1, x, nb, part, ROWS);
             cr_assert(memcmp(full, part, sizeof(float) * ROWS * nb) == 0, "%s batch %d per-row",
-                      ggml_type_name(t), nb);
+                      type_name(t), nb);
             free(w), free(x), free(full), free(part);
         }
     }
@@ -315,11 +343,67 @@ Test(kernels, matmul_batch_invariant) {
             for (int b0 = 0; b0 + nb <= maxb; b0 += nb) {
                 matmul_rows(t, w, n, 0, ROWS, x + b0 * act_bytes(t, n), nb, many, ROWS);
                 cr_assert(memcmp(many, one + b0 * ROWS, sizeof(float) * ROWS * nb) == 0,
-                          "%s n_batch %d from %d", ggml_type_name(t), nb, b0);
+                          "%s n_batch %d from %d", type_name(t), nb, b0);
             }
         }
         free(w), free(x), free(one), free(many);
     }
+}
+
+/* Split rows (kernels.h): the documented byte layout, the same values, and
+ * the same reference products as the file layout. */
+Test(kernels, split_rows_keep_the_values) {
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q8_0, 96), WEFT_TYPE_Q8_0_SPLIT);
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_0, 128), WEFT_TYPE_Q4_0_SPLIT);
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_0, 96), GGML_TYPE_Q4_0, "odd block count");
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_K, 256), GGML_TYPE_Q4_K);
+    cr_assert_eq(kernels_file_type(WEFT_TYPE_Q4_0_SPLIT), GGML_TYPE_Q4_0);
+    cr_assert_eq(row_bytes(WEFT_TYPE_Q8_0_SPLIT, 320), row_bytes(GGML_TYPE_Q8_0, 320));
+    const ggml_type types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+    for (int ti = 0; ti < 2; ti++) {
+        const ggml_type ft = types[ti], st = kernels_split_type(ft, 320);
+        const int n = 320, rows = 5, nb = n / 32, nbatch = 3;
+        const size_t rb = row_bytes(ft, n);
+        uint8_t *w = make_weights(ft, rows, n), *sw = malloc(rb * rows);
+        memcpy(sw, w, rb * rows);
+        cr_assert(kernels_split_rows(ft, sw, rows, n));
+        float a[320], b[320];
+        for (int r = 0; r < rows; r++) {
+            const uint8_t *row = w + r * rb, *srow = sw + r * rb;
+            dequantize_row(ft, row, a, n);
+            dequantize_row(st, srow, b, n);
+            cr_assert(memcmp(a, b, sizeof a) == 0, "%s row %d", type_name(st), r);
+            for (int k = 0; k < nb; k++) {
+                const size_t bs = ft == GGML_TYPE_Q8_0 ? 34 : 18;
+                cr_assert(memcmp(srow + 2 * k, row + bs * k, 2) == 0, "scale %d first", k);
+                for (int e = 0; e < 32; e++) {
+                    int q; /* element e of block k, from the file block */
+                    if (ft == GGML_TYPE_Q8_0) {
+                        q = (int8_t)row[bs * k + 2 + e];
+                        cr_assert_eq((int8_t)srow[2 * nb + 32 * k + e], q);
+                    } else {
+                        const uint8_t byte = row[bs * k + 2 + (e & 15)];
+                        q = e < 16 ? byte & 0xF : byte >> 4;
+                        const uint8_t pb = srow[2 * nb + 32 * (k / 2) + e];
+                        cr_assert_eq((k & 1) ? pb >> 4 : pb & 0xF, q, "block %d element %d", k, e);
+                    }
+                }
+            }
+        }
+        uint8_t *x = make_acts(ft, nbatch, n);
+        float ya[5 * 3], yb[5 * 3];
+        matmul_rows_ref(ft, w, n, 0, rows, x, nbatch, ya, rows);
+        matmul_rows_ref(st, sw, n, 0, rows, x, nbatch, yb, rows);
+        cr_assert(memcmp(ya, yb, sizeof ya) == 0, "%s reference", type_name(st));
+        free(w), free(sw), free(x);
+    }
+    /* a -128 quant (never written by ggml's quantizer) keeps the file layout */
+    uint8_t *w = make_weights(GGML_TYPE_Q8_0, 3, 64), copy[3 * 68];
+    w[68 + 34 + 2 + 5] = 0x80;
+    memcpy(copy, w, sizeof copy);
+    cr_assert_not(kernels_split_rows(GGML_TYPE_Q8_0, w, 3, 64));
+    cr_assert(memcmp(w, copy, sizeof copy) == 0);
+    free(w);
 }
 
 /* ---- quantization round trips ------------------------------------------------ */

@@ -55,6 +55,8 @@ static const type_traits *type_info(ggml_type t) {
     case GGML_TYPE_Q5_K: return &q5_k;
     case GGML_TYPE_Q6_K: return &q6_k;
     case GGML_TYPE_Q8_K: return &q8_k;
+    case WEFT_TYPE_Q8_0_SPLIT:
+    case WEFT_TYPE_Q4_0_SPLIT: return NULL; /* memory layouts, not file types */
     }
     return NULL;
 }
@@ -179,6 +181,7 @@ static int64_t index_lookup(const name_index *ix, const gguf_str *names, size_t 
 typedef struct gguf_impl {
     gguf_file pub; /* first: gguf_file pointers are gguf_impl pointers */
     bool owns_map;
+    bool own_copy;     /* the map is anonymous memory holding the file's bytes */
     size_t unmap_size; /* the owned mapping's length (at least map_size) */
     name_index kv_ix, tensor_ix;
 } gguf_impl;
@@ -563,6 +566,7 @@ gguf_file *gguf_open(const char *path, char *err, size_t err_cap) {
     }
     size_t size = (size_t)st.st_size, mapped = size;
     void *map = read_to_huge_pages(fd, size, &mapped);
+    const bool copied = map != NULL;
     int e = 0;
     if (!map) { /* no anonymous memory to spare: map the file itself */
         map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -574,7 +578,19 @@ gguf_file *gguf_open(const char *path, char *err, size_t err_cap) {
         if (err && err_cap) snprintf(err, err_cap, "%s: mmap failed: %s", path, strerror(e));
         return NULL;
     }
-    return open_buffer(map, size, path, mapped, err, err_cap);
+    gguf_file *f = open_buffer(map, size, path, mapped, err, err_cap);
+    if (f) ((gguf_impl *)f)->own_copy = copied;
+    return f;
+}
+
+bool gguf_unseal(gguf_file *f) {
+    gguf_impl *g = (gguf_impl *)f;
+    return g && g->own_copy && mprotect((void *)f->map, g->unmap_size, PROT_READ | PROT_WRITE) == 0;
+}
+
+void gguf_seal(gguf_file *f) {
+    gguf_impl *g = (gguf_impl *)f;
+    if (g && g->own_copy) mprotect((void *)f->map, g->unmap_size, PROT_READ);
 }
 
 void gguf_close(gguf_file *f) {

@@ -42,6 +42,10 @@ typedef enum ggml_type {
     GGML_TYPE_Q6_K = 14,
     GGML_TYPE_Q8_K = 15,
     GGML_TYPE_BF16 = 30,
+    /* In-memory layouts of the llama backend's kernels (kernels.h), never
+     * valid in a file: this file's type table does not know them. */
+    WEFT_TYPE_Q8_0_SPLIT = 1000,
+    WEFT_TYPE_Q4_0_SPLIT = 1001,
 } ggml_type;
 
 typedef struct gguf_str {
@@ -100,6 +104,12 @@ gguf_file *gguf_open(const char *path, char *err, size_t err_cap);
 gguf_file *gguf_open_memory(const void *data, size_t size, const char *name, char *err,
                             size_t err_cap);
 void gguf_close(gguf_file *f);
+/* gguf_open keeps the file's bytes in its own read-only anonymous copy when
+ * it can. gguf_unseal makes that copy writable, for rewriting tensor data in
+ * place at load time (false, and nothing changes, for a file mapping or a
+ * caller's buffer); gguf_seal makes it read-only again. */
+bool gguf_unseal(gguf_file *f);
+void gguf_seal(gguf_file *f);
 
 /* Lookups; NULL / -1 when absent. */
 const gguf_kv *gguf_find_kv(const gguf_file *f, const char *key);

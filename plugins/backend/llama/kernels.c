@@ -79,7 +79,16 @@ static inline int round_even(float v) { return (int)((v + 0x1.8p23f) - 0x1.8p23f
 
 /* ---- sizes ------------------------------------------------------------- */
 
+ggml_type kernels_file_type(ggml_type t) {
+    switch (t) {
+    case WEFT_TYPE_Q8_0_SPLIT: return GGML_TYPE_Q8_0;
+    case WEFT_TYPE_Q4_0_SPLIT: return GGML_TYPE_Q4_0;
+    default: return t;
+    }
+}
+
 size_t row_bytes(ggml_type t, int64_t n) {
+    t = kernels_file_type(t);
     const size_t blk = ggml_blck_size(t);
     return blk ? (size_t)n / blk * ggml_type_size(t) : 0;
 }
@@ -92,6 +101,8 @@ static int slot_of(ggml_type t) {
     case GGML_TYPE_Q4_0: return SLOT_Q4_0;
     case GGML_TYPE_Q4_K: return SLOT_Q4_K;
     case GGML_TYPE_Q6_K: return SLOT_Q6_K;
+    case WEFT_TYPE_Q8_0_SPLIT: return SLOT_Q8_0_SPLIT;
+    case WEFT_TYPE_Q4_0_SPLIT: return SLOT_Q4_0_SPLIT;
     default: return -1;
     }
 }
@@ -104,7 +115,7 @@ static _Noreturn void unsupported(const char *what, ggml_type t) {
 bool kernels_matmul_supported(ggml_type t) { return slot_of(t) >= 0 || t == GGML_TYPE_BF16; }
 
 size_t act_bytes(ggml_type wt, int64_t n) {
-    switch (wt) {
+    switch (kernels_file_type(wt)) {
     case GGML_TYPE_Q8_0:
     case GGML_TYPE_Q4_0: return (size_t)n / QK8_0 * sizeof(blk_q8_0);
     case GGML_TYPE_Q4_K:
@@ -140,6 +151,76 @@ static int32_t isum_i8(const int8_t *a, const int8_t *b, int n) {
     int32_t s = 0;
     for (int i = 0; i < n; i++) s += (int32_t)a[i] * b[i];
     return s;
+}
+
+/* ---- split rows (kernels.h) -------------------------------------------- */
+
+ggml_type kernels_split_type(ggml_type t, int64_t n) {
+    if (t == GGML_TYPE_Q8_0 && n % QK8_0 == 0) return WEFT_TYPE_Q8_0_SPLIT;
+    if (t == GGML_TYPE_Q4_0 && n % (2 * QK4_0) == 0) return WEFT_TYPE_Q4_0_SPLIT;
+    return t;
+}
+
+/* Block i of a split row of nb blocks, in the file's block layout. */
+static void split_block(ggml_type st, const uint8_t *row, int64_t nb, int64_t i, void *out) {
+    uint16_t d;
+    memcpy(&d, row + 2 * i, 2);
+    const uint8_t *qs = row + 2 * nb;
+    if (st == WEFT_TYPE_Q8_0_SPLIT) {
+        blk_q8_0 *b = out;
+        b->d = d;
+        memcpy(b->qs, qs + (size_t)i * QK8_0, QK8_0);
+        return;
+    }
+    blk_q4_0 *b = out;
+    const uint8_t *pair = qs + (size_t)(i / 2) * QK4_0;
+    const int shift = (i & 1) ? 4 : 0;
+    b->d = d;
+    for (int j = 0; j < QK4_0 / 2; j++)
+        b->qs[j] = (uint8_t)(((pair[j] >> shift) & 0xF) | (((pair[j + 16] >> shift) & 0xF) << 4));
+}
+
+bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n) {
+    const ggml_type st = kernels_split_type(t, n);
+    if (st == t) return false;
+    const int64_t nb = n / QK8_0;
+    const size_t rb = row_bytes(t, n);
+    if (t == GGML_TYPE_Q8_0)
+        for (int64_t i = 0; i < rows * nb; i++) {
+            const blk_q8_0 *b = (const blk_q8_0 *)data + i;
+            for (int j = 0; j < QK8_0; j++)
+                if (b->qs[j] == -128) return false;
+        }
+    uint8_t *tmp = malloc(rb);
+    if (!tmp) abort();
+    for (int64_t r = 0; r < rows; r++) {
+        uint8_t *row = (uint8_t *)data + (size_t)r * rb;
+        memcpy(tmp, row, rb);
+        uint8_t *qs = row + 2 * nb;
+        for (int64_t i = 0; i < nb; i++) {
+            if (t == GGML_TYPE_Q8_0) {
+                const blk_q8_0 *b = (const blk_q8_0 *)tmp + i;
+                memcpy(row + 2 * i, &b->d, 2);
+                memcpy(qs + (size_t)i * QK8_0, b->qs, QK8_0);
+                continue;
+            }
+            const blk_q4_0 *b = (const blk_q4_0 *)tmp + i;
+            uint8_t *pair = qs + (size_t)(i / 2) * QK4_0;
+            memcpy(row + 2 * i, &b->d, 2);
+            for (int j = 0; j < QK4_0 / 2; j++) {
+                const uint8_t lo = b->qs[j] & 0xF, hi = b->qs[j] >> 4; /* elements j, j+16 */
+                if (i & 1) {
+                    pair[j] |= (uint8_t)(lo << 4);
+                    pair[j + 16] |= (uint8_t)(hi << 4);
+                } else {
+                    pair[j] = lo;
+                    pair[j + 16] = hi;
+                }
+            }
+        }
+    }
+    free(tmp);
+    return true;
 }
 
 /* ---- dequantize / quantize ---------------------------------------------- */
@@ -202,6 +283,16 @@ void dequantize_row(ggml_type t, const void *src, float *dst, int64_t n) {
         const blk_q8_K *b = src;
         for (int64_t i = 0; i < n / QK_K; i++, dst += QK_K)
             for (int j = 0; j < QK_K; j++) dst[j] = b[i].d * b[i].qs[j];
+        return;
+    }
+    case WEFT_TYPE_Q8_0_SPLIT:
+    case WEFT_TYPE_Q4_0_SPLIT: {
+        const ggml_type ft = kernels_file_type(t);
+        _Alignas(4) uint8_t blk[sizeof(blk_q8_0)];
+        for (int64_t i = 0; i < n / QK8_0; i++, dst += QK8_0) {
+            split_block(t, src, n / QK8_0, i, blk);
+            dequantize_row(ft, blk, dst, QK8_0);
+        }
         return;
     }
     default: unsupported("dequantize_row", t);
@@ -379,6 +470,26 @@ static float dot_q4_0(const void *w, const void *x, int64_t n) {
     return sum;
 }
 
+/* Split rows: the file type's block dot, block by block (same sum order). */
+static float dot_split(ggml_type st, const void *w, const void *x, int64_t n) {
+    const ggml_type ft = kernels_file_type(st);
+    const int64_t nb = n / QK8_0;
+    _Alignas(4) uint8_t blk[sizeof(blk_q8_0)];
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        split_block(st, w, nb, i, blk);
+        sum += ft == GGML_TYPE_Q8_0 ? dot_q8_0(blk, (const blk_q8_0 *)x + i, QK8_0)
+                                    : dot_q4_0(blk, (const blk_q8_0 *)x + i, QK4_0);
+    }
+    return sum;
+}
+static float dot_q8_0_split(const void *w, const void *x, int64_t n) {
+    return dot_split(WEFT_TYPE_Q8_0_SPLIT, w, x, n);
+}
+static float dot_q4_0_split(const void *w, const void *x, int64_t n) {
+    return dot_split(WEFT_TYPE_Q4_0_SPLIT, w, x, n);
+}
+
 /* sum_j (d*sc_j*q - dmin*m_j) . x = d*sum_j sc_j (q.x)_j - dmin*sum_j m_j sum(x_j);
  * the activation sums come from the Q8_K bsums. */
 static float dot_q4_K(const void *w, const void *x, int64_t n) {
@@ -442,6 +553,8 @@ static dot_fn ref_dot(ggml_type t) {
     case GGML_TYPE_Q4_0: return dot_q4_0;
     case GGML_TYPE_Q4_K: return dot_q4_K;
     case GGML_TYPE_Q6_K: return dot_q6_K;
+    case WEFT_TYPE_Q8_0_SPLIT: return dot_q8_0_split;
+    case WEFT_TYPE_Q4_0_SPLIT: return dot_q4_0_split;
     default: unsupported("matmul_rows", t);
     }
 }
@@ -522,7 +635,7 @@ static const kernel_table *table(void) {
 }
 
 void quantize_act(ggml_type wt, const float *x, void *xq, int64_t n) {
-    switch (wt) {
+    switch (kernels_file_type(wt)) {
     case GGML_TYPE_Q8_0:
     case GGML_TYPE_Q4_0: table()->quant_q8_0(x, xq, n); return;
     case GGML_TYPE_Q4_K:

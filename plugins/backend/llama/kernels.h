@@ -24,6 +24,25 @@ const char *kernel_isa_name(kernel_isa isa);
 float fp16_to_fp32(uint16_t h);
 uint16_t fp32_to_fp16(float f);
 
+/* Split layouts (WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_SPLIT in gguf.h): the
+ * loader rewrites Q8_0 / Q4_0 weight rows in place into these, same bytes
+ * per row. A split row holds its nb block scales (fp16) first, then the
+ * quants: Q8_0 32 bytes per block; Q4_0 32 bytes per pair of blocks, byte t
+ * holding element t of the pair's first block in its low nibble and element
+ * t of the second in its high nibble. The AVX2 kernels then convert eight
+ * scales with one instruction, unpack two Q4_0 blocks with three, and use
+ * Q4_0's nibbles unsigned (docs/performance.md, "Split weight rows"). */
+
+/* The split type for rows of type t and length n, or t if it has none
+ * (Q4_0 splits only when a row has an even number of blocks). */
+ggml_type kernels_split_type(ggml_type t, int64_t n);
+/* Rewrite `rows` rows of type t (length n) in place as kernels_split_type(t, n).
+ * False, and nothing rewritten, when a Q8_0 quant is -128: ggml's quantizer
+ * never writes it (|q| <= 127), and the split kernels may negate weights. */
+bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n);
+/* The file type a (possibly split) type was made from. */
+ggml_type kernels_file_type(ggml_type t);
+
 /* Bytes of one row of `n` elements of type t (n a multiple of the block size). */
 size_t row_bytes(ggml_type t, int64_t n);
 

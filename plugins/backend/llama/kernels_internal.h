@@ -75,7 +75,17 @@ typedef void (*matmul_fn)(const void *w, int64_t n, int64_t r0, int64_t r1, cons
                           int n_batch, float *y, int64_t ldy);
 typedef void (*quant_fn)(const float *x, void *xq, int64_t n);
 
-enum kernel_slot { SLOT_F32, SLOT_F16, SLOT_Q8_0, SLOT_Q4_0, SLOT_Q4_K, SLOT_Q6_K, SLOT_COUNT };
+enum kernel_slot {
+    SLOT_F32,
+    SLOT_F16,
+    SLOT_Q8_0,
+    SLOT_Q4_0,
+    SLOT_Q4_K,
+    SLOT_Q6_K,
+    SLOT_Q8_0_SPLIT,
+    SLOT_Q4_0_SPLIT,
+    SLOT_COUNT
+};
 
 typedef struct kernel_table {
     kernel_isa isa;

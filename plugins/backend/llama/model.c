@@ -145,11 +145,12 @@ static bool get_matrix(loader *L, const char *name, int64_t cols, int64_t rows, 
     bool ok;
     const gguf_tensor *t = find(L, name, cols, rows, required, &ok);
     if (!t) return ok;
+    const ggml_type ft = kernels_file_type(t->type);
     if (!kernels_matmul_supported(t->type))
-        return fail(L, "tensor '%s': type %s is not supported", name, ggml_type_name(t->type));
-    if (cols % (int64_t)ggml_blck_size(t->type) != 0)
+        return fail(L, "tensor '%s': type %s is not supported", name, ggml_type_name(ft));
+    if (cols % (int64_t)ggml_blck_size(ft) != 0)
         return fail(L, "tensor '%s': row length %lld is not a multiple of the %s block size %zu",
-                    name, (long long)cols, ggml_type_name(t->type), ggml_blck_size(t->type));
+                    name, (long long)cols, ggml_type_name(ft), ggml_blck_size(ft));
     *w = (weight){.type = t->type, .data = t->data, .rows = rows, .cols = cols};
     return true;
 }
@@ -227,6 +228,23 @@ static bool read_weights(loader *L) {
     return true;
 }
 
+/* Q8_0 / Q4_0 matrices go into the kernels' split layout (kernels.h),
+ * rewritten in place in gguf_open's own copy of the file, with their tensor
+ * types updated to say so. A file mapping or a caller's buffer keeps the
+ * file layout, which the kernels take as well. */
+static void split_matrices(gguf_file *f) {
+    if (!gguf_unseal(f)) return;
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+        gguf_tensor *t = &f->tensors[i];
+        if (t->ne[2] != 1 || t->ne[3] != 1) continue;
+        const ggml_type st = kernels_split_type(t->type, (int64_t)t->ne[0]);
+        if (st == t->type) continue;
+        if (kernels_split_rows(t->type, (void *)t->data, (int64_t)t->ne[1], (int64_t)t->ne[0]))
+            t->type = st;
+    }
+    gguf_seal(f);
+}
+
 model *model_from_gguf(gguf_file *f, char *err, size_t err_cap) {
     model *m = calloc(1, sizeof *m);
     if (!m) {
@@ -234,6 +252,7 @@ model *model_from_gguf(gguf_file *f, char *err, size_t err_cap) {
         return NULL;
     }
     m->file = f;
+    split_matrices(f);
     loader L = {m, err, err_cap};
     gguf_str arch;
     bool ok = true;
