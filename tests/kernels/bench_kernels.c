@@ -4,7 +4,11 @@
  *   stream: calls rotate over copies totalling > 64 MiB, so weights come from
  *           DRAM as in real decoding of a model larger than the caches
  * Prints a table; writes the same rows as JSON to argv[1] if given; further
- * arguments name the only types to run (Q8_0, Q8_0s, ...). */
+ * arguments name the only types to run (Q8_0, Q8_0s, ...).
+ *
+ * bench_kernels --split-ab [out.json]: Q8_0 and Q4_0 weights in the file's
+ * block layout against the same weights in split rows (kernels.h),
+ * alternating call by call so that both see the same machine state. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +86,86 @@ static double time_us(ggml_type t, uint8_t **copies, int n_copies, int rows, int
     return best;
 }
 
+/* Minimum over 40 alternating trials of the per-call time of the file
+ * layout (t[0]) and split rows (t[1]); copies as in time_us. */
+static void time_ab(const ggml_type ty[2], uint8_t **const copies[2], int n_copies, int rows, int n,
+                    const uint8_t *xq, int nb, float *y, double t[2]) {
+    const int reps = nb >= 16 ? 2 : 8;
+    int c = 0;
+    t[0] = t[1] = 1e30;
+    for (int tr = 0; tr < 40; tr++)
+        for (int v = 0; v < 2; v++) {
+            const double t0 = now();
+            for (int i = 0; i < reps; i++, c = (c + 1) % n_copies)
+                matmul_rows(ty[v], copies[v][c], n, 0, rows, xq, nb, y, rows);
+            t[v] = fmin(t[v], (now() - t0) / reps * 1e6);
+        }
+}
+
+static int split_ab(FILE *js) {
+    const ggml_type types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+    const int shapes[][2] = {{768, 2048}, {2048, 768}}, batches[] = {1, 2, 4, 8, 16, 64};
+    printf("file layout against split rows, alternating; us per call, single thread\n");
+    printf("%-5s %-10s %3s %10s %10s %7s %10s %10s %7s\n", "type", "rows x n", "k", "hot file",
+           "hot split", "ratio", "strm file", "strm split", "ratio");
+    if (js) fprintf(js, "{\"split_ab\": [");
+    int first = 1;
+    for (size_t ti = 0; ti < 2; ti++)
+        for (size_t si = 0; si < 2; si++) {
+            const ggml_type ty[2] = {types[ti], kernels_split_type(types[ti], shapes[si][1])};
+            const int rows = shapes[si][0], n = shapes[si][1];
+            const size_t wbytes = row_bytes(ty[0], n) * rows;
+            const int n_copies = (int)(STREAM_BYTES / wbytes) + 1;
+            uint8_t **copies[2] = {malloc(sizeof(uint8_t *) * n_copies), malloc(sizeof(uint8_t *) * n_copies)};
+            for (int c = 0; c < n_copies; c++) {
+                copies[0][c] = malloc(wbytes);
+                copies[1][c] = malloc(wbytes);
+                fill_weights(ty[0], copies[0][c], rows, n);
+                memcpy(copies[1][c], copies[0][c], wbytes);
+                if (!kernels_split_rows(ty[0], copies[1][c], rows, n)) return 1;
+            }
+            uint8_t *xq = malloc(act_bytes(ty[0], n) * 64);
+            float *xf = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * rows * 64);
+            for (int b = 0; b < 64; b++) {
+                for (int i = 0; i < n; i++) xf[i] = frand();
+                quantize_act(ty[0], xf, xq + b * act_bytes(ty[0], n), n);
+            }
+            for (size_t bi = 0; bi < sizeof batches / sizeof batches[0]; bi++) {
+                double hot[2], cold[2];
+                time_ab(ty, copies, 1, rows, n, xq, batches[bi], y, hot);
+                time_ab(ty, copies, n_copies, rows, n, xq, batches[bi], y, cold);
+                printf("%-5s %4dx%-5d %3d %10.1f %10.1f %7.2f %10.1f %10.1f %7.2f\n",
+                       ggml_type_name(ty[0]), rows, n, batches[bi], hot[0], hot[1], hot[0] / hot[1],
+                       cold[0], cold[1], cold[0] / cold[1]);
+                if (js)
+                    fprintf(js,
+                            "%s\n  {\"type\": \"%s\", \"rows\": %d, \"n\": %d, \"n_batch\": %d, "
+                            "\"hot_file_us\": %.2f, \"hot_split_us\": %.2f, \"stream_file_us\": %.2f, "
+                            "\"stream_split_us\": %.2f}",
+                            first ? "" : ",", ggml_type_name(ty[0]), rows, n, batches[bi], hot[0],
+                            hot[1], cold[0], cold[1]);
+                first = 0;
+            }
+            for (int c = 0; c < n_copies; c++) free(copies[0][c]), free(copies[1][c]);
+            free(copies[0]), free(copies[1]), free(xq), free(xf), free(y);
+        }
+    if (js) {
+        fprintf(js, "\n]}\n");
+        fclose(js);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--split-ab") == 0) {
+        kernels_init(-1);
+        FILE *js = argc > 2 ? fopen(argv[2], "w") : NULL;
+        if (argc > 2 && !js) {
+            perror(argv[2]);
+            return 1;
+        }
+        return split_ab(js);
+    }
     /* Q8_0s, Q4_0s: the split rows the loader makes of Q8_0 / Q4_0 (kernels.h) */
     const ggml_type types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_Q8_0,
                                GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K,

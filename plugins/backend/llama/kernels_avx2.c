@@ -155,6 +155,8 @@ ALWAYS_INLINE void float_tile(const mm_args *a, int64_t r, const int R, int b0, 
     int64_t k = 0;
     for (; k + 8 <= a->n; k += 8) {
         __m256 wv[4];
+        if (is_f16 && k % 32 == 0) /* a cache line of each row: see prefetch_next_tile */
+            for (int i = 0; i < R; i++) prefetch_next_tile(wr[i] + R * a->ws + 2 * k);
         for (int i = 0; i < R; i++) wv[i] = load_w8(wr[i], k, is_f16);
         for (int j = 0; j < B; j++) {
             const __m256 xv = _mm256_loadu_ps(xr[j] + k);
