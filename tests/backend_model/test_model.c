@@ -554,7 +554,7 @@ Test(model, split_rows_match_file_layout, .timeout = 120) {
         llm A, B;
         llm_open(&A, path, 1, WEFT_KV_F32, 0, 64);
         llm_open_model(&B, mem, 1, WEFT_KV_F32, 0, 64);
-        cr_assert_eq(A.m->w.layers[0].wq.type, kernels_split_type(types[k], spec.dim), "split on load");
+        cr_assert_eq(A.m->w.layers[0].wq.type, kernels_split_type(types[k], spec.dim, spec.dim), "split on load");
         cr_assert_eq(B.m->w.layers[0].wq.type, types[k], "a caller's buffer keeps the file layout");
         float diff, mean, agree;
         compare_runs(&A, &B, seq, n, &diff, &mean, &agree);

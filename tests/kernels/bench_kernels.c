@@ -4,7 +4,7 @@
  *   stream: calls rotate over copies totalling > 64 MiB, so weights come from
  *           DRAM as in real decoding of a model larger than the caches
  * Prints a table; writes the same rows as JSON to argv[1] if given; further
- * arguments name the only types to run (Q8_0, Q8_0s, ...).
+ * arguments name the only types to run (Q8_0, Q8_0s, Q4_0x8, ...).
  *
  * bench_kernels --split-ab [out.json]: Q8_0 and Q4_0 weights in the file's
  * block layout against the same weights in split rows (kernels.h),
@@ -61,7 +61,7 @@ static void fill_weights(ggml_type t, uint8_t *w, int rows, int n) {
 
 static const char *type_name(ggml_type t) {
     return t == WEFT_TYPE_Q8_0_SPLIT   ? "Q8_0s"
-           : t == WEFT_TYPE_Q4_0_SPLIT ? "Q4_0s"
+           : t == WEFT_TYPE_Q4_0_X8    ? "Q4_0x8"
                                        : ggml_type_name(t);
 }
 
@@ -112,7 +112,7 @@ static int split_ab(FILE *js) {
     int first = 1;
     for (size_t ti = 0; ti < 2; ti++)
         for (size_t si = 0; si < 2; si++) {
-            const ggml_type ty[2] = {types[ti], kernels_split_type(types[ti], shapes[si][1])};
+            const ggml_type ty[2] = {types[ti], kernels_split_type(types[ti], shapes[si][0], shapes[si][1])};
             const int rows = shapes[si][0], n = shapes[si][1];
             const size_t wbytes = row_bytes(ty[0], n) * rows;
             const int n_copies = (int)(STREAM_BYTES / wbytes) + 1;
@@ -166,10 +166,10 @@ int main(int argc, char **argv) {
         }
         return split_ab(js);
     }
-    /* Q8_0s, Q4_0s: the split rows the loader makes of Q8_0 / Q4_0 (kernels.h) */
+    /* Q8_0s, Q4_0x8: the split matrices the loader makes of Q8_0 / Q4_0 (kernels.h) */
     const ggml_type types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_Q8_0,
                                GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K,
-                               WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_SPLIT};
+                               WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_X8};
     const int shapes[][2] = {{768, 2048}, {2048, 768}}, batches[] = {1, 2, 4, 8, 16};
     const kernel_isa isa = kernels_init(-1);
     FILE *js = argc > 1 ? fopen(argv[1], "w") : NULL;

@@ -111,7 +111,7 @@ static int blck(ggml_type t) {
 
 static const char *type_name(ggml_type t) {
     return t == WEFT_TYPE_Q8_0_SPLIT   ? "Q8_0 split"
-           : t == WEFT_TYPE_Q4_0_SPLIT ? "Q4_0 split"
+           : t == WEFT_TYPE_Q4_0_X8    ? "Q4_0 x8"
                                        : ggml_type_name(t);
 }
 
@@ -142,7 +142,7 @@ static uint8_t *make_weights(ggml_type t, int rows, int n) {
         quantize_row(ft, f, w + r * rb, n);
     }
     if (ft != t) {
-        cr_assert_eq(kernels_split_type(ft, n), t);
+        cr_assert_eq(kernels_split_type(ft, rows, n), t);
         cr_assert(kernels_split_rows(ft, w, rows, n));
     }
     free(f);
@@ -162,23 +162,15 @@ static uint8_t *make_acts(ggml_type wt, int n_batch, int n) {
     return x;
 }
 
-/* |weight| per element, from the decoder above for K-quants. */
-static void weight_mags(ggml_type t, const uint8_t *row, int n, float *mag) {
+/* |weight| per element of row r, from the decoder above for K-quants. */
+static void weight_mags(ggml_type t, const uint8_t *w, int r, int n, float *mag) {
     if (t == GGML_TYPE_Q4_K) {
+        const uint8_t *row = w + (size_t)r * row_bytes(t, n);
         float tmp[256];
         for (int i = 0; i < n / 256; i++) ref_decode_q4_K(row + 144 * i, tmp, mag + 256 * i);
         return;
     }
-    if (t == WEFT_TYPE_Q4_0_SPLIT) {
-        /* the kernel dots unsigned nibbles (up to 15) and takes 8 x back */
-        for (int b = 0; b < n / 32; b++) {
-            uint16_t d;
-            memcpy(&d, row + 2 * b, 2);
-            for (int i = 0; i < 32; i++) mag[32 * b + i] = 16.0f * fabsf(fp16_to_fp32(d));
-        }
-        return;
-    }
-    dequantize_row(t, row, mag, n);
+    dequantize_matrix_row(t, w, r, n, mag);
     for (int i = 0; i < n; i++) mag[i] = fabsf(mag[i]);
 }
 
@@ -198,7 +190,7 @@ static const ggml_type all_types[] = {GGML_TYPE_F32,        GGML_TYPE_F16,
                                       GGML_TYPE_Q8_0,       GGML_TYPE_Q4_0,
                                       GGML_TYPE_Q4_K,       GGML_TYPE_Q6_K,
                                       GGML_TYPE_BF16,       WEFT_TYPE_Q8_0_SPLIT,
-                                      WEFT_TYPE_Q4_0_SPLIT};
+                                      WEFT_TYPE_Q4_0_X8};
 #define N_TYPES (int)(sizeof all_types / sizeof all_types[0])
 static const int batches[] = {1, 2, 3, 4, 5, 8, 16, 17};
 #define N_BATCHES (int)(sizeof batches / sizeof batches[0])
@@ -208,8 +200,8 @@ static int sizes_for(ggml_type t, int *out) {
         out[0] = 256, out[1] = 768, out[2] = 2048;
         return 3;
     }
-    if (t != kernels_file_type(t)) { /* split: an even block count; 10 blocks: a short last 8 */
-        out[0] = 64, out[1] = 320, out[2] = 768, out[3] = 2048;
+    if (t != kernels_file_type(t)) { /* split: 3 blocks, and 10: a short last 8 */
+        out[0] = 96, out[1] = 320, out[2] = 768, out[3] = 2048;
         return 4;
     }
     if (blck(t) == 32) {
@@ -231,7 +223,10 @@ static int sizes_for(ggml_type t, int *out) {
  * quantized ones (the Q4_K term has two parts). A real bug (a lost or
  * doubled block) is orders of magnitude larger. */
 
-#define ROWS 37 /* odd: 4- and 2-row tiles, leftovers, a 16-row block boundary */
+/* 37 rows: 4- and 2-row tiles, leftovers, a 16-row block boundary; Q4_0_X8
+ * needs whole groups of 8, and 40 rows give 5 of them. */
+static int rows_for(ggml_type t) { return t == WEFT_TYPE_Q4_0_X8 ? 40 : 37; }
+#define MAX_ROWS 40
 #define LDY_PAD 3
 #define SENTINEL -12345.0f
 
@@ -239,6 +234,7 @@ Test(kernels, matmul_simd_matches_reference) {
     init_best();
     for (int ti = 0; ti < N_TYPES; ti++) {
         const ggml_type t = all_types[ti];
+        const int ROWS = rows_for(t);
         int ns[4];
         const int nn = sizes_for(t, ns);
         for (int si = 0; si < nn; si++) {
@@ -257,7 +253,7 @@ Test(kernels, matmul_simd_matches_reference) {
                 for (int b = 0; b < nb; b++) {
                     act_values(t, x + b * act_bytes(t, n), n, xv);
                     for (int r = 0; r < ROWS; r++) {
-                        weight_mags(t, w + r * row_bytes(t, n), n, wmag);
+                        weight_mags(t, w, r, n, wmag);
                         double S = 0;
                         for (int i = 0; i < n; i++) S += (double)wmag[i] * fabsf(xv[i]);
                         const double tol = (m + 4) * FLT_EPSILON * S;
@@ -284,12 +280,13 @@ Test(kernels, scalar_isa_is_reference) {
     cr_assert_eq(kernels_init(KERNEL_SCALAR), KERNEL_SCALAR);
     for (int ti = 0; ti < N_TYPES; ti++) {
         const ggml_type t = all_types[ti];
+        const int ROWS = rows_for(t);
         const int n = 512, nb = 3;
         uint8_t *w = make_weights(t, ROWS, n), *x = make_acts(t, nb, n);
-        float ys[ROWS * 3], yr[ROWS * 3];
+        float ys[MAX_ROWS * 3], yr[MAX_ROWS * 3];
         matmul_rows(t, w, n, 0, ROWS, x, nb, ys, ROWS);
         matmul_rows_ref(t, w, n, 0, ROWS, x, nb, yr, ROWS);
-        cr_assert(memcmp(ys, yr, sizeof ys) == 0, "%s", type_name(t));
+        cr_assert(memcmp(ys, yr, sizeof(float) * ROWS * nb) == 0, "%s", type_name(t));
         free(w), free(x);
     }
     kernels_init(-1);
@@ -298,9 +295,11 @@ Test(kernels, scalar_isa_is_reference) {
 /* Results must not depend on how [r0, r1) is split across calls (threads). */
 Test(kernels, matmul_split_invariant) {
     init_best();
-    const int splits[][4] = {{1, 2, 3, 37}, {5, 16, 17, 37}, {4, 20, 33, 37}, {36, 37, 37, 37}};
+    /* the last bound is the row count; X8 splits cut groups of 8 */
+    const int splits[][4] = {{1, 2, 3, 0}, {5, 16, 17, 0}, {4, 20, 33, 0}, {36, 37, 37, 0}};
     for (int ti = 0; ti < N_TYPES; ti++) {
         const ggml_type t = all_types[ti];
+        const int ROWS = rows_for(t);
         const int n = 768;
         for (int bi = 0; bi < N_BATCHES; bi++) {
             const int nb = batches[bi];
@@ -311,8 +310,9 @@ Test(kernels, matmul_split_invariant) {
             for (size_t s = 0; s < sizeof splits / sizeof splits[0]; s++) {
                 int64_t r0 = 0;
                 for (int k = 0; k < 4; k++) {
-                    matmul_rows(t, w, n, r0, splits[s][k], x, nb, part, ROWS);
-                    r0 = splits[s][k];
+                    const int r1 = k == 3 ? ROWS : splits[s][k];
+                    matmul_rows(t, w, n, r0, r1, x, nb, part, ROWS);
+                    r0 = r1;
                 }
                 cr_assert(memcmp(full, part, sizeof(float) * ROWS * nb) == 0,
                           "%s batch %d split %zu", type_name(t), nb, s);
@@ -333,6 +333,7 @@ Test(kernels, matmul_batch_invariant) {
     const int nbs[] = {2, 3, 4, 5, 7, 8, 9, 16, 17};
     for (int ti = 0; ti < N_TYPES; ti++) {
         const ggml_type t = all_types[ti];
+        const int ROWS = rows_for(t);
         const int n = 768, maxb = 17;
         uint8_t *w = make_weights(t, ROWS, n), *x = make_acts(t, maxb, n);
         float *one = malloc(sizeof(float) * ROWS * maxb), *many = malloc(sizeof(float) * ROWS * maxb);
@@ -350,48 +351,48 @@ Test(kernels, matmul_batch_invariant) {
     }
 }
 
-/* Split rows (kernels.h): the documented byte layout, the same values, and
- * the same reference products as the file layout. */
+/* Split matrices (kernels.h): the documented byte layouts, the same values,
+ * and the same reference products as the file layout. */
 Test(kernels, split_rows_keep_the_values) {
-    cr_assert_eq(kernels_split_type(GGML_TYPE_Q8_0, 96), WEFT_TYPE_Q8_0_SPLIT);
-    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_0, 128), WEFT_TYPE_Q4_0_SPLIT);
-    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_0, 96), GGML_TYPE_Q4_0, "odd block count");
-    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_K, 256), GGML_TYPE_Q4_K);
-    cr_assert_eq(kernels_file_type(WEFT_TYPE_Q4_0_SPLIT), GGML_TYPE_Q4_0);
-    cr_assert_eq(row_bytes(WEFT_TYPE_Q8_0_SPLIT, 320), row_bytes(GGML_TYPE_Q8_0, 320));
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q8_0, 3, 96), WEFT_TYPE_Q8_0_SPLIT);
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_0, 16, 96), WEFT_TYPE_Q4_0_X8);
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_0, 12, 96), GGML_TYPE_Q4_0, "not whole groups of 8");
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_K, 8, 256), GGML_TYPE_Q4_K);
+    cr_assert_eq(kernels_file_type(WEFT_TYPE_Q4_0_X8), GGML_TYPE_Q4_0);
+    cr_assert_eq(row_bytes(WEFT_TYPE_Q4_0_X8, 320), row_bytes(GGML_TYPE_Q4_0, 320));
     const ggml_type types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
     for (int ti = 0; ti < 2; ti++) {
-        const ggml_type ft = types[ti], st = kernels_split_type(ft, 320);
-        const int n = 320, rows = 5, nb = n / 32, nbatch = 3;
-        const size_t rb = row_bytes(ft, n);
+        const int n = 320, rows = 16, nb = n / 32, nbatch = 3;
+        const ggml_type ft = types[ti], st = kernels_split_type(ft, rows, n);
+        const size_t rb = row_bytes(ft, n), bs = ft == GGML_TYPE_Q8_0 ? 34 : 18;
         uint8_t *w = make_weights(ft, rows, n), *sw = malloc(rb * rows);
         memcpy(sw, w, rb * rows);
         cr_assert(kernels_split_rows(ft, sw, rows, n));
         float a[320], b[320];
         for (int r = 0; r < rows; r++) {
-            const uint8_t *row = w + r * rb, *srow = sw + r * rb;
+            const uint8_t *row = w + r * rb;
             dequantize_row(ft, row, a, n);
-            dequantize_row(st, srow, b, n);
+            dequantize_matrix_row(st, sw, r, n, b);
             cr_assert(memcmp(a, b, sizeof a) == 0, "%s row %d", type_name(st), r);
+            /* where the layout comment in kernels.h says each byte is */
+            const uint8_t *group = sw + (r / 8) * 8 * rb;
             for (int k = 0; k < nb; k++) {
-                const size_t bs = ft == GGML_TYPE_Q8_0 ? 34 : 18;
-                cr_assert(memcmp(srow + 2 * k, row + bs * k, 2) == 0, "scale %d first", k);
+                const uint8_t *scale = ft == GGML_TYPE_Q8_0 ? sw + r * rb + 2 * k : group + 16 * k + 2 * (r % 8);
+                cr_assert(memcmp(scale, row + bs * k, 2) == 0, "%s scale %d", type_name(st), k);
                 for (int e = 0; e < 32; e++) {
-                    int q; /* element e of block k, from the file block */
                     if (ft == GGML_TYPE_Q8_0) {
-                        q = (int8_t)row[bs * k + 2 + e];
-                        cr_assert_eq((int8_t)srow[2 * nb + 32 * k + e], q);
-                    } else {
-                        const uint8_t byte = row[bs * k + 2 + (e & 15)];
-                        q = e < 16 ? byte & 0xF : byte >> 4;
-                        const uint8_t pb = srow[2 * nb + 32 * (k / 2) + e];
-                        cr_assert_eq((k & 1) ? pb >> 4 : pb & 0xF, q, "block %d element %d", k, e);
+                        cr_assert_eq((int8_t)sw[r * rb + 2 * nb + 32 * k + e], (int8_t)row[bs * k + 2 + e]);
+                        continue;
                     }
+                    const uint8_t fb = row[bs * k + 2 + (e & 15)];
+                    const int q = e < 16 ? fb & 0xF : fb >> 4;
+                    const uint8_t xb = group[16 * nb + 128 * k + 32 * (e / 8) + 4 * (r % 8) + e % 4];
+                    cr_assert_eq((e / 4) & 1 ? xb >> 4 : xb & 0xF, q, "row %d block %d element %d", r, k, e);
                 }
             }
         }
         uint8_t *x = make_acts(ft, nbatch, n);
-        float ya[5 * 3], yb[5 * 3];
+        float ya[16 * 3], yb[16 * 3];
         matmul_rows_ref(ft, w, n, 0, rows, x, nbatch, ya, rows);
         matmul_rows_ref(st, sw, n, 0, rows, x, nbatch, yb, rows);
         cr_assert(memcmp(ya, yb, sizeof ya) == 0, "%s reference", type_name(st));

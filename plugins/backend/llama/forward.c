@@ -385,9 +385,7 @@ static void forward_chunk(forward_state *fs, const chunk *ch) {
 
     for (int t = 0; t < n; t++) {
         const weight *e = &m->w.token_embd;
-        const size_t rb = row_bytes(e->type, dim);
-        dequantize_row(e->type, (const uint8_t *)e->data + (size_t)ch->tokens[t] * rb,
-                       fs->x + (size_t)t * dim, dim);
+        dequantize_matrix_row(e->type, e->data, ch->tokens[t], dim, fs->x + (size_t)t * dim);
         rope_angles(&fs->rope, ch->positions[t], fs->rope_cs + (size_t)t * c->n_rot);
     }
 

@@ -45,7 +45,7 @@ typedef enum ggml_type {
     /* In-memory layouts of the llama backend's kernels (kernels.h), never
      * valid in a file: this file's type table does not know them. */
     WEFT_TYPE_Q8_0_SPLIT = 1000,
-    WEFT_TYPE_Q4_0_SPLIT = 1001,
+    WEFT_TYPE_Q4_0_X8 = 1001,
 } ggml_type;
 
 typedef struct gguf_str {

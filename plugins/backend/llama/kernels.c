@@ -82,7 +82,7 @@ static inline int round_even(float v) { return (int)((v + 0x1.8p23f) - 0x1.8p23f
 ggml_type kernels_file_type(ggml_type t) {
     switch (t) {
     case WEFT_TYPE_Q8_0_SPLIT: return GGML_TYPE_Q8_0;
-    case WEFT_TYPE_Q4_0_SPLIT: return GGML_TYPE_Q4_0;
+    case WEFT_TYPE_Q4_0_X8: return GGML_TYPE_Q4_0;
     default: return t;
     }
 }
@@ -102,7 +102,7 @@ static int slot_of(ggml_type t) {
     case GGML_TYPE_Q4_K: return SLOT_Q4_K;
     case GGML_TYPE_Q6_K: return SLOT_Q6_K;
     case WEFT_TYPE_Q8_0_SPLIT: return SLOT_Q8_0_SPLIT;
-    case WEFT_TYPE_Q4_0_SPLIT: return SLOT_Q4_0_SPLIT;
+    case WEFT_TYPE_Q4_0_X8: return SLOT_Q4_0_X8;
     default: return -1;
     }
 }
@@ -155,33 +155,47 @@ static int32_t isum_i8(const int8_t *a, const int8_t *b, int n) {
 
 /* ---- split rows (kernels.h) -------------------------------------------- */
 
-ggml_type kernels_split_type(ggml_type t, int64_t n) {
-    if (t == GGML_TYPE_Q8_0 && n % QK8_0 == 0) return WEFT_TYPE_Q8_0_SPLIT;
-    if (t == GGML_TYPE_Q4_0 && n % (2 * QK4_0) == 0) return WEFT_TYPE_Q4_0_SPLIT;
+ggml_type kernels_split_type(ggml_type t, int64_t rows, int64_t n) {
+    if (n % QK8_0 != 0) return t;
+    if (t == GGML_TYPE_Q8_0) return WEFT_TYPE_Q8_0_SPLIT;
+    if (t == GGML_TYPE_Q4_0 && rows % 8 == 0) return WEFT_TYPE_Q4_0_X8;
     return t;
 }
 
-/* Block i of a split row of nb blocks, in the file's block layout. */
-static void split_block(ggml_type st, const uint8_t *row, int64_t nb, int64_t i, void *out) {
+/* Where element e (0..31) of block k of lane l sits in a Q4_0_X8 group:
+ * byte 32 m + 4 l + (e % 4) of the block's 128 bytes, m = e / 8, high
+ * nibble when (e / 4) is odd. */
+static size_t x8_byte(int l, int e) { return (size_t)(32 * (e / 8) + 4 * l + e % 4); }
+static int x8_shift(int e) { return (e / 4) & 1 ? 4 : 0; }
+
+/* Block k of row r of a split matrix (rows of n elements), in the file's
+ * block layout. */
+static void split_block(ggml_type st, const uint8_t *w, int64_t n, int64_t r, int64_t k, void *out) {
+    const int64_t nb = n / QK8_0;
+    const size_t rb = row_bytes(st, n);
     uint16_t d;
-    memcpy(&d, row + 2 * i, 2);
-    const uint8_t *qs = row + 2 * nb;
     if (st == WEFT_TYPE_Q8_0_SPLIT) {
+        const uint8_t *row = w + (size_t)r * rb;
         blk_q8_0 *b = out;
+        memcpy(&d, row + 2 * k, 2);
         b->d = d;
-        memcpy(b->qs, qs + (size_t)i * QK8_0, QK8_0);
+        memcpy(b->qs, row + 2 * nb + (size_t)k * QK8_0, QK8_0);
         return;
     }
+    const uint8_t *group = w + (size_t)(r / 8) * 8 * rb, *q = group + 16 * nb + (size_t)k * 128;
+    const int l = (int)(r % 8);
     blk_q4_0 *b = out;
-    const uint8_t *pair = qs + (size_t)(i / 2) * QK4_0;
-    const int shift = (i & 1) ? 4 : 0;
+    memcpy(&d, group + 16 * k + 2 * l, 2);
     b->d = d;
-    for (int j = 0; j < QK4_0 / 2; j++)
-        b->qs[j] = (uint8_t)(((pair[j] >> shift) & 0xF) | (((pair[j + 16] >> shift) & 0xF) << 4));
+    for (int j = 0; j < QK4_0 / 2; j++) {
+        const int lo = (q[x8_byte(l, j)] >> x8_shift(j)) & 0xF;
+        const int hi = (q[x8_byte(l, j + 16)] >> x8_shift(j + 16)) & 0xF;
+        b->qs[j] = (uint8_t)(lo | hi << 4);
+    }
 }
 
 bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n) {
-    const ggml_type st = kernels_split_type(t, n);
+    const ggml_type st = kernels_split_type(t, rows, n);
     if (st == t) return false;
     const int64_t nb = n / QK8_0;
     const size_t rb = row_bytes(t, n);
@@ -191,36 +205,46 @@ bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n) {
             for (int j = 0; j < QK8_0; j++)
                 if (b->qs[j] == -128) return false;
         }
-    uint8_t *tmp = malloc(rb);
+    const int64_t per = t == GGML_TYPE_Q8_0 ? 1 : 8; /* rows rewritten together */
+    uint8_t *tmp = malloc(rb * per);
     if (!tmp) abort();
-    for (int64_t r = 0; r < rows; r++) {
-        uint8_t *row = (uint8_t *)data + (size_t)r * rb;
-        memcpy(tmp, row, rb);
-        uint8_t *qs = row + 2 * nb;
-        for (int64_t i = 0; i < nb; i++) {
+    for (int64_t r0 = 0; r0 < rows; r0 += per) {
+        uint8_t *dst = (uint8_t *)data + (size_t)r0 * rb;
+        memcpy(tmp, dst, rb * per);
+        for (int64_t k = 0; k < nb; k++) {
             if (t == GGML_TYPE_Q8_0) {
-                const blk_q8_0 *b = (const blk_q8_0 *)tmp + i;
-                memcpy(row + 2 * i, &b->d, 2);
-                memcpy(qs + (size_t)i * QK8_0, b->qs, QK8_0);
+                const blk_q8_0 *b = (const blk_q8_0 *)tmp + k;
+                memcpy(dst + 2 * k, &b->d, 2);
+                memcpy(dst + 2 * nb + (size_t)k * QK8_0, b->qs, QK8_0);
                 continue;
             }
-            const blk_q4_0 *b = (const blk_q4_0 *)tmp + i;
-            uint8_t *pair = qs + (size_t)(i / 2) * QK4_0;
-            memcpy(row + 2 * i, &b->d, 2);
-            for (int j = 0; j < QK4_0 / 2; j++) {
-                const uint8_t lo = b->qs[j] & 0xF, hi = b->qs[j] >> 4; /* elements j, j+16 */
-                if (i & 1) {
-                    pair[j] |= (uint8_t)(lo << 4);
-                    pair[j + 16] |= (uint8_t)(hi << 4);
-                } else {
-                    pair[j] = lo;
-                    pair[j + 16] = hi;
+            uint8_t *q = dst + 16 * nb + (size_t)k * 128;
+            memset(q, 0, 128);
+            for (int l = 0; l < 8; l++) {
+                const blk_q4_0 *b = (const blk_q4_0 *)(tmp + (size_t)l * rb) + k;
+                memcpy(dst + 16 * k + 2 * l, &b->d, 2);
+                for (int e = 0; e < QK4_0; e++) {
+                    const int v = e < 16 ? b->qs[e] & 0xF : b->qs[e - 16] >> 4;
+                    q[x8_byte(l, e)] |= (uint8_t)(v << x8_shift(e));
                 }
             }
         }
     }
     free(tmp);
     return true;
+}
+
+void dequantize_matrix_row(ggml_type t, const void *w, int64_t r, int64_t n, float *dst) {
+    const ggml_type ft = kernels_file_type(t);
+    if (ft == t) {
+        dequantize_row(t, (const uint8_t *)w + (size_t)r * row_bytes(t, n), dst, n);
+        return;
+    }
+    _Alignas(4) uint8_t blk[sizeof(blk_q8_0)];
+    for (int64_t k = 0; k < n / QK8_0; k++, dst += QK8_0) {
+        split_block(t, w, n, r, k, blk);
+        dequantize_row(ft, blk, dst, QK8_0);
+    }
 }
 
 /* ---- dequantize / quantize ---------------------------------------------- */
@@ -285,17 +309,7 @@ void dequantize_row(ggml_type t, const void *src, float *dst, int64_t n) {
             for (int j = 0; j < QK_K; j++) dst[j] = b[i].d * b[i].qs[j];
         return;
     }
-    case WEFT_TYPE_Q8_0_SPLIT:
-    case WEFT_TYPE_Q4_0_SPLIT: {
-        const ggml_type ft = kernels_file_type(t);
-        _Alignas(4) uint8_t blk[sizeof(blk_q8_0)];
-        for (int64_t i = 0; i < n / QK8_0; i++, dst += QK8_0) {
-            split_block(t, src, n / QK8_0, i, blk);
-            dequantize_row(ft, blk, dst, QK8_0);
-        }
-        return;
-    }
-    default: unsupported("dequantize_row", t);
+    default: unsupported("dequantize_row (split types: dequantize_matrix_row)", t);
     }
 }
 
@@ -470,26 +484,6 @@ static float dot_q4_0(const void *w, const void *x, int64_t n) {
     return sum;
 }
 
-/* Split rows: the file type's block dot, block by block (same sum order). */
-static float dot_split(ggml_type st, const void *w, const void *x, int64_t n) {
-    const ggml_type ft = kernels_file_type(st);
-    const int64_t nb = n / QK8_0;
-    _Alignas(4) uint8_t blk[sizeof(blk_q8_0)];
-    float sum = 0.0f;
-    for (int64_t i = 0; i < nb; i++) {
-        split_block(st, w, nb, i, blk);
-        sum += ft == GGML_TYPE_Q8_0 ? dot_q8_0(blk, (const blk_q8_0 *)x + i, QK8_0)
-                                    : dot_q4_0(blk, (const blk_q8_0 *)x + i, QK4_0);
-    }
-    return sum;
-}
-static float dot_q8_0_split(const void *w, const void *x, int64_t n) {
-    return dot_split(WEFT_TYPE_Q8_0_SPLIT, w, x, n);
-}
-static float dot_q4_0_split(const void *w, const void *x, int64_t n) {
-    return dot_split(WEFT_TYPE_Q4_0_SPLIT, w, x, n);
-}
-
 /* sum_j (d*sc_j*q - dmin*m_j) . x = d*sum_j sc_j (q.x)_j - dmin*sum_j m_j sum(x_j);
  * the activation sums come from the Q8_K bsums. */
 static float dot_q4_K(const void *w, const void *x, int64_t n) {
@@ -553,14 +547,35 @@ static dot_fn ref_dot(ggml_type t) {
     case GGML_TYPE_Q4_0: return dot_q4_0;
     case GGML_TYPE_Q4_K: return dot_q4_K;
     case GGML_TYPE_Q6_K: return dot_q6_K;
-    case WEFT_TYPE_Q8_0_SPLIT: return dot_q8_0_split;
-    case WEFT_TYPE_Q4_0_SPLIT: return dot_q4_0_split;
     default: unsupported("matmul_rows", t);
     }
 }
 
+/* Split matrices: the file type's block dot, block by block (the same sum
+ * order as the file layout's). */
+static void matmul_split_ref(ggml_type st, const void *w, int64_t n, int64_t r0, int64_t r1,
+                             const void *xq, int n_batch, float *y, int64_t ldy) {
+    const ggml_type ft = kernels_file_type(st);
+    const size_t xs = act_bytes(st, n);
+    _Alignas(4) uint8_t blk[sizeof(blk_q8_0)];
+    for (int64_t r = r0; r < r1; r++)
+        for (int b = 0; b < n_batch; b++) {
+            const blk_q8_0 *x = (const blk_q8_0 *)((const char *)xq + b * xs);
+            float sum = 0.0f;
+            for (int64_t k = 0; k < n / QK8_0; k++) {
+                split_block(st, w, n, r, k, blk);
+                sum += ft == GGML_TYPE_Q8_0 ? dot_q8_0(blk, x + k, QK8_0) : dot_q4_0(blk, x + k, QK4_0);
+            }
+            y[b * ldy + r] = sum;
+        }
+}
+
 void matmul_rows_ref(ggml_type wt, const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
                      int n_batch, float *y, int64_t ldy) {
+    if (kernels_file_type(wt) != wt) {
+        matmul_split_ref(wt, w, n, r0, r1, xq, n_batch, y, ldy);
+        return;
+    }
     const dot_fn dot = ref_dot(wt);
     const size_t ws = row_bytes(wt, n), xs = act_bytes(wt, n);
     for (int64_t r = r0; r < r1; r++) {

@@ -24,29 +24,35 @@ const char *kernel_isa_name(kernel_isa isa);
 float fp16_to_fp32(uint16_t h);
 uint16_t fp32_to_fp16(float f);
 
-/* Split layouts (WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_SPLIT in gguf.h): the
- * loader rewrites Q8_0 / Q4_0 weight rows in place into these, same bytes
- * per row. A split row holds its nb block scales (fp16) first, then the
- * quants: Q8_0 32 bytes per block; Q4_0 32 bytes per pair of blocks, byte t
- * holding element t of the pair's first block in its low nibble and element
- * t of the second in its high nibble. The AVX2 kernels then convert eight
- * scales with one instruction, unpack two Q4_0 blocks with three, and use
- * Q4_0's nibbles unsigned (docs/performance.md, "Split weight rows"). */
+/* Split layouts (WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_X8 in gguf.h): the
+ * loader rewrites Q8_0 / Q4_0 weight matrices in place into these, same
+ * bytes in all. Q8_0 split rows hold their nb block scales (fp16) first,
+ * then 32 quant bytes per block. Q4_0_X8 interleaves rows in groups of 8:
+ * a group holds the 8 rows' scales of block 0, of block 1, ... (16 bytes
+ * each), then per block 128 bytes in which element e of row l is the
+ * nibble of byte 32 (e / 8) + 4 l + e % 4, high when (e / 4) is odd. So a
+ * vector lane is a row: the AVX2 kernels convert 8 scales with one
+ * instruction, and for Q4_0 do the block's integer dot for 8 rows at once
+ * (docs/performance.md, "Split weight rows"). Rows of a split matrix are
+ * not separately addressable: use dequantize_matrix_row. */
 
-/* The split type for rows of type t and length n, or t if it has none
- * (Q4_0 splits only when a row has an even number of blocks). */
-ggml_type kernels_split_type(ggml_type t, int64_t n);
-/* Rewrite `rows` rows of type t (length n) in place as kernels_split_type(t, n).
- * False, and nothing rewritten, when a Q8_0 quant is -128: ggml's quantizer
- * never writes it (|q| <= 127), and the split kernels may negate weights. */
+/* The split type for a matrix of `rows` rows of type t and length n, or t
+ * if it has none (Q4_0 needs rows in whole groups of 8). */
+ggml_type kernels_split_type(ggml_type t, int64_t rows, int64_t n);
+/* Rewrite a matrix of `rows` rows of type t (length n) in place as
+ * kernels_split_type(t, rows, n). False, and nothing rewritten, when it has
+ * no split type or a Q8_0 quant is -128: ggml's quantizer never writes it
+ * (|q| <= 127), and the split kernels may negate weights. */
 bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n);
+/* Row r (n elements) of a matrix of type t, split or not, as floats. */
+void dequantize_matrix_row(ggml_type t, const void *w, int64_t r, int64_t n, float *dst);
 /* The file type a (possibly split) type was made from. */
 ggml_type kernels_file_type(ggml_type t);
 
 /* Bytes of one row of `n` elements of type t (n a multiple of the block size). */
 size_t row_bytes(ggml_type t, int64_t n);
 
-/* Dequantize one row of n elements. */
+/* Dequantize one row of n elements (not for split types). */
 void dequantize_row(ggml_type t, const void *src, float *dst, int64_t n);
 /* Quantize one row of n floats to type t (Q8_0, Q4_0, F16, F32 at least;
  * used by tests and the model-writing tool). Also BF16, Q8_K, and simple

@@ -205,26 +205,23 @@ typedef struct q8_args {
     int64_t rb;      /* first row of the row block dw describes */
     int64_t nb;
     int64_t nbp;     /* row stride of dx and dw: nb rounded up to 8 */
-    const float *cx; /* split Q4_0: as split_args.cx */
 } q8_args;
 
-/* kind: Q8_0 or Q4_0 in file rows or split rows; split Q4_0 does
- * split_tile's per-pair arithmetic (unsigned nibbles). Constants, so that
- * block offsets are too. */
-enum { TILE_Q8_0, TILE_Q4_0, TILE_Q8_0_SPLIT, TILE_Q4_0_SPLIT };
+/* kind: Q8_0 or Q4_0 in file rows, or Q8_0 in split rows. A constant, so
+ * that block offsets are too. */
+enum { TILE_Q8_0, TILE_Q4_0, TILE_Q8_0_SPLIT };
 
 ALWAYS_INLINE void q8act_tile(const q8_args *q, int64_t r, const int R, int b0, const int B,
                               const int kind) {
     const int is_q4 = kind == TILE_Q4_0;
-    const bool split = kind == TILE_Q8_0_SPLIT || kind == TILE_Q4_0_SPLIT;
+    const bool split = kind == TILE_Q8_0_SPLIT;
     const size_t qoff = split ? 2 * (size_t)q->nb : 2,
                  qstride = split ? 32 : is_q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0);
-    const __m256i low4 = _mm256_set1_epi8(0xF);
     const mm_args *a = &q->m;
     __m256 acc[4][8];
     const uint8_t *wr[4];
     const blk_q8_0 *xr[8];
-    const float *dxr[8], *dwr[4], *cxr[8];
+    const float *dxr[8], *dwr[4];
     for (int i = 0; i < R; i++) {
         wr[i] = a->w + (size_t)(r + i) * a->ws;
         dwr[i] = q->dw + (size_t)(r + i - q->rb) * q->nbp;
@@ -232,7 +229,6 @@ ALWAYS_INLINE void q8act_tile(const q8_args *q, int64_t r, const int R, int b0, 
     for (int j = 0; j < B; j++) {
         xr[j] = (const blk_q8_0 *)(a->x + (size_t)(b0 + j) * a->xs);
         dxr[j] = q->dx + (size_t)(b0 + j) * q->nbp;
-        cxr[j] = kind == TILE_Q4_0_SPLIT ? q->cx + (size_t)(b0 + j) * q->nbp : NULL;
     }
     for (int i = 0; i < R; i++)
         for (int j = 0; j < B; j++) acc[i][j] = _mm256_setzero_ps();
@@ -244,23 +240,13 @@ ALWAYS_INLINE void q8act_tile(const q8_args *q, int64_t r, const int R, int b0, 
         const int kn = nb - k0 < 8 ? (int)(nb - k0) : 8;
         for (int i = 0; i < R; i++) {
             const __m256 dw = _mm256_loadu_ps(dwr[i] + k0);
-            for (int j = 0; j < B; j++) {
+            for (int j = 0; j < B; j++)
                 _mm256_store_ps(prod[i][j], _mm256_mul_ps(dw, _mm256_loadu_ps(dxr[j] + k0)));
-                if (kind == TILE_Q4_0_SPLIT)
-                    acc[i][j] = _mm256_fnmadd_ps(dw, _mm256_loadu_ps(cxr[j] + k0), acc[i][j]);
-            }
         }
         for (int kk = 0; kk < kn; kk++) {
             const int64_t k = k0 + kk;
             __m256i wq[4], wabs[4];
             for (int i = 0; i < R; i++) {
-                if (kind == TILE_Q4_0_SPLIT) { /* block k's nibbles of its pair */
-                    const uint8_t *bp = wr[i] + qoff + (size_t)(k / 2) * 32;
-                    prefetch_next_tile(bp + R * a->ws);
-                    const __m256i raw = loadu256(bp);
-                    wq[i] = _mm256_and_si256((k & 1) ? _mm256_srli_epi16(raw, 4) : raw, low4);
-                    continue;
-                }
                 const uint8_t *bp = wr[i] + qoff + (size_t)k * qstride;
                 prefetch_next_tile(bp + R * a->ws);
                 wq[i] = is_q4 ? unpack_q4_0(bp) : loadu256(bp);
@@ -269,9 +255,7 @@ ALWAYS_INLINE void q8act_tile(const q8_args *q, int64_t r, const int R, int b0, 
             for (int j = 0; j < B; j++) {
                 const __m256i xq = loadu256(xr[j][k].qs);
                 for (int i = 0; i < R; i++) {
-                    const __m256 sv = kind == TILE_Q4_0_SPLIT
-                                          ? dot_to_f32(_mm256_maddubs_epi16(wq[i], xq))
-                                          : _mm256_cvtepi32_ps(dot_i8(wabs[i], wq[i], xq));
+                    const __m256 sv = _mm256_cvtepi32_ps(dot_i8(wabs[i], wq[i], xq));
                     acc[i][j] = _mm256_fmadd_ps(sv, _mm256_broadcast_ss(&prod[i][j][kk]), acc[i][j]);
                 }
             }
@@ -414,30 +398,27 @@ static void split_row_scales(const uint8_t *row, size_t bsz, int64_t nb, float *
 #define Q8_0_TILE(q, r, R, b0, B) q8act_tile(q, r, R, b0, B, TILE_Q8_0)
 #define Q4_0_TILE(q, r, R, b0, B) q8act_tile(q, r, R, b0, B, TILE_Q4_0)
 #define Q8_0S_TILE(q, r, R, b0, B) q8act_tile(q, r, R, b0, B, TILE_Q8_0_SPLIT)
-#define Q4_0S_TILE(q, r, R, b0, B) q8act_tile(q, r, R, b0, B, TILE_Q4_0_SPLIT)
 
 /* The activation scales of n_batch rows as floats, dx[j * nbp + k], zero
- * up to nbp; with cx, also 8 * dx * (sum of block k's activations), which
- * split Q4_0 tiles take back from their unsigned-nibble dots. */
+ * up to nbp; with sx8, also 8 * (sum of block k's activations), which
+ * Q4_0_X8 tiles take back from their unsigned-nibble dots. */
 static void act_scales(const void *xq, size_t xs, int64_t nb, int64_t nbp, int n_batch, float *dx,
-                       float *cx) {
+                       int32_t *sx8) {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     for (int j = 0; j < n_batch; j++) {
         const blk_q8_0 *xr = (const blk_q8_0 *)((const uint8_t *)xq + (size_t)j * xs);
         float *d = dx + (size_t)j * nbp;
         scales_to_f32((const uint8_t *)xr, sizeof(blk_q8_0), nb, d);
         for (int64_t k = nb; k < nbp; k++) d[k] = 0.0f;
-        if (!cx) continue;
-        float *c = cx + (size_t)j * nbp;
+        if (!sx8) continue;
         for (int64_t k = 0; k < nb; k++) {
             const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, loadu256(xr[k].qs)), ones16);
-            c[k] = 8.0f * d[k] * (float)hsum_i32(s);
+            sx8[(size_t)j * nbp + k] = 8 * hsum_i32(s);
         }
-        for (int64_t k = nb; k < nbp; k++) c[k] = 0.0f;
     }
 }
 
-/* split: weights in split rows (n_batch >= 4 only; split_matmul sends
+/* split: Q8_0 weights in split rows (n_batch >= 4 only; split_matmul sends
  * them here, as this tile measured faster for many batch rows). */
 static void q8act_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
                          int n_batch, float *y, int64_t ldy, const int is_q4, const bool split) {
@@ -473,15 +454,13 @@ static void q8act_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const
     }
     float stack_sc[6144];
     const int64_t nbp = (nb + 7) & ~(int64_t)7; /* the tile reads scales 8 at a time */
-    const bool q4s = is_q4 && split;
-    const size_t need = ((size_t)n_batch * (q4s ? 2 : 1) + ROW_BLOCK) * (size_t)nbp;
+    const size_t need = ((size_t)n_batch + ROW_BLOCK) * (size_t)nbp;
     float *dx = need <= sizeof stack_sc / sizeof *stack_sc ? stack_sc : malloc(need * sizeof *dx);
     if (!dx) abort();
-    float *cx = q4s ? dx + (size_t)n_batch * nbp : NULL;
-    float *dw = dx + (size_t)n_batch * (q4s ? 2 : 1) * nbp;
-    act_scales(xq, xs, nb, nbp, n_batch, dx, cx);
+    float *dw = dx + (size_t)n_batch * nbp;
+    act_scales(xq, xs, nb, nbp, n_batch, dx, NULL);
     const size_t bsz = is_q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0);
-    q8_args q = {{w, ws, xq, xs, n, y, ldy}, dx, dw, r0, nb, nbp, cx};
+    q8_args q = {{w, ws, xq, xs, n, y, ldy}, dx, dw, r0, nb, nbp};
     const int rmax = Q8_RB, bt = Q8_BT;
     for (int64_t rb = r0; rb < r1; rb += ROW_BLOCK) {
         const int64_t re = rb + ROW_BLOCK < r1 ? rb + ROW_BLOCK : r1;
@@ -492,9 +471,7 @@ static void q8act_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const
             const int B = n_batch - b0 < bt ? n_batch - b0 : bt;
             for (int64_t r = rb; r < re;) {
                 const int R = re - r >= rmax ? rmax : 1;
-                if (q4s)
-                    Q8_TILES(Q4_0S_TILE, &q, r, R, b0, B);
-                else if (split)
+                if (split)
                     Q8_TILES(Q8_0S_TILE, &q, r, R, b0, B);
                 else if (is_q4)
                     Q8_TILES(Q4_0_TILE, &q, r, R, b0, B);
@@ -516,31 +493,26 @@ static void matmul_q4_0(const void *w, int64_t n, int64_t r0, int64_t r1, const 
     q8act_matmul(w, n, r0, r1, xq, n_batch, y, ldy, 1, false);
 }
 
-/* ---- split Q8_0 / Q4_0 rows (kernels.h), Q8_0 activations ----------------
+/* ---- split Q8_0 rows (kernels.h), Q8_0 activations, 1 to 3 batch rows ----
  * The same per-pair arithmetic as q8act_tile: fma(float(integer dot),
  * dw * dx). A split row keeps 8 block scales in 16 contiguous bytes, so one
  * vcvtph2ps converts them and one multiply per pair forms 8 products dw*dx.
- * Q4_0 nibbles enter the dot unsigned (0..15), which needs neither the -8
- * nor the sign trick, but counts every activation 8 times too many: per pair
- * that is sum_k dw_k * (8 dx_k sx_k), sx_k the sum of block k's activations,
- * taken off the accumulator with one fnmadd per 8 blocks. Every
- * batch size runs this one tile, so results do not depend on it. */
+ * With more rows than batch rows one |x| serves all rows (weights signed by
+ * x; split rows hold no -128 to negate). */
 
 typedef struct split_args {
     mm_args m;       /* first: drive() passes &m */
     int64_t nb;      /* blocks per row */
-    int64_t nbp;     /* row stride of dx and cx: nb rounded up to 8 */
+    int64_t nbp;     /* row stride of dx: nb rounded up to 8 */
     const float *dx; /* dx[j * nbp + k]: scale of block k of batch row j */
-    const float *cx; /* Q4_0: 8 * dx * (sum of block k's activations) */
 } split_args;
 
-ALWAYS_INLINE void split_tile(const split_args *q, int64_t r, const int R, int b0, const int B,
-                              const int is_q4) {
+ALWAYS_INLINE void split_tile(const split_args *q, int64_t r, const int R, int b0, const int B) {
     const mm_args *a = &q->m;
     const int64_t nb = q->nb;
     const uint8_t *wr[4], *wq[4];
     const blk_q8_0 *xr[8];
-    const float *dxr[8], *cxr[8];
+    const float *dxr[8];
     for (int i = 0; i < R; i++) {
         wr[i] = a->w + (size_t)(r + i) * a->ws;
         wq[i] = wr[i] + 2 * nb;
@@ -548,66 +520,35 @@ ALWAYS_INLINE void split_tile(const split_args *q, int64_t r, const int R, int b
     for (int j = 0; j < B; j++) {
         xr[j] = (const blk_q8_0 *)(a->x + (size_t)(b0 + j) * a->xs);
         dxr[j] = q->dx + (size_t)(b0 + j) * q->nbp;
-        cxr[j] = is_q4 ? q->cx + (size_t)(b0 + j) * q->nbp : NULL;
     }
     __m256 acc[4][8];
     for (int i = 0; i < R; i++)
         for (int j = 0; j < B; j++) acc[i][j] = _mm256_setzero_ps();
     const size_t next = (size_t)R * a->ws;
-    const __m256i low4 = _mm256_set1_epi8(0xF);
     _Alignas(32) float prod[4][8][8];
     for (int64_t k0 = 0; k0 < nb; k0 += 8) {
         const int kn = nb - k0 < 8 ? (int)(nb - k0) : 8;
         for (int i = 0; i < R; i++) {
             const __m256 dw = split_scales(wr[i], k0, kn);
-            for (int j = 0; j < B; j++) {
+            for (int j = 0; j < B; j++)
                 _mm256_store_ps(prod[i][j], _mm256_mul_ps(dw, _mm256_loadu_ps(dxr[j] + k0)));
-                if (is_q4) /* only acc's lane sum matters: the lanes may hold any blocks */
-                    acc[i][j] = _mm256_fnmadd_ps(dw, _mm256_loadu_ps(cxr[j] + k0), acc[i][j]);
-            }
         }
-        if (is_q4) {
-            for (int kk = 0; kk < kn; kk += 2) { /* nb is even: pairs never straddle */
-                const int64_t k = k0 + kk;
-                __m256i lo[4], hi[4];
-                for (int i = 0; i < R; i++) {
-                    const uint8_t *p = wq[i] + (size_t)(k / 2) * 32;
-                    prefetch_next_tile(p + next);
-                    const __m256i raw = loadu256(p);
-                    lo[i] = _mm256_and_si256(raw, low4);
-                    hi[i] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
-                }
-                for (int j = 0; j < B; j++) {
-                    const __m256i x0 = loadu256(xr[j][k].qs), x1 = loadu256(xr[j][k + 1].qs);
-                    for (int i = 0; i < R; i++) {
-                        acc[i][j] = _mm256_fmadd_ps(dot_to_f32(_mm256_maddubs_epi16(lo[i], x0)),
-                                                    _mm256_broadcast_ss(&prod[i][j][kk]), acc[i][j]);
-                        acc[i][j] = _mm256_fmadd_ps(dot_to_f32(_mm256_maddubs_epi16(hi[i], x1)),
-                                                    _mm256_broadcast_ss(&prod[i][j][kk + 1]), acc[i][j]);
-                    }
-                }
+        for (int kk = 0; kk < kn; kk++) {
+            const int64_t k = k0 + kk;
+            __m256i w[4], wabs[4];
+            for (int i = 0; i < R; i++) {
+                const uint8_t *p = wq[i] + (size_t)k * 32;
+                prefetch_next_tile(p + next);
+                w[i] = loadu256(p);
+                if (R <= B) wabs[i] = _mm256_abs_epi8(w[i]);
             }
-        } else {
-            for (int kk = 0; kk < kn; kk++) {
-                const int64_t k = k0 + kk;
-                /* the same integers either way: |w| * (x signed by w), or, with
-                 * more rows than batch rows, |x| * (w signed by x), sharing one
-                 * abs among the rows (split rows hold no -128 to negate) */
-                __m256i w[4], wabs[4];
+            for (int j = 0; j < B; j++) {
+                const __m256i x = loadu256(xr[j][k].qs), xabs = _mm256_abs_epi8(x);
                 for (int i = 0; i < R; i++) {
-                    const uint8_t *p = wq[i] + (size_t)k * 32;
-                    prefetch_next_tile(p + next);
-                    w[i] = loadu256(p);
-                    if (R <= B) wabs[i] = _mm256_abs_epi8(w[i]);
-                }
-                for (int j = 0; j < B; j++) {
-                    const __m256i x = loadu256(xr[j][k].qs), xabs = _mm256_abs_epi8(x);
-                    for (int i = 0; i < R; i++) {
-                        const __m256i p16 = R > B ? _mm256_maddubs_epi16(xabs, _mm256_sign_epi8(w[i], x))
-                                                  : _mm256_maddubs_epi16(wabs[i], _mm256_sign_epi8(x, w[i]));
-                        acc[i][j] = _mm256_fmadd_ps(dot_to_f32(p16), _mm256_broadcast_ss(&prod[i][j][kk]),
-                                                    acc[i][j]);
-                    }
+                    const __m256i p16 = R > B ? _mm256_maddubs_epi16(xabs, _mm256_sign_epi8(w[i], x))
+                                              : _mm256_maddubs_epi16(wabs[i], _mm256_sign_epi8(x, w[i]));
+                    acc[i][j] = _mm256_fmadd_ps(dot_to_f32(p16), _mm256_broadcast_ss(&prod[i][j][kk]),
+                                                acc[i][j]);
                 }
             }
         }
@@ -616,65 +557,113 @@ ALWAYS_INLINE void split_tile(const split_args *q, int64_t r, const int R, int b
         for (int j = 0; j < B; j++) a->y[(b0 + j) * a->ldy + r + i] = hsum_ps(acc[i][j]);
 }
 
-/* drive() asks for rows x batch rows: 4 x 1, 4 x 2, 2 x 3, else 1 x (1..8). */
-#define SPLIT_TILES(q, r, R, b0, B, is_q4)                                                         \
-    do {                                                                                           \
-        if ((R) == 4) {                                                                            \
-            if ((B) == 1)                                                                          \
-                split_tile(q, r, 4, b0, 1, is_q4);                                                 \
-            else                                                                                   \
-                split_tile(q, r, 4, b0, 2, is_q4);                                                 \
-        } else if ((R) == 2) {                                                                     \
-            split_tile(q, r, 2, b0, 3, is_q4);                                                     \
-        } else {                                                                                   \
-            switch (B) {                                                                           \
-            case 1: split_tile(q, r, 1, b0, 1, is_q4); break;                                      \
-            case 2: split_tile(q, r, 1, b0, 2, is_q4); break;                                      \
-            case 3: split_tile(q, r, 1, b0, 3, is_q4); break;                                      \
-            case 4: split_tile(q, r, 1, b0, 4, is_q4); break;                                      \
-            case 5: split_tile(q, r, 1, b0, 5, is_q4); break;                                      \
-            case 6: split_tile(q, r, 1, b0, 6, is_q4); break;                                      \
-            case 7: split_tile(q, r, 1, b0, 7, is_q4); break;                                      \
-            default: split_tile(q, r, 1, b0, 8, is_q4); break;                                     \
-            }                                                                                      \
-        }                                                                                          \
-    } while (0)
-
+/* drive() asks for rows x batch rows: 4 x 1, 4 x 2, 2 x 3, or 1 x 1..3. */
 static void q8_0_split_tiles(const mm_args *a, int64_t r, int R, int b0, int B) {
-    SPLIT_TILES((const split_args *)a, r, R, b0, B, 0);
-}
-static void q4_0_split_tiles(const mm_args *a, int64_t r, int R, int b0, int B) {
-    SPLIT_TILES((const split_args *)a, r, R, b0, B, 1);
-}
-
-static void split_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
-                         int n_batch, float *y, int64_t ldy, const int is_q4) {
-    if (n_batch >= 4) {
-        q8act_matmul(w, n, r0, r1, xq, n_batch, y, ldy, is_q4, true);
-        return;
-    }
-    const ggml_type type = is_q4 ? WEFT_TYPE_Q4_0_SPLIT : WEFT_TYPE_Q8_0_SPLIT;
-    const int64_t nb = n / QK8_0, nbp = (nb + 7) & ~(int64_t)7;
-    const size_t xs = act_bytes(type, n);
-    float stack_sc[4096];
-    const size_t need = (size_t)n_batch * (size_t)nbp * (is_q4 ? 2 : 1);
-    float *dx = need <= sizeof stack_sc / sizeof *stack_sc ? stack_sc : malloc(need * sizeof *dx);
-    if (!dx) abort();
-    float *cx = is_q4 ? dx + (size_t)n_batch * nbp : NULL;
-    act_scales(xq, xs, nb, nbp, n_batch, dx, cx);
-    const split_args q = {{w, row_bytes(type, n), xq, xs, n, y, ldy}, nb, nbp, dx, cx};
-    const int rmax = n_batch <= 2 ? 4 : n_batch == 3 ? 2 : 1, bt = n_batch <= 3 ? n_batch : 8;
-    drive(&q.m, r0, r1, n_batch, rmax, bt, is_q4 ? q4_0_split_tiles : q8_0_split_tiles);
-    if (dx != stack_sc) free(dx);
+    const split_args *q = (const split_args *)a;
+    if (R == 4)
+        B == 1 ? split_tile(q, r, 4, b0, 1) : split_tile(q, r, 4, b0, 2);
+    else if (R == 2)
+        split_tile(q, r, 2, b0, 3);
+    else
+        B == 1 ? split_tile(q, r, 1, b0, 1) : B == 2 ? split_tile(q, r, 1, b0, 2) : split_tile(q, r, 1, b0, 3);
 }
 
 static void matmul_q8_0_split(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
                               int n_batch, float *y, int64_t ldy) {
-    split_matmul(w, n, r0, r1, xq, n_batch, y, ldy, 0);
+    if (n_batch >= 4) {
+        q8act_matmul(w, n, r0, r1, xq, n_batch, y, ldy, 0, true);
+        return;
+    }
+    const int64_t nb = n / QK8_0, nbp = (nb + 7) & ~(int64_t)7;
+    const size_t xs = act_bytes(GGML_TYPE_Q8_0, n);
+    float dx[3 * 512];
+    float *d = (size_t)n_batch * nbp <= sizeof dx / sizeof *dx ? dx : malloc(sizeof(float) * n_batch * nbp);
+    if (!d) abort();
+    act_scales(xq, xs, nb, nbp, n_batch, d, NULL);
+    const split_args q = {{w, row_bytes(GGML_TYPE_Q8_0, n), xq, xs, n, y, ldy}, nb, nbp, d};
+    drive(&q.m, r0, r1, n_batch, n_batch <= 2 ? 4 : 2, n_batch, q8_0_split_tiles);
+    if (d != dx) free(d);
 }
-static void matmul_q4_0_split(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
-                              int n_batch, float *y, int64_t ldy) {
-    split_matmul(w, n, r0, r1, xq, n_batch, y, ldy, 1);
+
+/* ---- Q4_0_X8 (kernels.h): a vector lane per row, Q8_0 activations -------
+ * A group's block k unpacks to 8 vectors V_c holding elements 4c .. 4c+3 of
+ * each of its 8 rows (row l in bytes 4l .. 4l+3). With the activation's 4
+ * bytes 4c .. 4c+3 broadcast, maddubs(V_c, x_c) leaves two products' sum
+ * of row l in int16 lanes 2l, 2l+1. Unsigned nibbles times int8 stay within
+ * 2 * 15 * 127 = 3810 a lane, so a block's 8 add up in int16 (30480), and
+ * one madd gives row l's integer dot in int32 lane l; less 8 sum(x) for the
+ * nibbles' offset of 8, that is the reference's integer dot exactly. The
+ * float step is per row and block, in block order: fma(dot, dw * dx, acc).
+ * So results do not depend on the batch size or on which rows are asked
+ * for (a group is computed whole, and only the rows asked for are written). */
+
+ALWAYS_INLINE __m256i bcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+ALWAYS_INLINE void x8_group(const uint8_t *group, int64_t nb, int64_t nbp, const blk_q8_0 *const *xr,
+                            const float *dx, const int32_t *sx8, int b0, const int B, __m256 *acc) {
+    const __m256i low4 = _mm256_set1_epi8(0xF), ones = _mm256_set1_epi16(1);
+    const uint8_t *qs = group + 16 * nb;
+    for (int j = 0; j < B; j++) acc[j] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < nb; k++) {
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(group + 16 * k)));
+        __m256i v[8];
+        for (int m = 0; m < 4; m++) {
+            const __m256i raw = loadu256(qs + (size_t)k * 128 + 32 * m);
+            v[2 * m] = _mm256_and_si256(raw, low4);
+            v[2 * m + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+        }
+        for (int j = 0; j < B; j++) {
+            const int8_t *x = xr[j][k].qs;
+            __m256i s = _mm256_maddubs_epi16(v[0], bcast4(x));
+            for (int c = 1; c < 8; c++) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[c], bcast4(x + 4 * c)));
+            const size_t at = (size_t)(b0 + j) * nbp + k;
+            const __m256i d = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(sx8[at]));
+            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(dw, _mm256_set1_ps(dx[at])), acc[j]);
+        }
+    }
+}
+
+#define X8_BATCH 4
+static void matmul_q4_0_x8(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
+                           int n_batch, float *y, int64_t ldy) {
+    const int64_t nb = n / QK8_0, nbp = (nb + 7) & ~(int64_t)7;
+    const size_t xs = act_bytes(GGML_TYPE_Q4_0, n), gbytes = 8 * row_bytes(GGML_TYPE_Q4_0, n);
+    float stack_dx[2048];
+    int32_t stack_sx[2048];
+    const size_t need = (size_t)n_batch * nbp;
+    const bool small = need <= 2048;
+    float *dx = small ? stack_dx : malloc(need * sizeof *dx);
+    int32_t *sx8 = small ? stack_sx : malloc(need * sizeof *sx8);
+    if (!dx || !sx8) abort();
+    act_scales(xq, xs, nb, nbp, n_batch, dx, sx8);
+    const blk_q8_0 *xr[X8_BATCH];
+    for (int64_t g = r0 / 8; g * 8 < r1; g++) {
+        const uint8_t *group = (const uint8_t *)w + (size_t)g * gbytes;
+        for (int b0 = 0; b0 < n_batch; b0 += X8_BATCH) {
+            const int B = n_batch - b0 < X8_BATCH ? n_batch - b0 : X8_BATCH;
+            for (int j = 0; j < B; j++) xr[j] = (const blk_q8_0 *)((const uint8_t *)xq + (size_t)(b0 + j) * xs);
+            __m256 acc[X8_BATCH];
+            switch (B) {
+            case 1: x8_group(group, nb, nbp, xr, dx, sx8, b0, 1, acc); break;
+            case 2: x8_group(group, nb, nbp, xr, dx, sx8, b0, 2, acc); break;
+            case 3: x8_group(group, nb, nbp, xr, dx, sx8, b0, 3, acc); break;
+            default: x8_group(group, nb, nbp, xr, dx, sx8, b0, 4, acc); break;
+            }
+            for (int j = 0; j < B; j++) {
+                _Alignas(32) float out[8];
+                _mm256_store_ps(out, acc[j]);
+                for (int l = 0; l < 8; l++) {
+                    const int64_t row = g * 8 + l;
+                    if (row >= r0 && row < r1) y[(b0 + j) * ldy + row] = out[l];
+                }
+            }
+        }
+    }
+    if (!small) free(dx), free(sx8);
 }
 
 /* ---- K-quants, Q8_K activations -------------------------------------------
@@ -879,7 +868,7 @@ const kernel_table kernels_avx2_table = {
             [SLOT_Q4_K] = matmul_q4_K,
             [SLOT_Q6_K] = matmul_q6_K,
             [SLOT_Q8_0_SPLIT] = matmul_q8_0_split,
-            [SLOT_Q4_0_SPLIT] = matmul_q4_0_split,
+            [SLOT_Q4_0_X8] = matmul_q4_0_x8,
         },
     .quant_q8_0 = quant_q8_0,
     .quant_q8_K = quant_q8_K,

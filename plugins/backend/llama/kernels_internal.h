@@ -83,7 +83,7 @@ enum kernel_slot {
     SLOT_Q4_K,
     SLOT_Q6_K,
     SLOT_Q8_0_SPLIT,
-    SLOT_Q4_0_SPLIT,
+    SLOT_Q4_0_X8,
     SLOT_COUNT
 };
 

@@ -237,7 +237,7 @@ static void split_matrices(gguf_file *f) {
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         gguf_tensor *t = &f->tensors[i];
         if (t->ne[2] != 1 || t->ne[3] != 1) continue;
-        const ggml_type st = kernels_split_type(t->type, (int64_t)t->ne[0]);
+        const ggml_type st = kernels_split_type(t->type, (int64_t)t->ne[1], (int64_t)t->ne[0]);
         if (st == t->type) continue;
         if (kernels_split_rows(t->type, (void *)t->data, (int64_t)t->ne[1], (int64_t)t->ne[0]))
             t->type = st;
