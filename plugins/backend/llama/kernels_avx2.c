@@ -211,6 +211,16 @@ typedef struct q8_args {
  * that block offsets are too. */
 enum { TILE_Q8_0, TILE_Q4_0, TILE_Q8_0_SPLIT };
 
+/* prod[i][j][kk] = dw_i[kk] * dx_j[k0 + kk]: the scale products of 8 blocks
+ * for every pair of a tile, one vector multiply each; the block loop
+ * broadcasts them from here. */
+ALWAYS_INLINE void pair_scales(float prod[4][8][8], const __m256 *dw, const float *const *dxr, int64_t k0,
+                               const int R, const int B) {
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < B; j++)
+            _mm256_store_ps(prod[i][j], _mm256_mul_ps(dw[i], _mm256_loadu_ps(dxr[j] + k0)));
+}
+
 ALWAYS_INLINE void q8act_tile(const q8_args *q, int64_t r, const int R, int b0, const int B,
                               const int kind) {
     const int is_q4 = kind == TILE_Q4_0;
@@ -233,16 +243,12 @@ ALWAYS_INLINE void q8act_tile(const q8_args *q, int64_t r, const int R, int b0, 
     for (int i = 0; i < R; i++)
         for (int j = 0; j < B; j++) acc[i][j] = _mm256_setzero_ps();
     const int64_t nb = q->nb;
-    /* the scale products of 8 blocks for every pair, one vector multiply
-     * each; the block loop broadcasts them from here */
-    _Alignas(32) float prod[4][8][8];
+    _Alignas(32) float prod[4][8][8]; /* pair_scales */
     for (int64_t k0 = 0; k0 < nb; k0 += 8) {
         const int kn = nb - k0 < 8 ? (int)(nb - k0) : 8;
-        for (int i = 0; i < R; i++) {
-            const __m256 dw = _mm256_loadu_ps(dwr[i] + k0);
-            for (int j = 0; j < B; j++)
-                _mm256_store_ps(prod[i][j], _mm256_mul_ps(dw, _mm256_loadu_ps(dxr[j] + k0)));
-        }
+        __m256 dw[4];
+        for (int i = 0; i < R; i++) dw[i] = _mm256_loadu_ps(dwr[i] + k0);
+        pair_scales(prod, dw, dxr, k0, R, B);
         for (int kk = 0; kk < kn; kk++) {
             const int64_t k = k0 + kk;
             __m256i wq[4], wabs[4];
@@ -528,11 +534,9 @@ ALWAYS_INLINE void split_tile(const split_args *q, int64_t r, const int R, int b
     _Alignas(32) float prod[4][8][8];
     for (int64_t k0 = 0; k0 < nb; k0 += 8) {
         const int kn = nb - k0 < 8 ? (int)(nb - k0) : 8;
-        for (int i = 0; i < R; i++) {
-            const __m256 dw = split_scales(wr[i], k0, kn);
-            for (int j = 0; j < B; j++)
-                _mm256_store_ps(prod[i][j], _mm256_mul_ps(dw, _mm256_loadu_ps(dxr[j] + k0)));
-        }
+        __m256 dw[4];
+        for (int i = 0; i < R; i++) dw[i] = split_scales(wr[i], k0, kn);
+        pair_scales(prod, dw, dxr, k0, R, B);
         for (int kk = 0; kk < kn; kk++) {
             const int64_t k = k0 + kk;
             __m256i w[4], wabs[4];
