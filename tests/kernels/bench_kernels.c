@@ -89,7 +89,7 @@ static double time_us(ggml_type t, uint8_t **copies, int n_copies, int rows, int
 /* Minimum over 40 alternating trials of the per-call time of the file
  * layout (t[0]) and split rows (t[1]); copies as in time_us. */
 static void time_ab(const ggml_type ty[2], uint8_t **const copies[2], int n_copies, int rows, int n,
-                    const uint8_t *xq, int nb, float *y, double t[2]) {
+                    uint8_t *const xq[2], int nb, float *y, double t[2]) {
     const int reps = nb >= 16 ? 2 : 8;
     int c = 0;
     t[0] = t[1] = 1e30;
@@ -97,8 +97,23 @@ static void time_ab(const ggml_type ty[2], uint8_t **const copies[2], int n_copi
         for (int v = 0; v < 2; v++) {
             const double t0 = now();
             for (int i = 0; i < reps; i++, c = (c + 1) % n_copies)
-                matmul_rows(ty[v], copies[v][c], n, 0, rows, xq, nb, y, rows);
+                matmul_rows(ty[v], copies[v][c], n, 0, rows, xq[v], nb, y, rows);
             t[v] = fmin(t[v], (now() - t0) / reps * 1e6);
+        }
+}
+
+/* Split layout, hot weights: one call over all rows (t[0]) against calls of
+ * 16 rows, the forward pass's matmul work item (t[1]); alternating, minimum
+ * of 40. Per-call work (activation tables) shows up in the ratio. */
+static void time_items(ggml_type t, const uint8_t *w, int rows, int n, const uint8_t *xq, int nb, float *y,
+                       double out[2]) {
+    out[0] = out[1] = 1e30;
+    for (int tr = 0; tr < 40; tr++)
+        for (int v = 0; v < 2; v++) {
+            const double t0 = now();
+            for (int r = 0; r < rows; r += v ? 16 : rows)
+                matmul_rows(t, w, n, r, v && r + 16 < rows ? r + 16 : rows, xq, nb, y, rows);
+            out[v] = fmin(out[v], (now() - t0) * 1e6);
         }
 }
 
@@ -106,8 +121,8 @@ static int split_ab(FILE *js) {
     const ggml_type types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
     const int shapes[][2] = {{768, 2048}, {2048, 768}}, batches[] = {1, 2, 4, 8, 16, 64};
     printf("file layout against split rows, alternating; us per call, single thread\n");
-    printf("%-5s %-10s %3s %10s %10s %7s %10s %10s %7s\n", "type", "rows x n", "k", "hot file",
-           "hot split", "ratio", "strm file", "strm split", "ratio");
+    printf("%-5s %-10s %3s %10s %10s %7s %10s %10s %7s %9s\n", "type", "rows x n", "k", "hot file",
+           "hot split", "ratio", "strm file", "strm split", "ratio", "16-row/1");
     if (js) fprintf(js, "{\"split_ab\": [");
     int first = 1;
     for (size_t ti = 0; ti < 2; ti++)
@@ -124,30 +139,32 @@ static int split_ab(FILE *js) {
                 memcpy(copies[1][c], copies[0][c], wbytes);
                 if (!kernels_split_rows(ty[0], copies[1][c], rows, n)) return 1;
             }
-            uint8_t *xq = malloc(act_bytes(ty[0], n) * 64);
+            /* each layout's activation rows, from the same floats */
+            uint8_t *xq[2] = {malloc(act_bytes(ty[0], n) * 64), malloc(act_bytes(ty[1], n) * 64)};
             float *xf = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * rows * 64);
             for (int b = 0; b < 64; b++) {
                 for (int i = 0; i < n; i++) xf[i] = frand();
-                quantize_act(ty[0], xf, xq + b * act_bytes(ty[0], n), n);
+                for (int v = 0; v < 2; v++) quantize_act(ty[v], xf, xq[v] + b * act_bytes(ty[v], n), n);
             }
             for (size_t bi = 0; bi < sizeof batches / sizeof batches[0]; bi++) {
-                double hot[2], cold[2];
+                double hot[2], cold[2], items[2];
                 time_ab(ty, copies, 1, rows, n, xq, batches[bi], y, hot);
                 time_ab(ty, copies, n_copies, rows, n, xq, batches[bi], y, cold);
-                printf("%-5s %4dx%-5d %3d %10.1f %10.1f %7.2f %10.1f %10.1f %7.2f\n",
+                time_items(ty[1], copies[1][0], rows, n, xq[1], batches[bi], y, items);
+                printf("%-5s %4dx%-5d %3d %10.1f %10.1f %7.2f %10.1f %10.1f %7.2f %9.2f\n",
                        ggml_type_name(ty[0]), rows, n, batches[bi], hot[0], hot[1], hot[0] / hot[1],
-                       cold[0], cold[1], cold[0] / cold[1]);
+                       cold[0], cold[1], cold[0] / cold[1], items[1] / items[0]);
                 if (js)
                     fprintf(js,
                             "%s\n  {\"type\": \"%s\", \"rows\": %d, \"n\": %d, \"n_batch\": %d, "
                             "\"hot_file_us\": %.2f, \"hot_split_us\": %.2f, \"stream_file_us\": %.2f, "
-                            "\"stream_split_us\": %.2f}",
+                            "\"stream_split_us\": %.2f, \"split_16_row_calls_us\": %.2f}",
                             first ? "" : ",", ggml_type_name(ty[0]), rows, n, batches[bi], hot[0],
-                            hot[1], cold[0], cold[1]);
+                            hot[1], cold[0], cold[1], items[1]);
                 first = 0;
             }
             for (int c = 0; c < n_copies; c++) free(copies[0][c]), free(copies[1][c]);
-            free(copies[0]), free(copies[1]), free(xq), free(xf), free(y);
+            free(copies[0]), free(copies[1]), free(xq[0]), free(xq[1]), free(xf), free(y);
         }
     if (js) {
         fprintf(js, "\n]}\n");

@@ -115,7 +115,9 @@ static _Noreturn void unsupported(const char *what, ggml_type t) {
 bool kernels_matmul_supported(ggml_type t) { return slot_of(t) >= 0 || t == GGML_TYPE_BF16; }
 
 size_t act_bytes(ggml_type wt, int64_t n) {
-    switch (kernels_file_type(wt)) {
+    if (kernels_file_type(wt) != wt) /* split types: blocks and tables (kernels_internal.h) */
+        return act_tables_at(n) + (size_t)(act_blocks_padded(n) + n / QK8_0) * 4;
+    switch (wt) {
     case GGML_TYPE_Q8_0:
     case GGML_TYPE_Q4_0: return (size_t)n / QK8_0 * sizeof(blk_q8_0);
     case GGML_TYPE_Q4_K:
@@ -558,16 +560,16 @@ static void matmul_split_ref(ggml_type st, const void *w, int64_t n, int64_t r0,
     const ggml_type ft = kernels_file_type(st);
     const size_t xs = act_bytes(st, n);
     _Alignas(4) uint8_t blk[sizeof(blk_q8_0)];
-    for (int64_t r = r0; r < r1; r++)
-        for (int b = 0; b < n_batch; b++) {
-            const blk_q8_0 *x = (const blk_q8_0 *)((const char *)xq + b * xs);
-            float sum = 0.0f;
-            for (int64_t k = 0; k < n / QK8_0; k++) {
-                split_block(st, w, n, r, k, blk);
-                sum += ft == GGML_TYPE_Q8_0 ? dot_q8_0(blk, x + k, QK8_0) : dot_q4_0(blk, x + k, QK4_0);
+    for (int64_t r = r0; r < r1; r++) {
+        for (int b = 0; b < n_batch; b++) y[b * ldy + r] = 0.0f;
+        for (int64_t k = 0; k < n / QK8_0; k++) {
+            split_block(st, w, n, r, k, blk); /* once for every batch row */
+            for (int b = 0; b < n_batch; b++) {
+                const blk_q8_0 *x = (const blk_q8_0 *)((const char *)xq + b * xs) + k;
+                y[b * ldy + r] += ft == GGML_TYPE_Q8_0 ? dot_q8_0(blk, x, QK8_0) : dot_q4_0(blk, x, QK4_0);
             }
-            y[b * ldy + r] = sum;
         }
+    }
 }
 
 void matmul_rows_ref(ggml_type wt, const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
@@ -652,7 +654,20 @@ static const kernel_table *table(void) {
 void quantize_act(ggml_type wt, const float *x, void *xq, int64_t n) {
     switch (kernels_file_type(wt)) {
     case GGML_TYPE_Q8_0:
-    case GGML_TYPE_Q4_0: table()->quant_q8_0(x, xq, n); return;
+    case GGML_TYPE_Q4_0:
+        table()->quant_q8_0(x, xq, n);
+        if (kernels_file_type(wt) != wt) {
+            const blk_q8_0 *b = xq;
+            float *d = (float *)act_scales_f32(xq, n);
+            int32_t *s8 = (int32_t *)act_sums_x8(xq, n);
+            for (int64_t k = 0; k < act_blocks_padded(n); k++) d[k] = k < n / QK8_0 ? fp16_to_fp32(b[k].d) : 0.0f;
+            for (int64_t k = 0; k < n / QK8_0; k++) {
+                int32_t sum = 0;
+                for (int j = 0; j < QK8_0; j++) sum += b[k].qs[j];
+                s8[k] = 8 * sum;
+            }
+        }
+        return;
     case GGML_TYPE_Q4_K:
     case GGML_TYPE_Q6_K: table()->quant_q8_K(x, xq, n); return;
     default:

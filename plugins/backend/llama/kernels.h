@@ -61,7 +61,9 @@ void quantize_row(ggml_type t, const float *src, void *dst, int64_t n);
 
 /* Activations are quantized once per batch row into the "dot type" of the
  * weight type (Q8_0 for Q8_0/Q4_0 weights, Q8_K for K-quants, F32/F16 use the
- * floats as they are). act_bytes() tells the buffer size per row. */
+ * floats as they are; split types add per-block tables after the Q8_0
+ * blocks, so a row's format depends on the exact type). act_bytes() tells
+ * the buffer size per row. */
 size_t act_bytes(ggml_type weight_type, int64_t n);
 void quantize_act(ggml_type weight_type, const float *x, void *xq, int64_t n);
 

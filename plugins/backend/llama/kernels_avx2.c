@@ -200,11 +200,12 @@ static void f16_tiles(const mm_args *a, int64_t r, int R, int b0, int B) {
 
 typedef struct q8_args {
     mm_args m;
-    const float *dx; /* dx[j * nb + k]: scale of block k of batch row j, as float */
-    const float *dw; /* dw[i * nb + k]: scale of block k of row rb + i (the row block) */
+    const float *dx; /* dx[j * dxs + k]: scale of block k of batch row j, as float */
+    size_t dxs;
+    const float *dw; /* dw[i * nbp + k]: scale of block k of row rb + i (the row block) */
     int64_t rb;      /* first row of the row block dw describes */
     int64_t nb;
-    int64_t nbp;     /* row stride of dx and dw: nb rounded up to 8 */
+    int64_t nbp;     /* row stride of dw: nb rounded up to 8 */
 } q8_args;
 
 /* kind: Q8_0 or Q4_0 in file rows, or Q8_0 in split rows. A constant, so
@@ -238,7 +239,7 @@ ALWAYS_INLINE void q8act_tile(const q8_args *q, int64_t r, const int R, int b0, 
     }
     for (int j = 0; j < B; j++) {
         xr[j] = (const blk_q8_0 *)(a->x + (size_t)(b0 + j) * a->xs);
-        dxr[j] = q->dx + (size_t)(b0 + j) * q->nbp;
+        dxr[j] = q->dx + (size_t)(b0 + j) * q->dxs;
     }
     for (int i = 0; i < R; i++)
         for (int j = 0; j < B; j++) acc[i][j] = _mm256_setzero_ps();
@@ -353,7 +354,7 @@ ALWAYS_INLINE __m256 split_scales(const uint8_t *row, int64_t k0, int kn) {
 
 /* A weight row's nb scales as floats, zero up to a multiple of 8; in a split
  * row they are contiguous, else one per bsz-byte block. */
-static void split_row_scales(const uint8_t *row, size_t bsz, int64_t nb, float *out, bool split) {
+static void weight_row_scales(const uint8_t *row, size_t bsz, int64_t nb, float *out, bool split) {
     const int64_t nbp = (nb + 7) & ~(int64_t)7;
     if (!split) {
         scales_to_f32(row, bsz, nb, out);
@@ -405,30 +406,14 @@ static void split_row_scales(const uint8_t *row, size_t bsz, int64_t nb, float *
 #define Q4_0_TILE(q, r, R, b0, B) q8act_tile(q, r, R, b0, B, TILE_Q4_0)
 #define Q8_0S_TILE(q, r, R, b0, B) q8act_tile(q, r, R, b0, B, TILE_Q8_0_SPLIT)
 
-/* The activation scales of n_batch rows as floats, dx[j * nbp + k], zero
- * up to nbp; with sx8, also 8 * (sum of block k's activations), which
- * Q4_0_X8 tiles take back from their unsigned-nibble dots. */
-static void act_scales(const void *xq, size_t xs, int64_t nb, int64_t nbp, int n_batch, float *dx,
-                       int32_t *sx8) {
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    for (int j = 0; j < n_batch; j++) {
-        const blk_q8_0 *xr = (const blk_q8_0 *)((const uint8_t *)xq + (size_t)j * xs);
-        float *d = dx + (size_t)j * nbp;
-        scales_to_f32((const uint8_t *)xr, sizeof(blk_q8_0), nb, d);
-        for (int64_t k = nb; k < nbp; k++) d[k] = 0.0f;
-        if (!sx8) continue;
-        for (int64_t k = 0; k < nb; k++) {
-            const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, loadu256(xr[k].qs)), ones16);
-            sx8[(size_t)j * nbp + k] = 8 * hsum_i32(s);
-        }
-    }
-}
-
-/* split: Q8_0 weights in split rows (n_batch >= 4 only; split_matmul sends
- * them here, as this tile measured faster for many batch rows). */
+/* kind TILE_Q8_0_SPLIT: n_batch >= 4 only (matmul_q8_0_split sends those
+ * here, as this tile measured faster for many batch rows); split types'
+ * activations carry their scales as floats (kernels_internal.h). */
 static void q8act_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
-                         int n_batch, float *y, int64_t ldy, const int is_q4, const bool split) {
-    const ggml_type type = is_q4 ? GGML_TYPE_Q4_0 : GGML_TYPE_Q8_0;
+                         int n_batch, float *y, int64_t ldy, const int kind) {
+    const int is_q4 = kind == TILE_Q4_0;
+    const bool split = kind == TILE_Q8_0_SPLIT;
+    const ggml_type type = split ? WEFT_TYPE_Q8_0_SPLIT : is_q4 ? GGML_TYPE_Q4_0 : GGML_TYPE_Q8_0;
     const int64_t nb = n / QK8_0;
     const size_t ws = row_bytes(type, n), xs = act_bytes(type, n);
     if (n_batch <= 3) {
@@ -460,18 +445,26 @@ static void q8act_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const
     }
     float stack_sc[6144];
     const int64_t nbp = (nb + 7) & ~(int64_t)7; /* the tile reads scales 8 at a time */
-    const size_t need = ((size_t)n_batch + ROW_BLOCK) * (size_t)nbp;
-    float *dx = need <= sizeof stack_sc / sizeof *stack_sc ? stack_sc : malloc(need * sizeof *dx);
-    if (!dx) abort();
-    float *dw = dx + (size_t)n_batch * nbp;
-    act_scales(xq, xs, nb, nbp, n_batch, dx, NULL);
+    const size_t need = ((size_t)(split ? 0 : n_batch) + ROW_BLOCK) * (size_t)nbp;
+    float *buf = need <= sizeof stack_sc / sizeof *stack_sc ? stack_sc : malloc(need * sizeof *buf);
+    if (!buf) abort();
+    float *dw = buf + (size_t)(split ? 0 : n_batch) * nbp;
+    q8_args q = {{w, ws, xq, xs, n, y, ldy}, buf, nbp, dw, r0, nb, nbp};
+    if (split) {
+        q.dx = act_scales_f32(xq, n);
+        q.dxs = xs / sizeof(float);
+    } else {
+        for (int j = 0; j < n_batch; j++) { /* the scales of every batch row as floats */
+            scales_to_f32((const uint8_t *)xq + (size_t)j * xs, sizeof(blk_q8_0), nb, buf + j * nbp);
+            for (int64_t k = nb; k < nbp; k++) buf[j * nbp + k] = 0.0f;
+        }
+    }
     const size_t bsz = is_q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0);
-    q8_args q = {{w, ws, xq, xs, n, y, ldy}, dx, dw, r0, nb, nbp};
     const int rmax = Q8_RB, bt = Q8_BT;
     for (int64_t rb = r0; rb < r1; rb += ROW_BLOCK) {
         const int64_t re = rb + ROW_BLOCK < r1 ? rb + ROW_BLOCK : r1;
         for (int64_t r = rb; r < re; r++)
-            split_row_scales((const uint8_t *)w + (size_t)r * ws, bsz, nb, dw + (r - rb) * nbp, split);
+            weight_row_scales((const uint8_t *)w + (size_t)r * ws, bsz, nb, dw + (r - rb) * nbp, split);
         q.rb = rb;
         for (int b0 = 0; b0 < n_batch; b0 += bt) {
             const int B = n_batch - b0 < bt ? n_batch - b0 : bt;
@@ -487,16 +480,16 @@ static void q8act_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const
             }
         }
     }
-    if (dx != stack_sc) free(dx);
+    if (buf != stack_sc) free(buf);
 }
 
 static void matmul_q8_0(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
                         int n_batch, float *y, int64_t ldy) {
-    q8act_matmul(w, n, r0, r1, xq, n_batch, y, ldy, 0, false);
+    q8act_matmul(w, n, r0, r1, xq, n_batch, y, ldy, TILE_Q8_0);
 }
 static void matmul_q4_0(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
                         int n_batch, float *y, int64_t ldy) {
-    q8act_matmul(w, n, r0, r1, xq, n_batch, y, ldy, 1, false);
+    q8act_matmul(w, n, r0, r1, xq, n_batch, y, ldy, TILE_Q4_0);
 }
 
 /* ---- split Q8_0 rows (kernels.h), Q8_0 activations, 1 to 3 batch rows ----
@@ -509,8 +502,8 @@ static void matmul_q4_0(const void *w, int64_t n, int64_t r0, int64_t r1, const 
 typedef struct split_args {
     mm_args m;       /* first: drive() passes &m */
     int64_t nb;      /* blocks per row */
-    int64_t nbp;     /* row stride of dx: nb rounded up to 8 */
-    const float *dx; /* dx[j * nbp + k]: scale of block k of batch row j */
+    const float *dx; /* dx[j * dxs + k]: scale of block k of batch row j */
+    size_t dxs;
 } split_args;
 
 ALWAYS_INLINE void split_tile(const split_args *q, int64_t r, const int R, int b0, const int B) {
@@ -525,7 +518,7 @@ ALWAYS_INLINE void split_tile(const split_args *q, int64_t r, const int R, int b
     }
     for (int j = 0; j < B; j++) {
         xr[j] = (const blk_q8_0 *)(a->x + (size_t)(b0 + j) * a->xs);
-        dxr[j] = q->dx + (size_t)(b0 + j) * q->nbp;
+        dxr[j] = q->dx + (size_t)(b0 + j) * q->dxs;
     }
     __m256 acc[4][8];
     for (int i = 0; i < R; i++)
@@ -575,18 +568,13 @@ static void q8_0_split_tiles(const mm_args *a, int64_t r, int R, int b0, int B) 
 static void matmul_q8_0_split(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
                               int n_batch, float *y, int64_t ldy) {
     if (n_batch >= 4) {
-        q8act_matmul(w, n, r0, r1, xq, n_batch, y, ldy, 0, true);
+        q8act_matmul(w, n, r0, r1, xq, n_batch, y, ldy, TILE_Q8_0_SPLIT);
         return;
     }
-    const int64_t nb = n / QK8_0, nbp = (nb + 7) & ~(int64_t)7;
-    const size_t xs = act_bytes(GGML_TYPE_Q8_0, n);
-    float dx[3 * 512];
-    float *d = (size_t)n_batch * nbp <= sizeof dx / sizeof *dx ? dx : malloc(sizeof(float) * n_batch * nbp);
-    if (!d) abort();
-    act_scales(xq, xs, nb, nbp, n_batch, d, NULL);
-    const split_args q = {{w, row_bytes(GGML_TYPE_Q8_0, n), xq, xs, n, y, ldy}, nb, nbp, d};
+    const size_t xs = act_bytes(WEFT_TYPE_Q8_0_SPLIT, n);
+    const split_args q = {{w, row_bytes(GGML_TYPE_Q8_0, n), xq, xs, n, y, ldy}, n / QK8_0,
+                          act_scales_f32(xq, n), xs / sizeof(float)};
     drive(&q.m, r0, r1, n_batch, n_batch <= 2 ? 4 : 2, n_batch, q8_0_split_tiles);
-    if (d != dx) free(d);
 }
 
 /* ---- Q4_0_X8 (kernels.h): a vector lane per row, Q8_0 activations -------
@@ -601,14 +589,25 @@ static void matmul_q8_0_split(const void *w, int64_t n, int64_t r0, int64_t r1, 
  * So results do not depend on the batch size or on which rows are asked
  * for (a group is computed whole, and only the rows asked for are written). */
 
+#define X8_BATCH 4
+
 ALWAYS_INLINE __m256i bcast4(const int8_t *p) {
     int32_t v;
     memcpy(&v, p, 4);
     return _mm256_set1_epi32(v);
 }
 
-ALWAYS_INLINE void x8_group(const uint8_t *group, int64_t nb, int64_t nbp, const blk_q8_0 *const *xr,
-                            const float *dx, const int32_t *sx8, int b0, const int B, __m256 *acc) {
+/* xr: B activation rows of split type (their scale and sum tables follow
+ * the blocks, kernels_internal.h). */
+ALWAYS_INLINE void x8_group(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, const int B,
+                            __m256 *acc) {
+    const int64_t nb = n / QK8_0;
+    const float *dx[X8_BATCH];
+    const int32_t *sx8[X8_BATCH];
+    for (int j = 0; j < B; j++) {
+        dx[j] = act_scales_f32(xr[j], n);
+        sx8[j] = act_sums_x8(xr[j], n);
+    }
     const __m256i low4 = _mm256_set1_epi8(0xF), ones = _mm256_set1_epi16(1);
     const uint8_t *qs = group + 16 * nb;
     for (int j = 0; j < B; j++) acc[j] = _mm256_setzero_ps();
@@ -624,26 +623,15 @@ ALWAYS_INLINE void x8_group(const uint8_t *group, int64_t nb, int64_t nbp, const
             const int8_t *x = xr[j][k].qs;
             __m256i s = _mm256_maddubs_epi16(v[0], bcast4(x));
             for (int c = 1; c < 8; c++) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[c], bcast4(x + 4 * c)));
-            const size_t at = (size_t)(b0 + j) * nbp + k;
-            const __m256i d = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(sx8[at]));
-            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(dw, _mm256_set1_ps(dx[at])), acc[j]);
+            const __m256i d = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(sx8[j][k]));
+            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j][k])), acc[j]);
         }
     }
 }
 
-#define X8_BATCH 4
 static void matmul_q4_0_x8(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
                            int n_batch, float *y, int64_t ldy) {
-    const int64_t nb = n / QK8_0, nbp = (nb + 7) & ~(int64_t)7;
-    const size_t xs = act_bytes(GGML_TYPE_Q4_0, n), gbytes = 8 * row_bytes(GGML_TYPE_Q4_0, n);
-    float stack_dx[2048];
-    int32_t stack_sx[2048];
-    const size_t need = (size_t)n_batch * nbp;
-    const bool small = need <= 2048;
-    float *dx = small ? stack_dx : malloc(need * sizeof *dx);
-    int32_t *sx8 = small ? stack_sx : malloc(need * sizeof *sx8);
-    if (!dx || !sx8) abort();
-    act_scales(xq, xs, nb, nbp, n_batch, dx, sx8);
+    const size_t xs = act_bytes(WEFT_TYPE_Q4_0_X8, n), gbytes = 8 * row_bytes(GGML_TYPE_Q4_0, n);
     const blk_q8_0 *xr[X8_BATCH];
     for (int64_t g = r0 / 8; g * 8 < r1; g++) {
         const uint8_t *group = (const uint8_t *)w + (size_t)g * gbytes;
@@ -652,10 +640,10 @@ static void matmul_q4_0_x8(const void *w, int64_t n, int64_t r0, int64_t r1, con
             for (int j = 0; j < B; j++) xr[j] = (const blk_q8_0 *)((const uint8_t *)xq + (size_t)(b0 + j) * xs);
             __m256 acc[X8_BATCH];
             switch (B) {
-            case 1: x8_group(group, nb, nbp, xr, dx, sx8, b0, 1, acc); break;
-            case 2: x8_group(group, nb, nbp, xr, dx, sx8, b0, 2, acc); break;
-            case 3: x8_group(group, nb, nbp, xr, dx, sx8, b0, 3, acc); break;
-            default: x8_group(group, nb, nbp, xr, dx, sx8, b0, 4, acc); break;
+            case 1: x8_group(group, n, xr, 1, acc); break;
+            case 2: x8_group(group, n, xr, 2, acc); break;
+            case 3: x8_group(group, n, xr, 3, acc); break;
+            default: x8_group(group, n, xr, 4, acc); break;
             }
             for (int j = 0; j < B; j++) {
                 _Alignas(32) float out[8];
@@ -667,7 +655,6 @@ static void matmul_q4_0_x8(const void *w, int64_t n, int64_t r0, int64_t r1, con
             }
         }
     }
-    if (!small) free(dx), free(sx8);
 }
 
 /* ---- K-quants, Q8_K activations -------------------------------------------
