@@ -1,13 +1,13 @@
 /* weft-bench-backend: speed of the llama backend's forward pass.
  *
- *   weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0]
+ *   weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0] [--prefill-only]
  *
  * Reports prefill tok/s (512 tokens in one batch), decode tok/s (128 tokens
  * one at a time, logits each step), the cost of a k-token chain batch
  * relative to k = 1 (what a speculative verifier pays), decode speed as a
  * fraction of the memory-bandwidth floor (weight bytes per token over the
  * measured read bandwidth), peak RSS and KV cache bytes. Each timing is the
- * best of several runs.
+ * best of several runs. --prefill-only stops after prefill (to profile it).
  *
  * On a shared machine wall time includes time spent descheduled, so every
  * number is also given from process CPU time divided by the thread count
@@ -33,6 +33,15 @@ typedef struct bench {
     forward_state *fs;
     float *logits;
 } bench;
+
+static void bench_free(bench *b) {
+    free(b->logits);
+    forward_free(b->fs);
+    kv_cache_free(&b->kv);
+    model_free(b->m);
+    weft_env_free(b->env);
+    weft_runtime_free(b->rt);
+}
 
 static double clock_s(clockid_t id) {
     struct timespec ts;
@@ -126,13 +135,15 @@ static double read_bandwidth(const weft_env *env, int threads) {
 int main(int argc, char **argv) {
     const char *path = NULL, *json = NULL, *kv_name = "f32";
     int threads = 1;
+    bool prefill_only = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
         else if (!strcmp(argv[i], "--kv") && i + 1 < argc) kv_name = argv[++i];
+        else if (!strcmp(argv[i], "--prefill-only")) prefill_only = true;
         else if (argv[i][0] != '-') path = argv[i];
         else {
-            fprintf(stderr, "usage: weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0]\n");
+            fprintf(stderr, "usage: weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0] [--prefill-only]\n");
             return 2;
         }
     }
@@ -164,6 +175,13 @@ int main(int argc, char **argv) {
         eval(&b, toks, N_PREFILL, 1);
         toc(&prefill);
         rollback_all(&b);
+    }
+    if (prefill_only) {
+        printf("prefill %d   %9.1f %9.1f  (wall, cpu tok/s)\n", N_PREFILL, N_PREFILL / prefill.wall,
+               N_PREFILL / prefill.cpu);
+        bench_free(&b);
+        free(toks);
+        return 0;
     }
 
     timing decode = timing_new(threads);
@@ -236,11 +254,6 @@ int main(int argc, char **argv) {
         fclose(f);
     }
     free(toks);
-    free(b.logits);
-    forward_free(b.fs);
-    kv_cache_free(&b.kv);
-    model_free(b.m);
-    weft_env_free(b.env);
-    weft_runtime_free(b.rt);
+    bench_free(&b);
     return 0;
 }

@@ -744,3 +744,116 @@ Test(kernels, fp16_matches_f16c) {
         cr_assert_eq(fp32_to_fp16(f), hw_to_half(f), "float %#x", u);
     }
 }
+
+/* ---- attention kernels ---------------------------------------------------- */
+
+enum { ATT_KEYS = 37, ATT_MAX_HD = 136 };
+static const int att_dims[] = {8, 12, 64, 68, 128, 136};
+
+static void fill(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = frand();
+}
+
+/* SIMD == reference bit for bit; both within float rounding of a double dot;
+ * a score's bits do not depend on the keys sharing its call. */
+Test(kernels, attn_scores_match_reference) {
+    init_best();
+    static float q[ATT_MAX_HD], keys[ATT_KEYS][ATT_MAX_HD];
+    const float *k[ATT_KEYS];
+    for (size_t di = 0; di < sizeof att_dims / sizeof att_dims[0]; di++) {
+        const int hd = att_dims[di];
+        fill(q, hd);
+        for (int s = 0; s < ATT_KEYS; s++) fill(keys[s], hd), k[s] = keys[s];
+        const float scale = 1.0f / sqrtf((float)hd);
+        float simd[ATT_KEYS], ref[ATT_KEYS], parts[ATT_KEYS];
+        attn_scores(q, k, ATT_KEYS, hd, scale, simd);
+        attn_scores_ref(q, k, ATT_KEYS, hd, scale, ref);
+        cr_assert(memcmp(simd, ref, sizeof simd) == 0, "hd %d: SIMD scores differ from the reference", hd);
+        static const int cuts[] = {0, 1, 8, 9, 17, 30, ATT_KEYS};
+        for (size_t c = 0; c + 1 < sizeof cuts / sizeof cuts[0]; c++)
+            attn_scores(q, k + cuts[c], cuts[c + 1] - cuts[c], hd, scale, parts + cuts[c]);
+        cr_assert(memcmp(parts, simd, sizeof simd) == 0, "hd %d: scores depend on the call's keys", hd);
+        for (int s = 0; s < ATT_KEYS; s++) {
+            double d = 0;
+            for (int i = 0; i < hd; i++) d += (double)q[i] * k[s][i];
+            cr_assert_float_eq(ref[s], d * scale, 1e-5, "hd %d key %d: %g vs %g", hd, s, ref[s], d * scale);
+        }
+    }
+    kernels_init(-1);
+}
+
+/* SIMD == reference; slot ranges in consecutive calls == one call; both
+ * within float rounding of a double sum. */
+Test(kernels, attn_values_match_reference) {
+    init_best();
+    static float vals[ATT_KEYS][ATT_MAX_HD], p[ATT_KEYS], init[ATT_MAX_HD];
+    const float *v[ATT_KEYS];
+    for (size_t di = 0; di < sizeof att_dims / sizeof att_dims[0]; di++) {
+        const int hd = att_dims[di];
+        fill(p, ATT_KEYS);
+        fill(init, hd);
+        for (int s = 0; s < ATT_KEYS; s++) fill(vals[s], hd), v[s] = vals[s];
+        float simd[ATT_MAX_HD], ref[ATT_MAX_HD], parts[ATT_MAX_HD];
+        memcpy(simd, init, sizeof init);
+        memcpy(ref, init, sizeof init);
+        memcpy(parts, init, sizeof init);
+        attn_values(simd, p, v, ATT_KEYS, hd);
+        attn_values_ref(ref, p, v, ATT_KEYS, hd);
+        cr_assert(memcmp(simd, ref, (size_t)hd * sizeof(float)) == 0, "hd %d: SIMD values differ", hd);
+        static const int cuts[] = {0, 3, 4, 20, ATT_KEYS};
+        for (size_t c = 0; c + 1 < sizeof cuts / sizeof cuts[0]; c++)
+            attn_values(parts, p + cuts[c], v + cuts[c], cuts[c + 1] - cuts[c], hd);
+        cr_assert(memcmp(parts, simd, (size_t)hd * sizeof(float)) == 0, "hd %d: split calls differ", hd);
+        for (int i = 0; i < hd; i++) {
+            double d = init[i];
+            for (int s = 0; s < ATT_KEYS; s++) d += (double)p[s] * v[s][i];
+            cr_assert_float_eq(ref[i], d, 1e-5, "hd %d lane %d", hd, i);
+        }
+    }
+    kernels_init(-1);
+}
+
+/* softmax and SwiGLU: SIMD == reference bit for bit, on lengths with and
+ * without a tail, and both within a few ulp of double precision. */
+Test(kernels, softmax_and_swiglu_match_reference) {
+    init_best();
+    enum { N = 203 };
+    static const int lens[] = {1, 7, 8, 9, 64, N};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        const int n = lens[li];
+        float x[N], a[N], b[N], u[N];
+        for (int i = 0; i < n; i++) x[i] = 30.0f * frand(), u[i] = frand();
+        x[n / 2] = -200.0f; /* far under the max: exp clamps, probability ~0 */
+        memcpy(a, x, sizeof x), memcpy(b, x, sizeof x);
+        softmax(a, n);
+        softmax_ref(b, n);
+        cr_assert(memcmp(a, b, (size_t)n * sizeof(float)) == 0, "softmax n %d: SIMD differs", n);
+        /* x - max is rounded to float in the kernel too: up to 2^-19 away */
+        float max = x[0];
+        double sum = 0;
+        for (int i = 1; i < n; i++) max = x[i] > max ? x[i] : max;
+        for (int i = 0; i < n; i++) sum += exp((double)(x[i] - max));
+        for (int i = 0; i < n; i++) {
+            const double want = exp((double)(x[i] - max)) / sum;
+            cr_assert(fabs(b[i] - want) <= 1e-6 * want + 1e-37, "softmax n %d [%d]: %g vs %g", n, i, b[i], want);
+        }
+        memcpy(a, x, sizeof x), memcpy(b, x, sizeof x);
+        swiglu(a, u, n);
+        swiglu_ref(b, u, n);
+        cr_assert(memcmp(a, b, (size_t)n * sizeof(float)) == 0, "swiglu n %d: SIMD differs", n);
+        for (int i = 0; i < n; i++) {
+            const double want = x[i] / (1.0 + exp(-(double)x[i])) * u[i];
+            cr_assert(fabs(b[i] - want) <= 1e-6 * fabs(want) + 1e-30, "swiglu n %d [%d]: %g vs %g", n, i, b[i], want);
+        }
+    }
+    kernels_init(-1);
+}
+
+/* exp_ref within 2 ulp of exp over its whole unclamped range. */
+Test(kernels, exp_is_accurate) {
+    for (float x = -87.0f; x <= 88.0f; x += 0.0137f) {
+        const double want = exp((double)x);
+        const float got = exp_ref(x);
+        cr_assert(fabs(got - want) <= 2.5 * 0x1p-24 * want, "exp(%.6f) = %.9g, want %.9g", x, got, want);
+    }
+}

@@ -66,74 +66,10 @@ static void rmsnorm(float *out, const float *x, const float *w, int n, float eps
     for (int i = 0; i < n; i++) out[i] = x[i] * r * w[i];
 }
 
-/* Attention inner loops, on G cache rows at once (G = ATT_GROUP, or 1 for
- * the last few): G independent chains keep the vector units busy. Every
- * row is summed in 8 lanes combined in one fixed tree, whether it is done
- * alone or in a group, so a slot's score has the same bits in a tree batch
- * and in a chain. GCC/Clang vector extensions: SSE pairs by default, AVX2
- * in attend()'s AVX2 clone; no reassociation, so no -ffast-math. */
-enum { ATT_GROUP = 4, LANES = 8 };
-typedef float v8f __attribute__((vector_size(LANES * sizeof(float))));
+/* Cache rows gathered per call of the attention kernels: enough to amortize
+ * the call, few enough that dequantized rows stay in L1. */
+enum { ATT_GROUP = 32 };
 
-/* An unaligned 8-float load (a macro: v8f by value in a non-AVX function
- * would change the ABI). */
-#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
-
-static inline void dot_rows(const float *q, const float *const *k, int G, int n, float *out) {
-    v8f acc[ATT_GROUP];
-    for (int s = 0; s < G; s++) acc[s] = (v8f){0};
-    const int n8 = n / LANES * LANES;
-    for (int i = 0; i < n8; i += LANES) {
-        v8f qi, ki;
-        LOAD8(qi, q + i);
-        for (int s = 0; s < G; s++) {
-            LOAD8(ki, k[s] + i);
-            acc[s] += qi * ki;
-        }
-    }
-    for (int s = 0; s < G; s++) {
-        const v8f a = acc[s];
-        float d = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-        for (int i = n8; i < n; i++) d += q[i] * k[s][i];
-        out[s] = d;
-    }
-}
-
-/* y += p[s] * v[s] for s = 0..G-1, in that order. */
-static inline void axpy_rows(float *y, const float *p, const float *const *v, int G, int n) {
-    const int n8 = n / LANES * LANES;
-    for (int i = 0; i < n8; i += LANES) {
-        v8f o, vi;
-        LOAD8(o, y + i);
-        for (int s = 0; s < G; s++) {
-            LOAD8(vi, v[s] + i);
-            o += p[s] * vi;
-        }
-        memcpy(y + i, &o, sizeof o);
-    }
-    for (int i = n8; i < n; i++) {
-        float o = y[i];
-        for (int s = 0; s < G; s++) o += p[s] * v[s][i];
-        y[i] = o;
-    }
-}
-
-static inline void softmax(float *x, int n) {
-    float max = x[0];
-    for (int i = 1; i < n; i++) max = x[i] > max ? x[i] : max;
-    float sum = 0.0f;
-    for (int i = 0; i < n; i++) {
-        /* e^-80 is ~1e-35 of the largest term: invisible in the sum, and it
-         * keeps expf off its slow underflow (errno) path */
-        const float d = x[i] - max;
-        x[i] = expf(d > -80.0f ? d : -80.0f);
-        sum += x[i];
-    }
-    const float inv = 1.0f / sum;
-    for (int i = 0; i < n; i++) x[i] *= inv;
-}
-
-static float silu(float x) { return x / (1.0f + expf(-x)); }
 
 /* ------------------------------------------------------------ parallelism */
 
@@ -242,9 +178,8 @@ static visible visible_slots(const attn_job *job, int32_t base, int T, int32_t *
 }
 
 /* Row t of the chunk, query heads g*n_rep .. g*n_rep + n_rep - 1 sharing kv
- * head g: scores, softmax, weighted sum of values. Cloned for AVX2 (the
- * dot and axpy loops vectorize 8 wide); either clone is deterministic. */
-__attribute__((target_clones("avx2", "default")))
+ * head g: scores, softmax, weighted sum of values (kernels.h: a score's
+ * bits do not depend on which keys share its call). */
 static void attend(const attn_job *job, int t, int g, worker_scratch *w) {
     forward_state *fs = job->fs;
     const model_config *c = &fs->m->cfg;
@@ -261,34 +196,18 @@ static void attend(const attn_job *job, int t, int g, worker_scratch *w) {
     const float *q = fs->q + (size_t)t * q_dim + (size_t)g * n_rep * hd;
     float *out = fs->att + (size_t)t * q_dim + (size_t)g * n_rep * hd;
     const float *rows[ATT_GROUP];
-    for (int j = 0; j < nv;) {
-        const int G = nv - j >= ATT_GROUP ? ATT_GROUP : 1;
-        for (int s = 0; s < G; s++)
-            rows[s] = kv_key(kv, L, SLOT(j + s), g, w->krow + s * hd);
-        for (int r = 0; r < n_rep; r++) {
-            float *sc = w->scores + r * stride + j;
-            if (G == ATT_GROUP)
-                dot_rows(q + r * hd, rows, ATT_GROUP, hd, sc);
-            else
-                dot_rows(q + r * hd, rows, 1, hd, sc);
-            for (int s = 0; s < G; s++) sc[s] *= scale;
-        }
-        j += G;
+    for (int j = 0; j < nv; j += ATT_GROUP) {
+        const int G = nv - j < ATT_GROUP ? nv - j : ATT_GROUP;
+        for (int s = 0; s < G; s++) rows[s] = kv_key(kv, L, SLOT(j + s), g, w->krow + s * hd);
+        for (int r = 0; r < n_rep; r++) attn_scores(q + r * hd, rows, G, hd, scale, w->scores + r * stride + j);
     }
     for (int r = 0; r < n_rep; r++) softmax(w->scores + r * stride, nv);
 
     memset(out, 0, (size_t)n_rep * hd * sizeof(float));
-    for (int j = 0; j < nv;) {
-        const int G = nv - j >= ATT_GROUP ? ATT_GROUP : 1;
-        for (int s = 0; s < G; s++)
-            rows[s] = kv_value(kv, L, SLOT(j + s), g, w->vrow + s * hd);
-        for (int r = 0; r < n_rep; r++) {
-            if (G == ATT_GROUP)
-                axpy_rows(out + r * hd, w->scores + r * stride + j, rows, ATT_GROUP, hd);
-            else
-                axpy_rows(out + r * hd, w->scores + r * stride + j, rows, 1, hd);
-        }
-        j += G;
+    for (int j = 0; j < nv; j += ATT_GROUP) {
+        const int G = nv - j < ATT_GROUP ? nv - j : ATT_GROUP;
+        for (int s = 0; s < G; s++) rows[s] = kv_value(kv, L, SLOT(j + s), g, w->vrow + s * hd);
+        for (int r = 0; r < n_rep; r++) attn_values(out + r * hd, w->scores + r * stride + j, rows, G, hd);
     }
     const int T = job->t0 + t;
     if (job->stage) {
@@ -425,7 +344,7 @@ static void forward_chunk(forward_state *fs, const chunk *ch) {
         mm_task gate_up[2] = {{&w->w_gate, fs->hb, c->ffn_dim, NULL},
                               {&w->w_up, fs->hb2, c->ffn_dim, NULL}};
         matmul(fs, fs->xn, n, gate_up, 2);
-        for (size_t i = 0; i < (size_t)n * c->ffn_dim; i++) fs->hb[i] = silu(fs->hb[i]) * fs->hb2[i];
+        swiglu(fs->hb, fs->hb2, (int64_t)n * c->ffn_dim);
         mm_task down = {&w->w_down, fs->xn, dim, NULL};
         matmul(fs, fs->hb, n, &down, 1);
         residual_add(fs->x, fs->xn, (size_t)n * dim);

@@ -592,6 +592,10 @@ static const kernel_table scalar_table = {
     .isa = KERNEL_SCALAR,
     .quant_q8_0 = quantize_q8_0_ref,
     .quant_q8_K = quantize_q8_K_ref,
+    .attn_scores = attn_scores_ref,
+    .attn_values = attn_values_ref,
+    .softmax = softmax_ref,
+    .swiglu = swiglu_ref,
 };
 
 /* The one global: which immutable table is in use (NULL until init). */
@@ -642,7 +646,7 @@ const char *kernel_isa_name(kernel_isa isa) {
     return "?";
 }
 
-static const kernel_table *table(void) {
+const kernel_table *kernels_active(void) {
     const kernel_table *t = atomic_load_explicit(&active_table, memory_order_acquire);
     if (!t) {
         kernels_init(-1);
@@ -655,7 +659,7 @@ void quantize_act(ggml_type wt, const float *x, void *xq, int64_t n) {
     switch (kernels_file_type(wt)) {
     case GGML_TYPE_Q8_0:
     case GGML_TYPE_Q4_0:
-        table()->quant_q8_0(x, xq, n);
+        kernels_active()->quant_q8_0(x, xq, n);
         if (kernels_file_type(wt) != wt) {
             const blk_q8_0 *b = xq;
             float *d = (float *)act_scales_f32(xq, n);
@@ -669,7 +673,7 @@ void quantize_act(ggml_type wt, const float *x, void *xq, int64_t n) {
         }
         return;
     case GGML_TYPE_Q4_K:
-    case GGML_TYPE_Q6_K: table()->quant_q8_K(x, xq, n); return;
+    case GGML_TYPE_Q6_K: kernels_active()->quant_q8_K(x, xq, n); return;
     default:
         if (x != xq) memmove(xq, x, (size_t)n * sizeof(float));
         return;
@@ -679,7 +683,7 @@ void quantize_act(ggml_type wt, const float *x, void *xq, int64_t n) {
 void matmul_rows(ggml_type wt, const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
                  int n_batch, float *y, int64_t ldy) {
     const int s = slot_of(wt);
-    const matmul_fn f = s >= 0 ? table()->matmul[s] : NULL;
+    const matmul_fn f = s >= 0 ? kernels_active()->matmul[s] : NULL;
     if (f)
         f(w, n, r0, r1, xq, n_batch, y, ldy);
     else

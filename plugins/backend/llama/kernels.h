@@ -85,4 +85,27 @@ bool kernels_matmul_supported(ggml_type t);
 void matmul_rows_ref(ggml_type wt, const void *w, int64_t n, int64_t r0, int64_t r1,
                      const void *xq, int n_batch, float *y, int64_t ldy);
 
+/* Attention's inner loops, on rows of hd floats.
+ * attn_scores: out[s] = scale * dot(q, k[s]) for s < n_keys. A score's bits
+ * do not depend on n_keys or on the other keys.
+ * attn_values: out[i] += sum over s < n_values of p[s] * v[s][i], added in
+ * order of s, so calls over consecutive slot ranges equal one call.
+ * The _ref versions are the scalar reference; the SIMD ones match them bit
+ * for bit. */
+void attn_scores(const float *q, const float *const *k, int n_keys, int hd, float scale, float *out);
+void attn_values(float *out, const float *p, const float *const *v, int n_values, int hd);
+void attn_scores_ref(const float *q, const float *const *k, int n_keys, int hd, float scale, float *out);
+void attn_values_ref(float *out, const float *p, const float *const *v, int n_values, int hd);
+
+/* exp(x) for x clamped to [-87, 88], where the result is a normal float:
+ * within 2 ulp. Softmax and SwiGLU use it (scalar and SIMD alike). */
+float exp_ref(float x);
+/* x[i] = exp(x[i] - max) / sum, in place, n >= 1 (exp: kernels_internal.h,
+ * about 1 ulp; the sum in 8 lanes, the same tree as a score). */
+void softmax(float *x, int n);
+void softmax_ref(float *x, int n);
+/* g[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i]. */
+void swiglu(float *g, const float *u, int64_t n);
+void swiglu_ref(float *g, const float *u, int64_t n);
+
 #endif

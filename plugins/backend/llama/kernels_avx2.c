@@ -863,4 +863,8 @@ const kernel_table kernels_avx2_table = {
         },
     .quant_q8_0 = quant_q8_0,
     .quant_q8_K = quant_q8_K,
+    .attn_scores = attn_scores_avx2,
+    .attn_values = attn_values_avx2,
+    .softmax = softmax_avx2,
+    .swiglu = swiglu_avx2,
 };

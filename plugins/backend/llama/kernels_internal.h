@@ -74,6 +74,11 @@ static inline int q6_K_value(const blk_q6_K *b, int idx) {
 typedef void (*matmul_fn)(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
                           int n_batch, float *y, int64_t ldy);
 typedef void (*quant_fn)(const float *x, void *xq, int64_t n);
+typedef void (*attn_scores_fn)(const float *q, const float *const *k, int n_keys, int hd, float scale,
+                               float *out);
+typedef void (*attn_values_fn)(float *out, const float *p, const float *const *v, int n_values, int hd);
+typedef void (*softmax_fn)(float *x, int n);
+typedef void (*swiglu_fn)(float *g, const float *u, int64_t n);
 
 enum kernel_slot {
     SLOT_F32,
@@ -92,9 +97,38 @@ typedef struct kernel_table {
     matmul_fn matmul[SLOT_COUNT];
     quant_fn quant_q8_0; /* activations for Q8_0/Q4_0 weights */
     quant_fn quant_q8_K; /* activations for K-quant weights */
+    attn_scores_fn attn_scores;
+    attn_values_fn attn_values;
+    softmax_fn softmax;
+    swiglu_fn swiglu;
 } kernel_table;
 
 extern const kernel_table kernels_avx2_table;
+/* The table in use (kernels_init() on first call). */
+const kernel_table *kernels_active(void);
+
+/* Attention: a score's 8 lane sums combined, the one tree both paths use. */
+enum { ATTN_LANES = 8 };
+float attn_lane_tree(const float lane[ATTN_LANES]);
+
+/* exp_ref (kernels.h): n = rint(x log2 e), r = x - n ln 2 in two fused
+ * steps, a degree-7 polynomial of r (Cephes expf's coefficients), times
+ * 2^n. The SIMD copy runs the same operations. */
+#define EXP_MIN (-87.0f)
+#define EXP_MAX 88.0f
+#define EXP_LOG2E 1.44269504088896341f
+#define EXP_LN2_HI 0.693359375f
+#define EXP_LN2_LO (-2.12194440e-4f)
+#define EXP_P0 1.9875691500e-4f
+#define EXP_P1 1.3981999507e-3f
+#define EXP_P2 8.3334519073e-3f
+#define EXP_P3 4.1665795894e-2f
+#define EXP_P4 1.6666665459e-1f
+#define EXP_P5 5.0000001201e-1f
+void softmax_avx2(float *x, int n);
+void swiglu_avx2(float *g, const float *u, int64_t n);
+void attn_scores_avx2(const float *q, const float *const *k, int n_keys, int hd, float scale, float *out);
+void attn_values_avx2(float *out, const float *p, const float *const *v, int n_values, int hd);
 
 /* Activations for split weight types (kernels.h): the Q8_0 blocks, then,
  * 4-byte aligned, the block scales as floats (zero up to a multiple of 8

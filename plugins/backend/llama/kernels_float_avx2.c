@@ -1,0 +1,145 @@
+/* AVX2 + FMA attention inner loops; bit-identical to kernels_attn.c. */
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels_internal.h"
+
+/* The lane tree of eight accumulators at once: hadd pairs lanes (0+1, 2+3)
+ * within each 128-bit half, a second hadd adds those pairs, and adding the
+ * halves finishes ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)) for all eight. */
+static inline __m256 lane_trees8(const __m256 a[8]) {
+    const __m256 ab = _mm256_hadd_ps(a[0], a[1]), cd = _mm256_hadd_ps(a[2], a[3]);
+    const __m256 ef = _mm256_hadd_ps(a[4], a[5]), gh = _mm256_hadd_ps(a[6], a[7]);
+    const __m256 abcd = _mm256_hadd_ps(ab, cd), efgh = _mm256_hadd_ps(ef, gh);
+    /* abcd = [a b c d | a' b' c' d'] (low-half sums | high-half sums) */
+    const __m256 lo = _mm256_permute2f128_ps(abcd, efgh, 0x20);
+    const __m256 hi = _mm256_permute2f128_ps(abcd, efgh, 0x31);
+    return _mm256_add_ps(lo, hi);
+}
+
+static inline float lane_tree1(__m256 a) {
+    const __m256 h = _mm256_hadd_ps(a, a);
+    const __m256 hh = _mm256_hadd_ps(h, h);
+    return _mm_cvtss_f32(_mm_add_ps(_mm256_castps256_ps128(hh), _mm256_extractf128_ps(hh, 1)));
+}
+
+void attn_scores_avx2(const float *q, const float *const *k, int n_keys, int hd, float scale,
+                      float *out) {
+    const int hd8 = hd / ATTN_LANES * ATTN_LANES;
+    const __m256 vscale = _mm256_set1_ps(scale);
+    int s = 0;
+    for (; s + 8 <= n_keys; s += 8) {
+        __m256 acc[8];
+        for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_ps();
+        for (int i = 0; i < hd8; i += ATTN_LANES) {
+            const __m256 qi = _mm256_loadu_ps(q + i);
+            for (int j = 0; j < 8; j++) acc[j] = _mm256_fmadd_ps(qi, _mm256_loadu_ps(k[s + j] + i), acc[j]);
+        }
+        __m256 d = lane_trees8(acc);
+        if (hd8 < hd) {
+            float t[8];
+            _mm256_storeu_ps(t, d);
+            for (int j = 0; j < 8; j++)
+                for (int i = hd8; i < hd; i++) t[j] = fmaf(q[i], k[s + j][i], t[j]);
+            d = _mm256_loadu_ps(t);
+        }
+        _mm256_storeu_ps(out + s, _mm256_mul_ps(d, vscale));
+    }
+    for (; s < n_keys; s++) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = 0; i < hd8; i += ATTN_LANES)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k[s] + i), acc);
+        float d = lane_tree1(acc);
+        for (int i = hd8; i < hd; i++) d = fmaf(q[i], k[s][i], d);
+        out[s] = d * scale;
+    }
+}
+
+/* Up to 64 output floats stay in registers while all values pass. */
+enum { OUT_VECS = 8 };
+
+void attn_values_avx2(float *out, const float *p, const float *const *v, int n_values, int hd) {
+    const int hd8 = hd / ATTN_LANES * ATTN_LANES;
+    for (int i0 = 0; i0 < hd8; i0 += OUT_VECS * ATTN_LANES) {
+        const int nv = (hd8 - i0) / ATTN_LANES < OUT_VECS ? (hd8 - i0) / ATTN_LANES : OUT_VECS;
+        __m256 o[OUT_VECS];
+        if (nv == OUT_VECS) { /* constant trip counts keep o in registers */
+            for (int c = 0; c < OUT_VECS; c++) o[c] = _mm256_loadu_ps(out + i0 + c * ATTN_LANES);
+            for (int s = 0; s < n_values; s++) {
+                const __m256 ps = _mm256_broadcast_ss(p + s);
+                const float *vs = v[s] + i0;
+                for (int c = 0; c < OUT_VECS; c++)
+                    o[c] = _mm256_fmadd_ps(ps, _mm256_loadu_ps(vs + c * ATTN_LANES), o[c]);
+            }
+            for (int c = 0; c < OUT_VECS; c++) _mm256_storeu_ps(out + i0 + c * ATTN_LANES, o[c]);
+        } else {
+            for (int c = 0; c < nv; c++) {
+                __m256 oc = _mm256_loadu_ps(out + i0 + c * ATTN_LANES);
+                for (int s = 0; s < n_values; s++)
+                    oc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + s), _mm256_loadu_ps(v[s] + i0 + c * ATTN_LANES), oc);
+                _mm256_storeu_ps(out + i0 + c * ATTN_LANES, oc);
+            }
+        }
+    }
+    for (int i = hd8; i < hd; i++) {
+        float o = out[i];
+        for (int s = 0; s < n_values; s++) o = fmaf(p[s], v[s][i], o);
+        out[i] = o;
+    }
+}
+
+/* exp_ref on 8 lanes, operation for operation. */
+static inline __m256 exp8(__m256 x) {
+    x = _mm256_max_ps(x, _mm256_set1_ps(EXP_MIN));
+    x = _mm256_min_ps(x, _mm256_set1_ps(EXP_MAX));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-EXP_LN2_HI), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(-EXP_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(EXP_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P5));
+    const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
+}
+
+void softmax_avx2(float *x, int n) {
+    const int n8 = n / ATTN_LANES * ATTN_LANES;
+    float max = x[0];
+    if (n8 > 0) {
+        __m256 m = _mm256_loadu_ps(x);
+        for (int i = ATTN_LANES; i < n8; i += ATTN_LANES) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+        float t[ATTN_LANES];
+        _mm256_storeu_ps(t, m);
+        for (int l = 0; l < ATTN_LANES; l++) max = t[l] > max ? t[l] : max;
+    }
+    for (int i = n8; i < n; i++) max = x[i] > max ? x[i] : max;
+    const __m256 vmax = _mm256_set1_ps(max);
+    __m256 sum8 = _mm256_setzero_ps();
+    for (int i = 0; i < n8; i += ATTN_LANES) {
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+        _mm256_storeu_ps(x + i, e);
+        sum8 = _mm256_add_ps(sum8, e);
+    }
+    float sum = lane_tree1(sum8);
+    for (int i = n8; i < n; i++) sum += x[i] = exp_ref(x[i] - max);
+    const float inv = 1.0f / sum;
+    const __m256 vinv = _mm256_set1_ps(inv);
+    for (int i = 0; i < n8; i += ATTN_LANES) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+    for (int i = n8; i < n; i++) x[i] *= inv;
+}
+
+void swiglu_avx2(float *g, const float *u, int64_t n) {
+    const int64_t n8 = n / ATTN_LANES * ATTN_LANES;
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n8; i += ATTN_LANES) {
+        const __m256 x = _mm256_loadu_ps(g + i);
+        const __m256 s = _mm256_div_ps(x, _mm256_add_ps(one, exp8(_mm256_xor_ps(x, sign))));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
+    }
+    for (int64_t i = n8; i < n; i++) g[i] = g[i] / (1.0f + exp_ref(-g[i])) * u[i];
+}
