@@ -1,13 +1,15 @@
 /* weft-bench-backend: speed of the llama backend's forward pass.
  *
  *   weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0] [--prefill-only]
+ *                      [--max-batch N]
  *
  * Reports prefill tok/s (512 tokens in one batch), decode tok/s (128 tokens
  * one at a time, logits each step), the cost of a k-token chain batch
  * relative to k = 1 (what a speculative verifier pays), decode speed as a
  * fraction of the memory-bandwidth floor (weight bytes per token over the
  * measured read bandwidth), peak RSS and KV cache bytes. Each timing is the
- * best of several runs. --prefill-only stops after prefill (to profile it).
+ * best of several runs. --prefill-only stops after prefill (to profile it);
+ * --max-batch sets the rows per forward chunk (the plugin's max_batch, 64).
  *
  * On a shared machine wall time includes time spent descheduled, so every
  * number is also given from process CPU time divided by the thread count
@@ -136,14 +138,16 @@ int main(int argc, char **argv) {
     const char *path = NULL, *json = NULL, *kv_name = "f32";
     int threads = 1;
     bool prefill_only = false;
+    int max_batch = 64;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
         else if (!strcmp(argv[i], "--kv") && i + 1 < argc) kv_name = argv[++i];
         else if (!strcmp(argv[i], "--prefill-only")) prefill_only = true;
+        else if (!strcmp(argv[i], "--max-batch") && i + 1 < argc) max_batch = atoi(argv[++i]);
         else if (argv[i][0] != '-') path = argv[i];
         else {
-            fprintf(stderr, "usage: weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0] [--prefill-only]\n");
+            fprintf(stderr, "usage: weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0] [--prefill-only] [--max-batch N]\n");
             return 2;
         }
     }
@@ -159,7 +163,7 @@ int main(int argc, char **argv) {
     if (!b.m) die("load", err);
     const model_config *c = &b.m->cfg;
     if (!kv_cache_init(&b.kv, c, kv_type, N_PREFILL + N_DECODE, err, sizeof err)) die("kv", err);
-    b.fs = forward_new(b.m, &b.kv, 64, b.env, err, sizeof err);
+    b.fs = forward_new(b.m, &b.kv, max_batch, b.env, err, sizeof err);
     if (!b.fs) die("forward", err);
     b.logits = malloc((size_t)16 * c->n_vocab * sizeof(float));
     int32_t *toks = malloc(N_PREFILL * sizeof(int32_t));
