@@ -70,7 +70,6 @@ static void rmsnorm(float *out, const float *x, const float *w, int n, float eps
  * the call, few enough that dequantized rows stay in L1. */
 enum { ATT_GROUP = 32 };
 
-
 /* ------------------------------------------------------------ parallelism */
 
 static void parallel(const forward_state *fs, size_t n, size_t grain, weft_parallel_fn fn,
