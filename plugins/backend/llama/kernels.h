@@ -100,8 +100,8 @@ void attn_values_ref(float *out, const float *p, const float *const *v, int n_va
 /* exp(x) for x clamped to [-87, 88], where the result is a normal float:
  * within 2 ulp. Softmax and SwiGLU use it (scalar and SIMD alike). */
 float exp_ref(float x);
-/* x[i] = exp(x[i] - max) / sum, in place, n >= 1 (exp: kernels_internal.h,
- * about 1 ulp; the sum in 8 lanes, the same tree as a score). */
+/* x[i] = exp(x[i] - max) / sum, in place, n >= 1 (exp_ref's exp; the sum
+ * in 8 lanes combined by a score's tree, then the last n % 8 in order). */
 void softmax(float *x, int n);
 void softmax_ref(float *x, int n);
 /* g[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i]. */

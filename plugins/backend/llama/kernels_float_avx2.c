@@ -1,6 +1,7 @@
 /* AVX2 + FMA attention inner loops; bit-identical to kernels_attn.c. */
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 #include "kernels_internal.h"
 
@@ -107,6 +108,20 @@ static inline __m256 exp8(__m256 x) {
     return _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
 }
 
+/* The last m < 8 floats of a row, zero-padded to a vector, and back: the
+ * tails of softmax and SwiGLU run the vector exp too (same bits as
+ * exp_ref, without a libm call per element). */
+static inline __m256 load_part(const float *p, int m) {
+    float t[ATTN_LANES] = {0};
+    memcpy(t, p, (size_t)m * sizeof(float));
+    return _mm256_loadu_ps(t);
+}
+static inline void store_part(float *p, __m256 v, int m) {
+    float t[ATTN_LANES];
+    _mm256_storeu_ps(t, v);
+    memcpy(p, t, (size_t)m * sizeof(float));
+}
+
 void softmax_avx2(float *x, int n) {
     const int n8 = n / ATTN_LANES * ATTN_LANES;
     float max = x[0];
@@ -126,20 +141,28 @@ void softmax_avx2(float *x, int n) {
         sum8 = _mm256_add_ps(sum8, e);
     }
     float sum = lane_tree1(sum8);
-    for (int i = n8; i < n; i++) sum += x[i] = exp_ref(x[i] - max);
+    if (n8 < n) {
+        store_part(x + n8, exp8(_mm256_sub_ps(load_part(x + n8, n - n8), vmax)), n - n8);
+        for (int i = n8; i < n; i++) sum += x[i];
+    }
     const float inv = 1.0f / sum;
     const __m256 vinv = _mm256_set1_ps(inv);
     for (int i = 0; i < n8; i += ATTN_LANES) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
     for (int i = n8; i < n; i++) x[i] *= inv;
 }
 
+/* x / (1 + exp(-x)) * u, as swiglu_ref. */
+static inline __m256 swiglu8(__m256 x, __m256 u) {
+    const __m256 e = exp8(_mm256_xor_ps(x, _mm256_set1_ps(-0.0f)));
+    return _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
+}
+
 void swiglu_avx2(float *g, const float *u, int64_t n) {
     const int64_t n8 = n / ATTN_LANES * ATTN_LANES;
-    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
-    for (int64_t i = 0; i < n8; i += ATTN_LANES) {
-        const __m256 x = _mm256_loadu_ps(g + i);
-        const __m256 s = _mm256_div_ps(x, _mm256_add_ps(one, exp8(_mm256_xor_ps(x, sign))));
-        _mm256_storeu_ps(g + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
+    for (int64_t i = 0; i < n8; i += ATTN_LANES)
+        _mm256_storeu_ps(g + i, swiglu8(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
+    if (n8 < n) {
+        const int m = (int)(n - n8);
+        store_part(g + n8, swiglu8(load_part(g + n8, m), load_part(u + n8, m)), m);
     }
-    for (int64_t i = n8; i < n; i++) g[i] = g[i] / (1.0f + exp_ref(-g[i])) * u[i];
 }
