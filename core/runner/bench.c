@@ -24,12 +24,15 @@ typedef struct side {
     weft_pipeline *p;
     weft_stats total;   /* summed over every timed run */
     double *rep_tokens; /* per repetition: tokens generated, */
-    double *rep_seconds; /* and decode seconds */
+    double *rep_seconds; /* decode seconds, */
+    double *rep_steps;   /* target evaluations, */
+    double *rep_accepted; /* and draft tokens accepted */
 } side;
 
 typedef struct entry {
     const char *path;
     char *description;
+    char *spec_json, *base_json; /* to open fresh pipelines per repetition */
     int64_t seed;      /* generate.seed, for the determinism probe */
     bool has_drafter;
     bool lossy;        /* the verifier does not claim WEFT_CAP_LOSSLESS */
@@ -46,7 +49,7 @@ typedef struct bench {
     char **prompts;
     size_t n_prompts;
     long long reps, max_tokens, seed, settle_ms;
-    bool has_seed, quiet;
+    bool has_seed, quiet, keep_state;
     int threads;
     const char *prompts_path, *json_out, *svg_out;
     double *scratch; /* reps entries, for medians */
@@ -65,6 +68,9 @@ static const char bench_help[] =
     "      --svg F              draw speedups and accepted-length histograms as SVG\n"
     "      --settle MS          idle time before each run, so no other pipeline's threads\n"
     "                           still spin (default 20)\n"
+    "      --keep-state         keep pipelines (and what their drafters learned) across\n"
+    "                           repetitions; by default each repetition opens them afresh,\n"
+    "                           so no drafter sees a prompt it has already answered\n"
     "  -m, --models DIR         model folder (default $WEFT_MODELS, else ../shared/models)\n"
     "  -P, --plugins DIR        extra plugin folder (also $WEFT_PLUGIN_PATH)\n"
     "  -q, --quiet              no progress on stderr\n"
@@ -99,6 +105,7 @@ static int parse_args(int argc, char **argv, bench *b, bench_args *a) {
         {"svg", required_argument, 0, 'G'}, {"models", required_argument, 0, 'm'},
         {"plugins", required_argument, 0, 'P'}, {"quiet", no_argument, 0, 'q'},
         {"settle", required_argument, 0, 'S'}, {"verbose", no_argument, 0, 'v'},
+        {"keep-state", no_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     b->reps = 3;
     b->settle_ms = 20;
@@ -119,6 +126,7 @@ static int parse_args(int argc, char **argv, bench *b, bench_args *a) {
         case 'm': a->models = optarg; break;
         case 'P': a->plugins = optarg; break;
         case 'q': b->quiet = true; break;
+        case 'K': b->keep_state = true; break;
         case 'v': a->verbose = true; break;
         case 'h': fputs(bench_help, stdout); return EXIT_OK;
         default: fputs(bench_help, stderr); return EXIT_USAGE;
@@ -193,48 +201,71 @@ static weft_pipeline *runner_pipeline_new_str(weft_registry *reg, const char *js
     return runner_pipeline_new(reg, json, strlen(json), origin, opt, code);
 }
 
+/* Opens whichever of the pipeline and its baseline is not open (the
+ * baseline once its text exists). */
+static int open_entry(entry *e, weft_registry *reg, const weft_options *opt) {
+    int code = EXIT_OK;
+    char origin[1024];
+    snprintf(origin, sizeof origin, "%s (baseline, without drafter)", e->path);
+    if (!e->spec.p && !(e->spec.p = runner_pipeline_new_str(reg, e->spec_json, e->path, opt, &code)))
+        return code ? code : EXIT_CONFIG;
+    if (!e->base.p && e->base_json && !(e->base.p = runner_pipeline_new_str(reg, e->base_json, origin, opt, &code)))
+        return code ? code : EXIT_CONFIG;
+    return EXIT_OK;
+}
+
+static void close_entry(entry *e) {
+    weft_pipeline_free(e->spec.p);
+    weft_pipeline_free(e->base.p);
+    e->spec.p = e->base.p = NULL;
+}
+
 static int load_entry(bench *b, entry *e, weft_registry *reg, const weft_options *opt) {
     size_t len;
-    char *text = runner_read(e->path, &len);
-    if (!text) return EXIT_IO;
-    int code = EXIT_OK;
-    e->spec.p = runner_pipeline_new_str(reg, text, e->path, opt, &code);
-    cJSON *root = e->spec.p ? cJSON_ParseWithLength(text, len) : NULL;
-    free(text);
-    if (!root) return code ? code : EXIT_CONFIG;
+    if (!(e->spec_json = runner_read(e->path, &len))) return EXIT_IO;
+    /* the pipeline first: it reports a broken file with a JSON pointer */
+    int code = open_entry(e, reg, opt);
+    if (code != EXIT_OK) return code;
+    cJSON *root = cJSON_ParseWithLength(e->spec_json, len);
+    if (!root) return EXIT_CONFIG;
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(root, "description");
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "generate"), "seed");
     e->description = strdup(cJSON_IsString(desc) ? desc->valuestring : "");
     e->seed = cJSON_IsNumber(seed) ? (int64_t)seed->valuedouble : 0;
     e->has_drafter = cJSON_HasObjectItem(root, "drafter");
-    char *base = baseline_json(root);
+    e->base_json = baseline_json(root);
     cJSON_Delete(root);
-    char origin[1024];
-    snprintf(origin, sizeof origin, "%s (baseline, without drafter)", e->path);
-    e->base.p = base ? runner_pipeline_new_str(reg, base, origin, opt, &code) : NULL;
-    free(base);
     e->base.rep_tokens = calloc((size_t)b->reps, sizeof(double));
     e->base.rep_seconds = calloc((size_t)b->reps, sizeof(double));
     e->spec.rep_tokens = calloc((size_t)b->reps, sizeof(double));
     e->spec.rep_seconds = calloc((size_t)b->reps, sizeof(double));
-    if (!e->description || !e->base.rep_tokens || !e->base.rep_seconds || !e->spec.rep_tokens || !e->spec.rep_seconds) {
+    e->base.rep_steps = calloc((size_t)b->reps, sizeof(double));
+    e->spec.rep_steps = calloc((size_t)b->reps, sizeof(double));
+    e->base.rep_accepted = calloc((size_t)b->reps, sizeof(double));
+    e->spec.rep_accepted = calloc((size_t)b->reps, sizeof(double));
+    if (!e->description || !e->base_json || !e->base.rep_tokens || !e->base.rep_seconds || !e->spec.rep_tokens ||
+        !e->spec.rep_seconds || !e->base.rep_steps || !e->spec.rep_steps || !e->base.rep_accepted || !e->spec.rep_accepted) {
         fprintf(stderr, "weft: out of memory\n");
         return EXIT_RUNTIME;
     }
-    if (!e->base.p) return code ? code : EXIT_CONFIG;
+    if ((code = open_entry(e, reg, opt)) != EXIT_OK) return code;
     if (!e->has_drafter && !b->quiet)
         fprintf(stderr, "weft: %s has no drafter: it is its own baseline\n", e->path);
     return EXIT_OK;
 }
 
 static void free_entry(entry *e) {
+    close_entry(e);
     side *sides[] = {&e->base, &e->spec};
     for (int i = 0; i < 2; i++) {
-        weft_pipeline_free(sides[i]->p);
         free(sides[i]->rep_tokens);
         free(sides[i]->rep_seconds);
+        free(sides[i]->rep_steps);
+        free(sides[i]->rep_accepted);
     }
     free(e->description);
+    free(e->spec_json);
+    free(e->base_json);
 }
 
 /* ---- running ---- */
@@ -287,6 +318,8 @@ static void record(side *s, const weft_result *r, long long rep) {
     add_stats(&s->total, &r->stats);
     s->rep_tokens[rep] += (double)r->stats.n_generated;
     s->rep_seconds[rep] += r->stats.seconds_decode;
+    s->rep_steps[rep] += (double)r->stats.n_steps;
+    s->rep_accepted[rep] += (double)r->stats.n_accepted;
 }
 
 /* Baseline then pipeline on one prompt; compares the outputs, and in the
@@ -326,9 +359,18 @@ static int run_pair(const bench *b, entry *e, size_t j, long long rep) {
     return EXIT_OK;
 }
 
-static int run_all(const bench *b) {
+/* Drafters keep what they learn across requests (n-gram pools, adaptive
+ * statistics). Within a repetition that is what a server sees; across
+ * repetitions they would answer each prompt a second time from memory, so
+ * each repetition opens the pipelines afresh unless --keep-state. */
+static int run_all(const bench *b, weft_registry *reg, const weft_options *opt) {
     for (long long rep = 0; rep < b->reps; rep++) {
         if (!b->quiet) fprintf(stderr, "bench: repetition %lld of %lld, %zu prompts\n", rep + 1, b->reps, b->n_prompts);
+        for (size_t i = 0; i < b->n && rep > 0 && !b->keep_state; i++) {
+            close_entry(&b->e[i]);
+            int code = open_entry(&b->e[i], reg, opt);
+            if (code != EXIT_OK) return code;
+        }
         for (size_t j = 0; j < b->n_prompts; j++)
             for (size_t i = 0; i < b->n; i++) {
                 int code = run_pair(b, &b->e[i], j, rep);
@@ -466,6 +508,11 @@ static cJSON *side_json(const bench *b, const side *s) {
     cJSON *reps = cJSON_AddArrayToObject(o, "tokens_per_second_reps");
     for (long long r = 0; r < b->reps; r++) cJSON_AddItemToArray(reps, cJSON_CreateNumber(rep_tps(s, r)));
     cJSON_AddNumberToObject(o, "tokens_per_step", tokens_per_step(&s->total));
+    reps = cJSON_AddArrayToObject(o, "tokens_per_step_reps");
+    for (long long r = 0; r < b->reps; r++)
+        cJSON_AddItemToArray(reps, cJSON_CreateNumber(s->rep_steps[r] > 0 ? (s->rep_accepted[r] + s->rep_steps[r]) /
+                                                                               s->rep_steps[r]
+                                                                         : 0));
     cJSON_AddNumberToObject(o, "accepted_per_draft_step", accepted_per_step(&s->total));
     cJSON_AddNumberToObject(o, "acceptance_rate", acceptance(&s->total));
     double sh[SHARE_COUNT];
@@ -625,7 +672,7 @@ int cmd_bench(int argc, char **argv) {
     weft_options opt = {.n_threads = b.threads, .models_dir = a.models, .log_level = a.verbose ? WEFT_LOG_INFO : 0};
     for (size_t i = 0; i < b.n; i++)
         if ((code = load_entry(&b, &b.e[i], reg, &opt)) != EXIT_OK) goto done;
-    if ((code = run_all(&b)) != EXIT_OK) goto done;
+    if ((code = run_all(&b, reg, &opt)) != EXIT_OK) goto done;
     bool mismatch = false;
     for (size_t i = 0; i < b.n; i++) {
         print_entry(&b, &b.e[i]);

@@ -34,8 +34,8 @@ typedef struct bench_run {
     char *svg;
 } bench_run;
 
-/* weft bench PIPELINES... --prompts F --reps 2 -n 24 --json --svg -P fixtures */
-static void bench(bench_run *r, const char *const *pipelines) {
+/* weft bench PIPELINES... --prompts F --reps 2 -n 24 --json --svg -P fixtures [extra] */
+static void bench_with(bench_run *r, const char *const *pipelines, const char *extra) {
     char *prompts = th_write_file("prompts.txt", prompts_text);
     char json_path[2048], svg_path[2048];
     snprintf(json_path, sizeof json_path, "%s/bench.json", th_tmp_dir());
@@ -46,7 +46,7 @@ static void bench(bench_run *r, const char *const *pipelines) {
     size_t n = 1;
     while (*pipelines) args[n++] = *pipelines++;
     const char *rest[] = {"--prompts", prompts, "--reps", "2", "-n", "24", "--json", json_path, "--svg", svg_path,
-                          "-P", WEFT_TEST_FIXTURE_DIR, "-q", NULL};
+                          "-P", WEFT_TEST_FIXTURE_DIR, "-q", extra, NULL};
     memcpy(args + n, rest, sizeof rest);
     th_cli(&r->cmd, args);
     char *txt = th_read_file(json_path);
@@ -55,6 +55,8 @@ static void bench(bench_run *r, const char *const *pipelines) {
     r->svg = th_read_file(svg_path);
     free(prompts);
 }
+
+static void bench(bench_run *r, const char *const *pipelines) { bench_with(r, pipelines, NULL); }
 
 static void bench_free(bench_run *r) {
     th_cmd_free(&r->cmd);
@@ -180,6 +182,32 @@ Test(bench_cli, sampled_lossless_is_not_compared) {
     cr_assert_str_eq(str(pipeline_report(&r, 0), "output"), "sampled");
     bench_free(&r);
     free(sampled);
+}
+
+/* Token recycling keeps its matrix across requests. Each repetition opens
+ * the pipeline afresh, so on a deterministic backend both repetitions
+ * accept exactly the same; with --keep-state the second answers prompts
+ * the matrix has seen, and accepts differently. */
+Test(bench_cli, repetitions_start_fresh_unless_keep_state) {
+    char *tr = pipeline("recycling", MARKOV ", \"drafter\": {\"use\": \"token-recycling\"}, " GREEDY);
+    double steps[2][2];
+    for (int keep = 0; keep < 2; keep++) {
+        bench_run r;
+        bench_with(&r, (const char *[]){tr, NULL}, keep ? "--keep-state" : NULL);
+        cr_assert_eq(r.cmd.code, 0, "exit %d; stderr:\n%s", r.cmd.code, r.cmd.err);
+        const cJSON *p = pipeline_report(&r, 0);
+        cr_assert_str_eq(str(p, "output"), "identical");
+        const cJSON *reps = get(get(p, "pipeline"), "tokens_per_step_reps");
+        cr_assert_eq(cJSON_GetArraySize(reps), 2);
+        for (int i = 0; i < 2; i++) steps[keep][i] = cJSON_GetArrayItem(reps, i)->valuedouble;
+        cr_assert_gt(steps[keep][0], 1.0, "token recycling never got a draft accepted");
+        bench_free(&r);
+    }
+    cr_assert_eq(steps[0][0], steps[0][1], "fresh repetitions differ: %g, %g", steps[0][0], steps[0][1]);
+    cr_assert_eq(steps[1][0], steps[0][0], "the first repetition does not depend on --keep-state");
+    cr_assert_neq(steps[1][1], steps[1][0], "--keep-state: the second repetition learned nothing more (%g)",
+                  steps[1][1]);
+    free(tr);
 }
 
 /* ---- usage and errors ---- */
