@@ -6,8 +6,12 @@
  *
  * The caller waits for the loop's chunks, not for the workers: a worker that
  * is descheduled (an oversubscribed machine) must not stall the loop. Chunks
- * are claimed from a counter tagged with the loop's generation, so a worker
- * that wakes late cannot claim work of a loop that has moved on. */
+ * are claimed from one atomic word that holds the loop's generation, its
+ * chunk count and the next chunk, so a worker that wakes late cannot claim
+ * work of a loop that has moved on, nor judge its claim against the chunk
+ * count of the next loop (the caller writes that before it publishes the
+ * loop: reading it from the pool let a late worker claim a chunk past the
+ * end of its loop, which then ran with the next loop's body and argument). */
 #include "threadpool.h"
 
 #include <pthread.h>
@@ -26,7 +30,14 @@
 enum {
     SPIN_ROUNDS = 1 << 17, /* ~ a few ms of spinning before sleeping */
     YIELD_EVERY = 1 << 8,  /* pause rounds between sched_yield() calls */
+    CHUNKS_PER_THREAD = 4, /* balances uneven work without much overhead */
+    MAX_THREADS = 1024,    /* so that a loop's chunk count fits 16 bits */
 };
+
+/* The claim word: generation (32 bits) | chunk count (16) | next chunk (16). */
+static inline uint64_t claim_word(uint64_t gen, size_t n_chunks) {
+    return (gen & 0xffffffffu) << 32 | (uint64_t)n_chunks << 16;
+}
 
 /* One round of waiting: mostly a pause, sometimes a yield. */
 static inline void wait_round(int i) {
@@ -43,7 +54,7 @@ struct weft_threadpool {
     weft_parallel_body fn;
     void *arg;
     size_t n, chunk, n_chunks;
-    atomic_uint_fast64_t next;       /* (generation << 32) | next chunk index */
+    atomic_uint_fast64_t next;       /* claim_word() + the next chunk's index */
     atomic_size_t done;              /* chunks finished */
     atomic_uint_fast64_t generation; /* wake-up signal for workers */
     uint64_t gen;                    /* the caller's count of loops */
@@ -58,12 +69,12 @@ typedef struct {
 
 /* Claims and runs chunks of loop `gen` until none is left. */
 static void run_chunks(weft_threadpool *tp, uint64_t gen, int worker) {
-    uint64_t tag = (gen & 0xffffffffu) << 32;
+    const uint64_t tag = (gen & 0xffffffffu) << 32;
     for (;;) {
         uint_fast64_t v = atomic_load_explicit(&tp->next, memory_order_acquire);
         if ((v & ~(uint_fast64_t)0xffffffffu) != tag) return; /* another loop */
-        size_t idx = (size_t)(v & 0xffffffffu);
-        if (idx >= tp->n_chunks) return;
+        size_t idx = (size_t)(v & 0xffffu), n_chunks = (size_t)(v >> 16 & 0xffffu);
+        if (idx >= n_chunks) return;
         if (!atomic_compare_exchange_weak_explicit(&tp->next, &v, v + 1, memory_order_acq_rel,
                                                    memory_order_relaxed))
             continue;
@@ -106,6 +117,7 @@ static void *worker_main(void *p) {
 
 weft_threadpool *weft_threadpool_new(int n_threads) {
     if (n_threads < 1) n_threads = 1;
+    if (n_threads > MAX_THREADS) n_threads = MAX_THREADS;
     weft_threadpool *tp = calloc(1, sizeof *tp);
     if (!tp) return NULL;
     tp->n_threads = 1;
@@ -150,8 +162,8 @@ void weft_threadpool_run(weft_threadpool *tp, size_t n, size_t grain, weft_paral
         fn(arg, 0, n, 0);
         return;
     }
-    /* about 4 chunks per worker balances uneven work without much overhead */
-    size_t chunk = (n + (size_t)nt * 4 - 1) / ((size_t)nt * 4);
+    /* at most CHUNKS_PER_THREAD * nt chunks: a larger grain only makes fewer */
+    size_t chunk = (n + (size_t)nt * CHUNKS_PER_THREAD - 1) / ((size_t)nt * CHUNKS_PER_THREAD);
     if (chunk < grain) chunk = grain;
     tp->fn = fn;
     tp->arg = arg;
@@ -160,7 +172,7 @@ void weft_threadpool_run(weft_threadpool *tp, size_t n, size_t grain, weft_paral
     tp->n_chunks = (n + chunk - 1) / chunk;
     atomic_store_explicit(&tp->done, 0, memory_order_relaxed);
     uint64_t gen = ++tp->gen;
-    atomic_store_explicit(&tp->next, (gen & 0xffffffffu) << 32, memory_order_release);
+    atomic_store_explicit(&tp->next, claim_word(gen, tp->n_chunks), memory_order_release);
     atomic_store(&tp->generation, gen); /* seq_cst: pairs with `sleeping` */
     if (atomic_load(&tp->sleeping) > 0) {
         pthread_mutex_lock(&tp->mu);
