@@ -408,7 +408,8 @@ Test(suffix_automaton_plugin, branches_offer_other_continuations) {
 Test(suffix_automaton_plugin, incremental_equals_rebuilt) {
     pf other;
     pf_open(&fx, WEFT_KIND_DRAFTER, "suffix-automaton", PF_ARGS(PF_INT("min_match", 1), PF_INT("branches", 2)));
-    pf_open(&other, WEFT_KIND_DRAFTER, "suffix-automaton", PF_ARGS(PF_INT("min_match", 1), PF_INT("branches", 2)));
+    pf_open(&other, WEFT_KIND_DRAFTER, "suffix-automaton",
+            PF_ARGS(PF_INT("min_match", 1), PF_INT("branches", 2), PF_BOOL("keep", false)));
     weft_token h[400];
     random_tokens(3, 4, h, 400);
     const weft_drafter_vtable *v = PF_DRAFTER(&fx);
@@ -429,6 +430,36 @@ Test(suffix_automaton_plugin, incremental_equals_rebuilt) {
     }
     cr_assert_gt(drafted, 100);
     pf_close(&other);
+}
+
+/* keep (the default): a request matches the text of earlier ones, and a
+ * continuation ends where its request ended. */
+Test(suffix_automaton_plugin, keep_matches_earlier_requests) {
+    for (int keep = 0; keep < 2; keep++) {
+        pf_open(&fx, WEFT_KIND_DRAFTER, "suffix-automaton",
+                PF_ARGS(PF_INT("min_match", 2), PF_INT("max_draft", 8), PF_BOOL("keep", keep)));
+        const weft_drafter_vtable *v = PF_DRAFTER(&fx);
+        cr_assert_eq(v->start(fx.self, TOKENS(5, 1, 2, 3, 4), 5), WEFT_OK);
+        cr_assert_eq(v->start(fx.self, TOKENS(6, 7, 8), 3), WEFT_OK);
+        pf_tree tr;
+        /* 1 2 was followed by 3 4, the end of the first request */
+        draft_into(TOKENS(9, 1, 2), 3, 64, 64, &tr);
+        if (keep) test_expect_tree(&tr, CHAIN(3, 4));
+        else test_expect_tree(&tr, NULL, NULL, 0);
+        /* the current request's own match still wins when it is longer */
+        draft_into(TOKENS(9, 1, 2, 0, 9, 1, 2), 7, 64, 64, &tr);
+        test_expect_tree(&tr, CHAIN(0, 9, 1, 2));
+        cr_assert_eq(call_int("match_length"), 3);
+        pf_close(&fx);
+    }
+    /* bounded by the window however many requests pass */
+    pf_open(&fx, WEFT_KIND_DRAFTER, "suffix-automaton", PF_ARGS(PF_INT("window", 64)));
+    weft_token h[40];
+    for (uint64_t r = 0; r < 200; r++) {
+        random_tokens(100 + r, 50, h, 40);
+        cr_assert_eq(PF_DRAFTER(&fx)->start(fx.self, h, 40), WEFT_OK);
+    }
+    cr_assert_lt(call_int("memory_bytes"), 64 * 200);
 }
 
 Test(suffix_automaton_plugin, corpus_continuation_when_longer) {

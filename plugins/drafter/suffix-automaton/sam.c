@@ -44,9 +44,21 @@ static void root_only(sam *s) {
 }
 
 void sam_clear(sam *s) {
-    s->dropped = 0;
+    s->dropped = s->origin = 0;
     if (s->cap) root_only(s);
 }
+
+weft_status sam_new_sequence(sam *s, weft_token sep) {
+    if (s->n > 0) {
+        weft_status st = sam_push(s, sep);
+        if (st != WEFT_OK) return st;
+    }
+    s->origin = s->dropped + s->n;
+    return WEFT_OK;
+}
+
+/* Tokens of the current sequence pushed so far. */
+static size_t seen_of(const sam *s) { return s->dropped + s->n - s->origin; }
 
 static void hash_put(sam *s, uint64_t key, int32_t edge) {
     size_t i = slot_of(s, key);
@@ -195,13 +207,13 @@ weft_status sam_push(sam *s, weft_token t) {
 }
 
 bool sam_extends(const sam *s, const weft_token *history, size_t n) {
-    size_t seen = s->dropped + s->n;
-    return n >= seen && (s->n == 0 || history[seen - 1] == s->tok[s->n - 1]);
+    size_t seen = seen_of(s);
+    return n >= seen && (seen == 0 || history[seen - 1] == s->tok[s->n - 1]);
 }
 
 weft_status sam_sync(sam *s, const weft_token *history, size_t n) {
     if (!sam_extends(s, history, n)) sam_clear(s);
-    for (size_t i = s->dropped + s->n; i < n; i++) {
+    for (size_t i = seen_of(s); i < n; i++) {
         weft_status st = sam_push(s, history[i]);
         if (st != WEFT_OK) return st;
     }

@@ -19,6 +19,7 @@ typedef struct sam {
     size_t n, cap;   /* cap: tokens the arrays are sized for */
     size_t window;   /* most tokens kept: past it, the older half is dropped */
     size_t dropped;  /* tokens dropped from the front so far */
+    size_t origin;   /* where the current sequence starts, counting dropped tokens */
     /* states: 0 is the root */
     int32_t *len, *link, *pos, *head; /* head: first edge of the state, -1 none */
     size_t n_states;
@@ -38,14 +39,18 @@ void sam_init(sam *s, const weft_env *env, size_t window);
 void sam_free(sam *s);
 /* Back to the empty text; keeps the memory. */
 void sam_clear(sam *s);
+/* Keeps the text so far and starts a new sequence after it, behind `sep`
+ * (a token that never occurs): later matches may then end in earlier
+ * sequences, and history indices count from the new one. */
+weft_status sam_new_sequence(sam *s, weft_token sep);
 /* Appends one token (amortised O(1)). */
 weft_status sam_push(sam *s, weft_token t);
-/* Is history[0..n) the text so far plus new tokens? Checked on its length
- * and on the last token seen: O(1), it catches a new sequence whose start()
- * was missed. */
+/* Is history[0..n) the current sequence so far plus new tokens? Checked on
+ * its length and on the last token seen: O(1), it catches a new sequence
+ * whose start() was missed. */
 bool sam_extends(const sam *s, const weft_token *history, size_t n);
-/* Makes the automaton cover history[0..n): appends what is new, or rebuilds
- * when the history does not extend the text (a new sequence). */
+/* Makes the current sequence history[0..n): appends what is new, or clears
+ * the automaton when the history does not extend the sequence. */
 weft_status sam_sync(sam *s, const weft_token *history, size_t n);
 /* The state reached from `state` by token t, or -1. */
 int32_t sam_next(const sam *s, int32_t state, weft_token t);

@@ -16,7 +16,7 @@
 
 #include "corpus.h"
 
-enum { P_MIN_MATCH, P_MAX_DRAFT, P_BRANCHES, P_WINDOW, P_CORPUS };
+enum { P_MIN_MATCH, P_MAX_DRAFT, P_BRANCHES, P_WINDOW, P_CORPUS, P_KEEP };
 
 static const weft_param_desc params[] = {
     WEFT_PARAM_INT_MIN("min_match", 1, "2", "Shortest suffix match that is worth a draft"),
@@ -25,6 +25,7 @@ static const weft_param_desc params[] = {
     WEFT_PARAM_INT_MIN("window", 64, "65536", "Most recent tokens the dynamic automaton covers (bounds memory)"),
     WEFT_PARAM("corpus", WEFT_TYPE_STRING, WEFT_PARAM_FILE, 0, 0, NULL,
                "Corpus file for a static automaton: text, or 'weft-tokens' ids (cached as <file>.weft-sam)"),
+    WEFT_PARAM_BOOL("keep", "true", "Keep earlier requests' text in the dynamic automaton (within window)"),
 };
 
 /* One chain of the draft: its first token, then what followed it. */
@@ -37,8 +38,9 @@ typedef struct branch {
 typedef struct suffix_automaton {
     weft_state base;
     size_t min_match, max_draft, branches;
+    bool keep;
     const char *corpus_path; /* host-owned until destroy */
-    sam text;                /* prompt + generated tokens */
+    sam text;                /* [earlier requests, FROZEN_SEP after each] + prompt + generated tokens */
     sam_frozen corpus;
     bool corpus_open;
     frozen_match cm; /* the text's longest suffix in the corpus */
@@ -64,6 +66,7 @@ static weft_status sa_create(const weft_env *env, const weft_value *args, void *
     s->min_match = (size_t)args[P_MIN_MATCH].u.i;
     s->max_draft = (size_t)args[P_MAX_DRAFT].u.i;
     s->branches = (size_t)args[P_BRANCHES].u.i;
+    s->keep = args[P_KEEP].u.b;
     s->corpus_path = args[P_CORPUS].present ? args[P_CORPUS].u.s : NULL;
     sam_init(&s->text, env, (size_t)args[P_WINDOW].u.i);
     s->br = weft_calloc(env, s->branches, sizeof *s->br);
@@ -80,7 +83,8 @@ static weft_status sa_create(const weft_env *env, const weft_value *args, void *
 /* Brings both automata's view of the text up to history[0..n). */
 static weft_status sync(suffix_automaton *s, const weft_token *history, size_t n) {
     bool fresh = !sam_extends(&s->text, history, n);
-    weft_status st = sam_sync(&s->text, history, n);
+    weft_status st = fresh && s->keep ? sam_new_sequence(&s->text, FROZEN_SEP) : WEFT_OK;
+    if (st == WEFT_OK) st = sam_sync(&s->text, history, n);
     if (fresh || n < s->cm_seen) s->cm = (frozen_match){0}, s->cm_seen = 0;
     if (st != WEFT_OK || !s->corpus_open) return st;
     for (; s->cm_seen < n; s->cm_seen++) frozen_match_step(&s->corpus, &s->cm, history[s->cm_seen]);
@@ -89,7 +93,12 @@ static weft_status sync(suffix_automaton *s, const weft_token *history, size_t n
 
 static weft_status sa_start(void *self, const weft_token *prompt, size_t n) {
     suffix_automaton *s = self;
-    sam_clear(&s->text);
+    if (s->keep) {
+        weft_status st = sam_new_sequence(&s->text, FROZEN_SEP);
+        if (st != WEFT_OK) return st;
+    } else {
+        sam_clear(&s->text);
+    }
     s->cm = (frozen_match){0};
     s->cm_seen = 0;
     return sync(s, prompt, n);
