@@ -22,11 +22,8 @@
 /* One pipeline as run: the pipeline itself or its baseline. */
 typedef struct side {
     weft_pipeline *p;
-    weft_stats total;   /* summed over every timed run */
-    double *rep_tokens; /* per repetition: tokens generated, */
-    double *rep_seconds; /* decode seconds, */
-    double *rep_steps;   /* target evaluations, */
-    double *rep_accepted; /* and draft tokens accepted */
+    weft_stats total; /* summed over every timed run */
+    weft_stats *rep;  /* summed per repetition */
 } side;
 
 typedef struct entry {
@@ -235,16 +232,9 @@ static int load_entry(bench *b, entry *e, weft_registry *reg, const weft_options
     e->has_drafter = cJSON_HasObjectItem(root, "drafter");
     e->base_json = baseline_json(root);
     cJSON_Delete(root);
-    e->base.rep_tokens = calloc((size_t)b->reps, sizeof(double));
-    e->base.rep_seconds = calloc((size_t)b->reps, sizeof(double));
-    e->spec.rep_tokens = calloc((size_t)b->reps, sizeof(double));
-    e->spec.rep_seconds = calloc((size_t)b->reps, sizeof(double));
-    e->base.rep_steps = calloc((size_t)b->reps, sizeof(double));
-    e->spec.rep_steps = calloc((size_t)b->reps, sizeof(double));
-    e->base.rep_accepted = calloc((size_t)b->reps, sizeof(double));
-    e->spec.rep_accepted = calloc((size_t)b->reps, sizeof(double));
-    if (!e->description || !e->base_json || !e->base.rep_tokens || !e->base.rep_seconds || !e->spec.rep_tokens ||
-        !e->spec.rep_seconds || !e->base.rep_steps || !e->spec.rep_steps || !e->base.rep_accepted || !e->spec.rep_accepted) {
+    e->base.rep = calloc((size_t)b->reps, sizeof *e->base.rep);
+    e->spec.rep = calloc((size_t)b->reps, sizeof *e->spec.rep);
+    if (!e->description || !e->base_json || !e->base.rep || !e->spec.rep) {
         fprintf(stderr, "weft: out of memory\n");
         return EXIT_RUNTIME;
     }
@@ -256,13 +246,8 @@ static int load_entry(bench *b, entry *e, weft_registry *reg, const weft_options
 
 static void free_entry(entry *e) {
     close_entry(e);
-    side *sides[] = {&e->base, &e->spec};
-    for (int i = 0; i < 2; i++) {
-        free(sides[i]->rep_tokens);
-        free(sides[i]->rep_seconds);
-        free(sides[i]->rep_steps);
-        free(sides[i]->rep_accepted);
-    }
+    free(e->base.rep);
+    free(e->spec.rep);
     free(e->description);
     free(e->spec_json);
     free(e->base_json);
@@ -316,10 +301,7 @@ static long first_difference(const weft_result *x, const weft_result *y) {
 
 static void record(side *s, const weft_result *r, long long rep) {
     add_stats(&s->total, &r->stats);
-    s->rep_tokens[rep] += (double)r->stats.n_generated;
-    s->rep_seconds[rep] += r->stats.seconds_decode;
-    s->rep_steps[rep] += (double)r->stats.n_steps;
-    s->rep_accepted[rep] += (double)r->stats.n_accepted;
+    add_stats(&s->rep[rep], &r->stats);
 }
 
 /* Baseline then pipeline on one prompt; compares the outputs, and in the
@@ -394,7 +376,8 @@ static double median(double *v, size_t n) {
 }
 
 static double rep_tps(const side *s, long long rep) {
-    return s->rep_seconds[rep] > 0 ? s->rep_tokens[rep] / s->rep_seconds[rep] : 0;
+    const weft_stats *r = &s->rep[rep];
+    return r->seconds_decode > 0 ? (double)r->n_generated / r->seconds_decode : 0;
 }
 
 static double median_tps(const bench *b, const side *s) {
@@ -509,10 +492,7 @@ static cJSON *side_json(const bench *b, const side *s) {
     for (long long r = 0; r < b->reps; r++) cJSON_AddItemToArray(reps, cJSON_CreateNumber(rep_tps(s, r)));
     cJSON_AddNumberToObject(o, "tokens_per_step", tokens_per_step(&s->total));
     reps = cJSON_AddArrayToObject(o, "tokens_per_step_reps");
-    for (long long r = 0; r < b->reps; r++)
-        cJSON_AddItemToArray(reps, cJSON_CreateNumber(s->rep_steps[r] > 0 ? (s->rep_accepted[r] + s->rep_steps[r]) /
-                                                                               s->rep_steps[r]
-                                                                         : 0));
+    for (long long r = 0; r < b->reps; r++) cJSON_AddItemToArray(reps, cJSON_CreateNumber(tokens_per_step(&s->rep[r])));
     cJSON_AddNumberToObject(o, "accepted_per_draft_step", accepted_per_step(&s->total));
     cJSON_AddNumberToObject(o, "acceptance_rate", acceptance(&s->total));
     double sh[SHARE_COUNT];

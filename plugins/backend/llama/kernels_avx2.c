@@ -352,9 +352,9 @@ ALWAYS_INLINE __m256 split_scales(const uint8_t *row, int64_t k0, int kn) {
     return _mm256_and_ps(d, _mm256_castsi256_ps(keep));
 }
 
-/* A weight row's nb scales as floats, zero up to a multiple of 8; in a split
+/* A row's nb block scales as floats, zero up to a multiple of 8; in a split
  * row they are contiguous, else one per bsz-byte block. */
-static void weight_row_scales(const uint8_t *row, size_t bsz, int64_t nb, float *out, bool split) {
+static void row_scales_f32(const uint8_t *row, size_t bsz, int64_t nb, float *out, bool split) {
     const int64_t nbp = (nb + 7) & ~(int64_t)7;
     if (!split) {
         scales_to_f32(row, bsz, nb, out);
@@ -454,17 +454,15 @@ static void q8act_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const
         q.dx = act_scales_f32(xq, n);
         q.dxs = xs / sizeof(float);
     } else {
-        for (int j = 0; j < n_batch; j++) { /* the scales of every batch row as floats */
-            scales_to_f32((const uint8_t *)xq + (size_t)j * xs, sizeof(blk_q8_0), nb, buf + j * nbp);
-            for (int64_t k = nb; k < nbp; k++) buf[j * nbp + k] = 0.0f;
-        }
+        for (int j = 0; j < n_batch; j++) /* the scales of every batch row */
+            row_scales_f32((const uint8_t *)xq + (size_t)j * xs, sizeof(blk_q8_0), nb, buf + j * nbp, false);
     }
     const size_t bsz = is_q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0);
     const int rmax = Q8_RB, bt = Q8_BT;
     for (int64_t rb = r0; rb < r1; rb += ROW_BLOCK) {
         const int64_t re = rb + ROW_BLOCK < r1 ? rb + ROW_BLOCK : r1;
         for (int64_t r = rb; r < re; r++)
-            weight_row_scales((const uint8_t *)w + (size_t)r * ws, bsz, nb, dw + (r - rb) * nbp, split);
+            row_scales_f32((const uint8_t *)w + (size_t)r * ws, bsz, nb, dw + (r - rb) * nbp, split);
         q.rb = rb;
         for (int b0 = 0; b0 < n_batch; b0 += bt) {
             const int B = n_batch - b0 < bt ? n_batch - b0 : bt;
