@@ -522,13 +522,14 @@ Test(model, quantized_weights_stay_close, .timeout = 120) {
 }
 
 /* The loader rewrites Q8_0 / Q4_0 matrices of its own copy of a file into
- * split rows (kernels.h); a caller's buffer keeps the file layout. Q8_0's
- * split kernels do the file kernels' arithmetic, so logits are bit-identical.
- * Q4_0's dot unsigned nibbles and take 8 sum(x) back per block: the same
- * value up to float rounding in each product (test_kernels bounds that),
- * but a rounding can move an activation across a Q8_0 step in the next
- * layer, so logits differ by more: measured max |dlogit| 0.040, mean
- * 0.0046, argmax agreement 99.0% over 201 positions. Bounds ~3x. */
+ * rows interleaved by 8 (kernels.h); a caller's buffer keeps the file
+ * layout. The X8 kernels form each block's integer dot exactly and scale it
+ * once, the file kernels scale 8 partial sums: the same value up to float
+ * rounding (test_kernels bounds that), but a rounding can move an
+ * activation across a Q8_0 step in the next layer, so logits differ by
+ * more: measured max |dlogit| 0.036 (Q8_0) and 0.040 (Q4_0), mean 0.00074
+ * and 0.0046, argmax agreement 99.5% and 99.0% over 201 positions. Bounds
+ * ~3x. */
 Test(model, split_rows_match_file_layout, .timeout = 120) {
     int32_t seq[256];
     const int n = reference_sequence(seq);
@@ -560,13 +561,10 @@ Test(model, split_rows_match_file_layout, .timeout = 120) {
         compare_runs(&A, &B, seq, n, &diff, &mean, &agree);
         cr_log_info("%s split vs file layout: max |dlogit| %g, mean %g, argmax agreement %.3f",
                     ggml_type_name(types[k]), (double)diff, (double)mean, (double)agree);
-        if (types[k] == GGML_TYPE_Q8_0) {
-            cr_assert_eq(diff, 0.0f, "Q8_0: %g", (double)diff);
-        } else {
-            cr_assert_lt(diff, 0.12f, "Q4_0: %g", (double)diff);
-            cr_assert_lt(mean, 0.015f, "Q4_0: mean %g", (double)mean);
-            cr_assert_geq(agree, 0.97f, "Q4_0: %g", (double)agree);
-        }
+        const float max_mean = types[k] == GGML_TYPE_Q8_0 ? 0.0025f : 0.015f;
+        cr_assert_lt(diff, 0.12f, "%s: %g", ggml_type_name(types[k]), (double)diff);
+        cr_assert_lt(mean, max_mean, "%s: mean %g", ggml_type_name(types[k]), (double)mean);
+        cr_assert_geq(agree, 0.97f, "%s: %g", ggml_type_name(types[k]), (double)agree);
         llm_close(&A);
         llm_close(&B);
         free(bytes);

@@ -62,6 +62,7 @@ static void fill_weights(ggml_type t, uint8_t *w, int rows, int n) {
 static const char *type_name(ggml_type t) {
     return t == WEFT_TYPE_Q8_0_SPLIT   ? "Q8_0s"
            : t == WEFT_TYPE_Q4_0_X8    ? "Q4_0x8"
+           : t == WEFT_TYPE_Q8_0_X8    ? "Q8_0x8"
                                        : ggml_type_name(t);
 }
 
@@ -183,10 +184,10 @@ int main(int argc, char **argv) {
         }
         return split_ab(js);
     }
-    /* Q8_0s, Q4_0x8: the split matrices the loader makes of Q8_0 / Q4_0 (kernels.h) */
+    /* Q8_0s, Q4_0x8, Q8_0x8: the split matrices the loader makes of Q8_0 / Q4_0 (kernels.h) */
     const ggml_type types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_Q8_0,
                                GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K,
-                               WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_X8};
+                               WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_X8, WEFT_TYPE_Q8_0_X8};
     const int shapes[][2] = {{768, 2048}, {2048, 768}}, batches[] = {1, 2, 4, 8, 16};
     const kernel_isa isa = kernels_init(-1);
     FILE *js = argc > 1 ? fopen(argv[1], "w") : NULL;

@@ -112,6 +112,7 @@ static int blck(ggml_type t) {
 static const char *type_name(ggml_type t) {
     return t == WEFT_TYPE_Q8_0_SPLIT   ? "Q8_0 split"
            : t == WEFT_TYPE_Q4_0_X8    ? "Q4_0 x8"
+           : t == WEFT_TYPE_Q8_0_X8    ? "Q8_0 x8"
                                        : ggml_type_name(t);
 }
 
@@ -190,7 +191,7 @@ static const ggml_type all_types[] = {GGML_TYPE_F32,        GGML_TYPE_F16,
                                       GGML_TYPE_Q8_0,       GGML_TYPE_Q4_0,
                                       GGML_TYPE_Q4_K,       GGML_TYPE_Q6_K,
                                       GGML_TYPE_BF16,       WEFT_TYPE_Q8_0_SPLIT,
-                                      WEFT_TYPE_Q4_0_X8};
+                                      WEFT_TYPE_Q4_0_X8,    WEFT_TYPE_Q8_0_X8};
 #define N_TYPES (int)(sizeof all_types / sizeof all_types[0])
 static const int batches[] = {1, 2, 3, 4, 5, 8, 16, 17};
 #define N_BATCHES (int)(sizeof batches / sizeof batches[0])
@@ -223,9 +224,9 @@ static int sizes_for(ggml_type t, int *out) {
  * quantized ones (the Q4_K term has two parts). A real bug (a lost or
  * doubled block) is orders of magnitude larger. */
 
-/* 37 rows: 4- and 2-row tiles, leftovers, a 16-row block boundary; Q4_0_X8
- * needs whole groups of 8, and 40 rows give 5 of them. */
-static int rows_for(ggml_type t) { return t == WEFT_TYPE_Q4_0_X8 ? 40 : 37; }
+/* 37 rows: 4- and 2-row tiles, leftovers, a 16-row block boundary; the X8
+ * types need whole groups of 8, and 40 rows give 5 of them. */
+static int rows_for(ggml_type t) { return t == WEFT_TYPE_Q4_0_X8 || t == WEFT_TYPE_Q8_0_X8 ? 40 : 37; }
 #define MAX_ROWS 40
 #define LDY_PAD 3
 #define SENTINEL -12345.0f
@@ -355,15 +356,20 @@ Test(kernels, matmul_batch_invariant) {
  * and the same reference products as the file layout. */
 Test(kernels, split_rows_keep_the_values) {
     cr_assert_eq(kernels_split_type(GGML_TYPE_Q8_0, 3, 96), WEFT_TYPE_Q8_0_SPLIT);
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q8_0, 16, 96), WEFT_TYPE_Q8_0_X8);
     cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_0, 16, 96), WEFT_TYPE_Q4_0_X8);
     cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_0, 12, 96), GGML_TYPE_Q4_0, "not whole groups of 8");
     cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_K, 8, 256), GGML_TYPE_Q4_K);
     cr_assert_eq(kernels_file_type(WEFT_TYPE_Q4_0_X8), GGML_TYPE_Q4_0);
     cr_assert_eq(row_bytes(WEFT_TYPE_Q4_0_X8, 320), row_bytes(GGML_TYPE_Q4_0, 320));
-    const ggml_type types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
-    for (int ti = 0; ti < 2; ti++) {
-        const int n = 320, rows = 16, nb = n / 32, nbatch = 3;
+    cr_assert_eq(kernels_file_type(WEFT_TYPE_Q8_0_X8), GGML_TYPE_Q8_0);
+    cr_assert_eq(row_bytes(WEFT_TYPE_Q8_0_X8, 320), row_bytes(GGML_TYPE_Q8_0, 320));
+    /* Q8_0 in 15 rows (split rows), then in 16 (X8), Q4_0 in 16 (X8) */
+    const ggml_type types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+    for (int ti = 0; ti < 3; ti++) {
+        const int n = 320, rows = ti == 0 ? 15 : 16, nb = n / 32, nbatch = 3;
         const ggml_type ft = types[ti], st = kernels_split_type(ft, rows, n);
+        cr_assert_eq(st, ti == 0 ? WEFT_TYPE_Q8_0_SPLIT : ti == 1 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8);
         const size_t rb = row_bytes(ft, n), bs = ft == GGML_TYPE_Q8_0 ? 34 : 18;
         uint8_t *w = make_weights(ft, rows, n), *sw = malloc(rb * rows);
         memcpy(sw, w, rb * rows);
@@ -377,11 +383,16 @@ Test(kernels, split_rows_keep_the_values) {
             /* where the layout comment in kernels.h says each byte is */
             const uint8_t *group = sw + (r / 8) * 8 * rb;
             for (int k = 0; k < nb; k++) {
-                const uint8_t *scale = ft == GGML_TYPE_Q8_0 ? sw + r * rb + 2 * k : group + 16 * k + 2 * (r % 8);
+                const uint8_t *scale = st == WEFT_TYPE_Q8_0_SPLIT ? sw + r * rb + 2 * k : group + 16 * k + 2 * (r % 8);
                 cr_assert(memcmp(scale, row + bs * k, 2) == 0, "%s scale %d", type_name(st), k);
                 for (int e = 0; e < 32; e++) {
-                    if (ft == GGML_TYPE_Q8_0) {
+                    if (st == WEFT_TYPE_Q8_0_SPLIT) {
                         cr_assert_eq((int8_t)sw[r * rb + 2 * nb + 32 * k + e], (int8_t)row[bs * k + 2 + e]);
+                        continue;
+                    }
+                    if (st == WEFT_TYPE_Q8_0_X8) {
+                        const uint8_t xb = group[16 * nb + 256 * k + 32 * (e / 4) + 4 * (r % 8) + e % 4];
+                        cr_assert_eq(xb, (uint8_t)(row[bs * k + 2 + e] + 128), "row %d block %d element %d", r, k, e);
                         continue;
                     }
                     const uint8_t fb = row[bs * k + 2 + (e & 15)];
@@ -394,19 +405,28 @@ Test(kernels, split_rows_keep_the_values) {
         /* a split type's activation rows are the file type's blocks plus tables */
         uint8_t *xs = make_acts(st, nbatch, n), *x = malloc(act_bytes(ft, n) * nbatch);
         for (int j = 0; j < nbatch; j++) memcpy(x + j * act_bytes(ft, n), xs + j * act_bytes(st, n), act_bytes(ft, n));
-        float ya[16 * 3], yb[16 * 3];
+        float ya[16 * 3] = {0}, yb[16 * 3] = {0};
         matmul_rows_ref(ft, w, n, 0, rows, x, nbatch, ya, rows);
         matmul_rows_ref(st, sw, n, 0, rows, xs, nbatch, yb, rows);
         cr_assert(memcmp(ya, yb, sizeof ya) == 0, "%s reference", type_name(st));
         free(w), free(sw), free(x), free(xs);
     }
-    /* a -128 quant (never written by ggml's quantizer) keeps the file layout */
+    /* a -128 quant (never written by ggml's quantizer) keeps the file layout
+     * where the split-row kernels may negate it; X8 rows hold it as 0 */
     uint8_t *w = make_weights(GGML_TYPE_Q8_0, 3, 64), copy[3 * 68];
     w[68 + 34 + 2 + 5] = 0x80;
     memcpy(copy, w, sizeof copy);
     cr_assert_not(kernels_split_rows(GGML_TYPE_Q8_0, w, 3, 64));
     cr_assert(memcmp(w, copy, sizeof copy) == 0);
     free(w);
+    uint8_t *w8 = make_weights(GGML_TYPE_Q8_0, 8, 64);
+    w8[68 + 34 + 2 + 5] = 0x80;
+    float want[64], got[64];
+    dequantize_row(GGML_TYPE_Q8_0, w8 + 68, want, 64);
+    cr_assert(kernels_split_rows(GGML_TYPE_Q8_0, w8, 8, 64));
+    dequantize_matrix_row(WEFT_TYPE_Q8_0_X8, w8, 1, 64, got);
+    cr_assert(memcmp(want, got, sizeof want) == 0 && got[32 + 5] < 0.0f, "-128 in a Q8_0 x8 row");
+    free(w8);
 }
 
 /* ---- quantization round trips ------------------------------------------------ */

@@ -46,6 +46,7 @@ typedef enum ggml_type {
      * valid in a file: this file's type table does not know them. */
     WEFT_TYPE_Q8_0_SPLIT = 1000,
     WEFT_TYPE_Q4_0_X8 = 1001,
+    WEFT_TYPE_Q8_0_X8 = 1002,
 } ggml_type;
 
 typedef struct gguf_str {

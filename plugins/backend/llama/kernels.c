@@ -83,6 +83,7 @@ ggml_type kernels_file_type(ggml_type t) {
     switch (t) {
     case WEFT_TYPE_Q8_0_SPLIT: return GGML_TYPE_Q8_0;
     case WEFT_TYPE_Q4_0_X8: return GGML_TYPE_Q4_0;
+    case WEFT_TYPE_Q8_0_X8: return GGML_TYPE_Q8_0;
     default: return t;
     }
 }
@@ -103,6 +104,7 @@ static int slot_of(ggml_type t) {
     case GGML_TYPE_Q6_K: return SLOT_Q6_K;
     case WEFT_TYPE_Q8_0_SPLIT: return SLOT_Q8_0_SPLIT;
     case WEFT_TYPE_Q4_0_X8: return SLOT_Q4_0_X8;
+    case WEFT_TYPE_Q8_0_X8: return SLOT_Q8_0_X8;
     default: return -1;
     }
 }
@@ -159,16 +161,18 @@ static int32_t isum_i8(const int8_t *a, const int8_t *b, int n) {
 
 ggml_type kernels_split_type(ggml_type t, int64_t rows, int64_t n) {
     if (n % QK8_0 != 0) return t;
-    if (t == GGML_TYPE_Q8_0) return WEFT_TYPE_Q8_0_SPLIT;
+    if (t == GGML_TYPE_Q8_0) return rows % 8 == 0 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q8_0_SPLIT;
     if (t == GGML_TYPE_Q4_0 && rows % 8 == 0) return WEFT_TYPE_Q4_0_X8;
     return t;
 }
 
 /* Where element e (0..31) of block k of lane l sits in a Q4_0_X8 group:
  * byte 32 m + 4 l + (e % 4) of the block's 128 bytes, m = e / 8, high
- * nibble when (e / 4) is odd. */
+ * nibble when (e / 4) is odd. In a Q8_0_X8 group: byte 32 (e / 4) + 4 l +
+ * (e % 4) of the block's 256, holding the quant + 128 (so as unsigned). */
 static size_t x8_byte(int l, int e) { return (size_t)(32 * (e / 8) + 4 * l + e % 4); }
 static int x8_shift(int e) { return (e / 4) & 1 ? 4 : 0; }
+static size_t q8x8_byte(int l, int e) { return (size_t)(32 * (e / 4) + 4 * l + e % 4); }
 
 /* Block k of row r of a split matrix (rows of n elements), in the file's
  * block layout. */
@@ -184,10 +188,17 @@ static void split_block(ggml_type st, const uint8_t *w, int64_t n, int64_t r, in
         memcpy(b->qs, row + 2 * nb + (size_t)k * QK8_0, QK8_0);
         return;
     }
-    const uint8_t *group = w + (size_t)(r / 8) * 8 * rb, *q = group + 16 * nb + (size_t)k * 128;
+    const bool q8 = st == WEFT_TYPE_Q8_0_X8;
+    const uint8_t *group = w + (size_t)(r / 8) * 8 * rb, *q = group + 16 * nb + (size_t)k * (q8 ? 256 : 128);
     const int l = (int)(r % 8);
-    blk_q4_0 *b = out;
     memcpy(&d, group + 16 * k + 2 * l, 2);
+    if (q8) {
+        blk_q8_0 *b = out;
+        b->d = d;
+        for (int e = 0; e < QK8_0; e++) b->qs[e] = (int8_t)(q[q8x8_byte(l, e)] ^ 0x80);
+        return;
+    }
+    blk_q4_0 *b = out;
     b->d = d;
     for (int j = 0; j < QK4_0 / 2; j++) {
         const int lo = (q[x8_byte(l, j)] >> x8_shift(j)) & 0xF;
@@ -201,20 +212,29 @@ bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n) {
     if (st == t) return false;
     const int64_t nb = n / QK8_0;
     const size_t rb = row_bytes(t, n);
-    if (t == GGML_TYPE_Q8_0)
+    if (st == WEFT_TYPE_Q8_0_SPLIT)
         for (int64_t i = 0; i < rows * nb; i++) {
             const blk_q8_0 *b = (const blk_q8_0 *)data + i;
             for (int j = 0; j < QK8_0; j++)
                 if (b->qs[j] == -128) return false;
         }
-    const int64_t per = t == GGML_TYPE_Q8_0 ? 1 : 8; /* rows rewritten together */
+    const int64_t per = st == WEFT_TYPE_Q8_0_SPLIT ? 1 : 8; /* rows rewritten together */
     uint8_t *tmp = malloc(rb * per);
     if (!tmp) abort();
     for (int64_t r0 = 0; r0 < rows; r0 += per) {
         uint8_t *dst = (uint8_t *)data + (size_t)r0 * rb;
         memcpy(tmp, dst, rb * per);
         for (int64_t k = 0; k < nb; k++) {
-            if (t == GGML_TYPE_Q8_0) {
+            if (st == WEFT_TYPE_Q8_0_X8) {
+                uint8_t *q = dst + 16 * nb + (size_t)k * 256;
+                for (int l = 0; l < 8; l++) {
+                    const blk_q8_0 *b = (const blk_q8_0 *)(tmp + (size_t)l * rb) + k;
+                    memcpy(dst + 16 * k + 2 * l, &b->d, 2);
+                    for (int e = 0; e < QK8_0; e++) q[q8x8_byte(l, e)] = (uint8_t)b->qs[e] ^ 0x80;
+                }
+                continue;
+            }
+            if (st == WEFT_TYPE_Q8_0_SPLIT) {
                 const blk_q8_0 *b = (const blk_q8_0 *)tmp + k;
                 memcpy(dst + 2 * k, &b->d, 2);
                 memcpy(dst + 2 * nb + (size_t)k * QK8_0, b->qs, QK8_0);
@@ -663,12 +683,13 @@ void quantize_act(ggml_type wt, const float *x, void *xq, int64_t n) {
         if (kernels_file_type(wt) != wt) {
             const blk_q8_0 *b = xq;
             float *d = (float *)act_scales_f32(xq, n);
-            int32_t *s8 = (int32_t *)act_sums_x8(xq, n);
+            int32_t *osum = (int32_t *)act_offset_sums(xq, n);
             for (int64_t k = 0; k < act_blocks_padded(n); k++) d[k] = k < n / QK8_0 ? fp16_to_fp32(b[k].d) : 0.0f;
+            const int32_t offset = wt == WEFT_TYPE_Q8_0_X8 ? 128 : 8; /* kernels_internal.h */
             for (int64_t k = 0; k < n / QK8_0; k++) {
                 int32_t sum = 0;
                 for (int j = 0; j < QK8_0; j++) sum += b[k].qs[j];
-                s8[k] = 8 * sum;
+                osum[k] = offset * sum;
             }
         }
         return;

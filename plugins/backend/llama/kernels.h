@@ -24,25 +24,30 @@ const char *kernel_isa_name(kernel_isa isa);
 float fp16_to_fp32(uint16_t h);
 uint16_t fp32_to_fp16(float f);
 
-/* Split layouts (WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_X8 in gguf.h): the
- * loader rewrites Q8_0 / Q4_0 weight matrices in place into these, same
- * bytes in all. Q8_0 split rows hold their nb block scales (fp16) first,
- * then 32 quant bytes per block. Q4_0_X8 interleaves rows in groups of 8:
- * a group holds the 8 rows' scales of block 0, of block 1, ... (16 bytes
- * each), then per block 128 bytes in which element e of row l is the
- * nibble of byte 32 (e / 8) + 4 l + e % 4, high when (e / 4) is odd. So a
- * vector lane is a row: the AVX2 kernels convert 8 scales with one
- * instruction, and for Q4_0 do the block's integer dot for 8 rows at once
- * (docs/performance.md, "Split weight rows"). Rows of a split matrix are
- * not separately addressable: use dequantize_matrix_row. */
+/* Split layouts (WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_X8, WEFT_TYPE_Q8_0_X8
+ * in gguf.h): the loader rewrites Q8_0 / Q4_0 weight matrices in place into
+ * these, same bytes in all. The X8 layouts interleave rows in groups of 8
+ * (the matrix must have whole groups): a group holds the 8 rows' scales of
+ * block 0, of block 1, ... (16 bytes each), then the quants block by block.
+ * Q4_0_X8: 128 bytes a block, in which element e of row l is the nibble of
+ * byte 32 (e / 8) + 4 l + e % 4, high when (e / 4) is odd. Q8_0_X8: 256
+ * bytes a block, element e of row l in byte 32 (e / 4) + 4 l + e % 4, as
+ * the quant + 128 (an unsigned byte). So a vector lane is a row: the AVX2
+ * kernels convert 8 scales with one instruction and do the block's integer
+ * dot for 8 rows at once (docs/performance.md, "Split weight rows"). Q8_0
+ * matrices without whole groups use split rows: each row holds its nb block
+ * scales (fp16) first, then 32 quant bytes per block. Rows of a split
+ * matrix are not separately addressable: use dequantize_matrix_row. */
 
 /* The split type for a matrix of `rows` rows of type t and length n, or t
- * if it has none (Q4_0 needs rows in whole groups of 8). */
+ * if it has none (Q4_0 needs rows in whole groups of 8; Q8_0 without them
+ * gets split rows). */
 ggml_type kernels_split_type(ggml_type t, int64_t rows, int64_t n);
 /* Rewrite a matrix of `rows` rows of type t (length n) in place as
  * kernels_split_type(t, rows, n). False, and nothing rewritten, when it has
- * no split type or a Q8_0 quant is -128: ggml's quantizer never writes it
- * (|q| <= 127), and the split kernels may negate weights. */
+ * no split type, or when it would get split rows and a quant is -128:
+ * ggml's quantizer never writes it (|q| <= 127), and the split-row kernels
+ * may negate weights. */
 bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n);
 /* Row r (n elements) of a matrix of type t, split or not, as floats. */
 void dequantize_matrix_row(ggml_type t, const void *w, int64_t r, int64_t n, float *dst);

@@ -89,6 +89,7 @@ enum kernel_slot {
     SLOT_Q6_K,
     SLOT_Q8_0_SPLIT,
     SLOT_Q4_0_X8,
+    SLOT_Q8_0_X8,
     SLOT_COUNT
 };
 
@@ -132,15 +133,16 @@ void attn_values_avx2(float *out, const float *p, const float *const *v, int n_v
 
 /* Activations for split weight types (kernels.h): the Q8_0 blocks, then,
  * 4-byte aligned, the block scales as floats (zero up to a multiple of 8
- * blocks, for 8-wide loads) and 8 x each block's sum of quants (Q4_0_X8
- * takes it off its unsigned-nibble dots). quantize_act makes them once per
- * row, so a matmul's calls over row ranges do not redo them. */
+ * blocks, for 8-wide loads) and each block's sum of quants times the
+ * offset of the X8 types' unsigned weights (8 for Q4_0_X8, 128 for
+ * Q8_0_X8), which their kernels take off their dots. quantize_act makes
+ * them once per row, so a matmul's calls over row ranges do not redo them. */
 static inline int64_t act_blocks_padded(int64_t n) { return (n / QK8_0 + 7) & ~(int64_t)7; }
 static inline size_t act_tables_at(int64_t n) { return ((size_t)n / QK8_0 * sizeof(blk_q8_0) + 3) & ~(size_t)3; }
 static inline const float *act_scales_f32(const void *row, int64_t n) {
     return (const float *)((const uint8_t *)row + act_tables_at(n));
 }
-static inline const int32_t *act_sums_x8(const void *row, int64_t n) {
+static inline const int32_t *act_offset_sums(const void *row, int64_t n) {
     return (const int32_t *)(act_scales_f32(row, n) + act_blocks_padded(n));
 }
 
