@@ -225,26 +225,27 @@ bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n) {
         uint8_t *dst = (uint8_t *)data + (size_t)r0 * rb;
         memcpy(tmp, dst, rb * per);
         for (int64_t k = 0; k < nb; k++) {
-            if (st == WEFT_TYPE_Q8_0_X8) {
-                uint8_t *q = dst + 16 * nb + (size_t)k * 256;
-                for (int l = 0; l < 8; l++) {
-                    const blk_q8_0 *b = (const blk_q8_0 *)(tmp + (size_t)l * rb) + k;
-                    memcpy(dst + 16 * k + 2 * l, &b->d, 2);
-                    for (int e = 0; e < QK8_0; e++) q[q8x8_byte(l, e)] = (uint8_t)b->qs[e] ^ 0x80;
-                }
-                continue;
-            }
             if (st == WEFT_TYPE_Q8_0_SPLIT) {
                 const blk_q8_0 *b = (const blk_q8_0 *)tmp + k;
                 memcpy(dst + 2 * k, &b->d, 2);
                 memcpy(dst + 2 * nb + (size_t)k * QK8_0, b->qs, QK8_0);
                 continue;
             }
-            uint8_t *q = dst + 16 * nb + (size_t)k * 128;
-            memset(q, 0, 128);
+            /* X8: the 8 rows' scales of block k (each block starts with its
+             * fp16 scale), then their quants where kernels.h says */
+            const bool q8 = st == WEFT_TYPE_Q8_0_X8;
+            const size_t qbytes = q8 ? 256 : 128, bsz = row_bytes(t, QK8_0);
+            uint8_t *q = dst + 16 * nb + (size_t)k * qbytes;
+            memset(q, 0, qbytes);
             for (int l = 0; l < 8; l++) {
-                const blk_q4_0 *b = (const blk_q4_0 *)(tmp + (size_t)l * rb) + k;
-                memcpy(dst + 16 * k + 2 * l, &b->d, 2);
+                const uint8_t *blk = tmp + (size_t)l * rb + (size_t)k * bsz;
+                memcpy(dst + 16 * k + 2 * l, blk, 2);
+                if (q8) {
+                    const blk_q8_0 *b = (const blk_q8_0 *)blk;
+                    for (int e = 0; e < QK8_0; e++) q[q8x8_byte(l, e)] = (uint8_t)b->qs[e] ^ 0x80;
+                    continue;
+                }
+                const blk_q4_0 *b = (const blk_q4_0 *)blk;
                 for (int e = 0; e < QK4_0; e++) {
                     const int v = e < 16 ? b->qs[e] & 0xF : b->qs[e - 16] >> 4;
                     q[x8_byte(l, e)] |= (uint8_t)(v << x8_shift(e));

@@ -80,12 +80,20 @@ static weft_status sa_create(const weft_env *env, const weft_value *args, void *
     return WEFT_OK;
 }
 
+/* A new request: the text so far stays behind a separator (keep), or goes. */
+static weft_status new_sequence(suffix_automaton *s) {
+    s->cm = (frozen_match){0};
+    s->cm_seen = 0;
+    if (s->keep) return sam_new_sequence(&s->text, FROZEN_SEP);
+    sam_clear(&s->text);
+    return WEFT_OK;
+}
+
 /* Brings both automata's view of the text up to history[0..n). */
 static weft_status sync(suffix_automaton *s, const weft_token *history, size_t n) {
-    bool fresh = !sam_extends(&s->text, history, n);
-    weft_status st = fresh && s->keep ? sam_new_sequence(&s->text, FROZEN_SEP) : WEFT_OK;
+    weft_status st = sam_extends(&s->text, history, n) ? WEFT_OK : new_sequence(s);
     if (st == WEFT_OK) st = sam_sync(&s->text, history, n);
-    if (fresh || n < s->cm_seen) s->cm = (frozen_match){0}, s->cm_seen = 0;
+    if (n < s->cm_seen) s->cm = (frozen_match){0}, s->cm_seen = 0;
     if (st != WEFT_OK || !s->corpus_open) return st;
     for (; s->cm_seen < n; s->cm_seen++) frozen_match_step(&s->corpus, &s->cm, history[s->cm_seen]);
     return WEFT_OK;
@@ -93,15 +101,8 @@ static weft_status sync(suffix_automaton *s, const weft_token *history, size_t n
 
 static weft_status sa_start(void *self, const weft_token *prompt, size_t n) {
     suffix_automaton *s = self;
-    if (s->keep) {
-        weft_status st = sam_new_sequence(&s->text, FROZEN_SEP);
-        if (st != WEFT_OK) return st;
-    } else {
-        sam_clear(&s->text);
-    }
-    s->cm = (frozen_match){0};
-    s->cm_seen = 0;
-    return sync(s, prompt, n);
+    weft_status st = new_sequence(s);
+    return st == WEFT_OK ? sync(s, prompt, n) : st;
 }
 
 static weft_status sa_observe(void *self, const weft_observe *obs) {
