@@ -343,6 +343,36 @@ Test(model, kv_keep_after_tree_equals_path_alone) {
     llm_close(&B);
 }
 
+/* A prompt in one causal batch against the same tokens one at a time:
+ * identical bits at every position. Batch rows share matmul passes and are
+ * attended in groups that gather each cache row once (forward.c), neither
+ * of which may change a sum. 37 tokens: groups with a remainder. */
+static void check_batch_equals_steps(weft_kv_type kt) {
+    llm A, B;
+    llm_open(&A, stories_path(), 1, kt, 0, 64);
+    llm_open(&B, stories_path(), 1, kt, 0, 64);
+    enum { N = 37 };
+    int32_t toks[N];
+    for (int i = 0; i < N; i++) toks[i] = 3 + (int32_t)rnd((uint32_t)A.n_vocab - 3);
+    float *batch = logits_buf(&A, N), *step = logits_buf(&B, 1);
+    llm_eval(&A, toks, N, NULL, NULL, batch);
+    for (int i = 0; i < N; i++) {
+        llm_eval_last(&B, &toks[i], 1, step);
+        cr_assert(!memcmp(step, batch + (size_t)i * A.n_vocab, (size_t)A.n_vocab * sizeof(float)),
+                  "kv type %d, position %d: batch and step logits differ by %g", (int)kt, i,
+                  (double)max_abs_diff(step, batch + (size_t)i * A.n_vocab, (size_t)A.n_vocab));
+    }
+    free(batch);
+    free(step);
+    llm_close(&A);
+    llm_close(&B);
+}
+
+Test(model, batch_equals_steps) {
+    check_batch_equals_steps(WEFT_KV_F32);
+    check_batch_equals_steps(WEFT_KV_F16);
+}
+
 /* 1 and 2 workers: identical bits (work is split by output rows). The
  * stories260K matrices are too small to be split, so a wider random model
  * is checked as well. */

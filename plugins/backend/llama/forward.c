@@ -5,7 +5,7 @@
  *
  * Threading: every parallel loop splits work into items whose results are
  * written by exactly one worker in a fixed order (matrix rows in fixed
- * blocks, attention per (kv head, token)), so logits are bit-identical for
+ * blocks, attention per (kv head, group of rows)), so logits are bit-identical for
  * any thread count. */
 #include "forward.h"
 
@@ -24,9 +24,9 @@ enum {
 };
 
 typedef struct worker_scratch {
-    float *scores;  /* n_rep * n_ctx attention scores */
+    float *scores;  /* att_rows * n_rep * n_ctx attention scores */
     float *krow, *vrow; /* ATT_GROUP * head_dim: dequantized cache rows */
-    int32_t *slots; /* the batch slots a tree row sees */
+    int32_t *slots; /* att_rows * n_ctx: the batch slots a tree row sees */
 } worker_scratch;
 
 struct forward_state {
@@ -35,6 +35,7 @@ struct forward_state {
     const weft_env *env;
     rope_params rope;
     int max_batch, n_workers;
+    int att_rows;    /* batch rows attended together, <= ATT_ROWS */
 
     /* activations for max_batch tokens (llama2.c's RunState) */
     float *x;        /* residual stream, dim */
@@ -69,6 +70,9 @@ static void rmsnorm(float *out, const float *x, const float *w, int n, float eps
 /* Cache rows gathered per call of the attention kernels: enough to amortize
  * the call, few enough that dequantized rows stay in L1. */
 enum { ATT_GROUP = 32 };
+/* At most this many batch rows share one pass over the cache, and their
+ * scores at most ATT_SCORE_BYTES of scratch per worker. */
+enum { ATT_ROWS = 8, ATT_SCORE_BYTES = 4 << 20 };
 
 /* ------------------------------------------------------------ parallelism */
 
@@ -155,6 +159,7 @@ typedef struct attn_job {
     bool accum;              /* add probabilities into the layer's attention sums */
     bool stage;              /* ... held per row until kv_keep (tree batches) */
     int obs_from;            /* batch rows >= this add into the observation sums */
+    int rows_per_item;       /* chunk rows attended together (row_group) */
 } attn_job;
 
 /* The cache slots batch row T sees, in ascending order: slots [0, n_dense),
@@ -176,76 +181,129 @@ static visible visible_slots(const attn_job *job, int32_t base, int T, int32_t *
     return (visible){base, depth, buf};
 }
 
-/* Row t of the chunk, query heads g*n_rep .. g*n_rep + n_rep - 1 sharing kv
- * head g: scores, softmax, weighted sum of values (kernels.h: a score's
- * bits do not depend on which keys share its call). */
-static void attend(const attn_job *job, int t, int g, worker_scratch *w) {
+static inline int32_t visible_slot(const visible *v, int j) {
+    return j < v->n_dense ? j : v->extra[j - v->n_dense];
+}
+
+/* Consecutive batch rows attended together, each cache row gathered once
+ * for all of them: a prefill chunk or a verified tree reads the cache once
+ * per group instead of once per row. */
+typedef struct row_group {
+    const attn_job *job;
+    const kv_layer *L;
+    worker_scratch *w;
+    int g, first; /* kv head; first chunk row of the group */
+    visible vis[ATT_ROWS];
+    int nv[ATT_ROWS];
+} row_group;
+
+static float *group_scores(const row_group *rg, int i, int r) {
+    const model_config *c = &rg->job->fs->m->cfg;
+    return rg->w->scores + ((size_t)i * (c->n_heads / c->n_kv_heads) + r) * rg->job->fs->kv->n_ctx;
+}
+
+/* Scores (or weighted values) of slots [j0, j1) of rows [i0, i1), whose
+ * visible lists agree on those slots. */
+static void attend_slots(const row_group *rg, bool values, int j0, int j1, int i0, int i1) {
+    const forward_state *fs = rg->job->fs;
+    const model_config *c = &fs->m->cfg;
+    const int hd = c->head_dim, n_rep = c->n_heads / c->n_kv_heads, q_dim = c->n_heads * hd;
+    const float scale = 1.0f / sqrtf((float)hd);
+    const float *rows[ATT_GROUP];
+    for (int j = j0; j < j1; j += ATT_GROUP) {
+        const int G = j1 - j < ATT_GROUP ? j1 - j : ATT_GROUP;
+        for (int s = 0; s < G; s++) {
+            const int32_t slot = visible_slot(&rg->vis[i0], j + s);
+            rows[s] = values ? kv_value(fs->kv, rg->L, slot, rg->g, rg->w->vrow + s * hd)
+                             : kv_key(fs->kv, rg->L, slot, rg->g, rg->w->krow + s * hd);
+        }
+        for (int i = i0; i < i1; i++) {
+            const size_t head = (size_t)(rg->first + i) * q_dim + (size_t)rg->g * n_rep * hd;
+            for (int r = 0; r < n_rep; r++) {
+                float *p = group_scores(rg, i, r) + j;
+                if (values)
+                    attn_values(fs->att + head + r * hd, p, rows, G, hd);
+                else
+                    attn_scores(fs->q + head + r * hd, rows, G, hd, scale, p);
+            }
+        }
+    }
+}
+
+/* Scores, softmax, weighted sum of values for rows [first, first + n_rows)
+ * of the chunk and query heads g*n_rep .. g*n_rep + n_rep - 1 sharing kv
+ * head g. Every score and output sums the same terms in the same order as
+ * a row attended alone (kernels.h: a score's bits do not depend on which
+ * keys share its call; values add in slot order). */
+static void attend(const attn_job *job, int first, int n_rows, int g, worker_scratch *w) {
     forward_state *fs = job->fs;
     const model_config *c = &fs->m->cfg;
     const kv_cache *kv = fs->kv;
-    const kv_layer *L = &kv->layers[job->layer];
-    const int hd = c->head_dim, n_rep = c->n_heads / c->n_kv_heads;
-    const int q_dim = c->n_heads * hd;
-    const size_t stride = (size_t)kv->n_ctx; /* scores of one head */
-    const float scale = 1.0f / sqrtf((float)hd);
-
-    const visible vis = visible_slots(job, fs->base[job->layer], job->t0 + t, w->slots);
-    const int nv = vis.n_dense + vis.n_extra;
-#define SLOT(j) ((j) < vis.n_dense ? (j) : vis.extra[(j) - vis.n_dense])
-    const float *q = fs->q + (size_t)t * q_dim + (size_t)g * n_rep * hd;
-    float *out = fs->att + (size_t)t * q_dim + (size_t)g * n_rep * hd;
-    const float *rows[ATT_GROUP];
-    for (int j = 0; j < nv; j += ATT_GROUP) {
-        const int G = nv - j < ATT_GROUP ? nv - j : ATT_GROUP;
-        for (int s = 0; s < G; s++) rows[s] = kv_key(kv, L, SLOT(j + s), g, w->krow + s * hd);
-        for (int r = 0; r < n_rep; r++) attn_scores(q + r * hd, rows, G, hd, scale, w->scores + r * stride + j);
+    const int hd = c->head_dim, n_rep = c->n_heads / c->n_kv_heads, q_dim = c->n_heads * hd;
+    row_group rg = {.job = job, .L = &kv->layers[job->layer], .w = w, .g = g, .first = first};
+    int shared = INT32_MAX; /* leading dense slots that every row of the group sees */
+    for (int i = 0; i < n_rows; i++) {
+        rg.vis[i] = visible_slots(job, fs->base[job->layer], job->t0 + first + i, w->slots + (size_t)i * kv->n_ctx);
+        rg.nv[i] = rg.vis[i].n_dense + rg.vis[i].n_extra;
+        if (rg.vis[i].n_dense < shared) shared = rg.vis[i].n_dense;
     }
-    for (int r = 0; r < n_rep; r++) softmax(w->scores + r * stride, nv);
-
-    memset(out, 0, (size_t)n_rep * hd * sizeof(float));
-    for (int j = 0; j < nv; j += ATT_GROUP) {
-        const int G = nv - j < ATT_GROUP ? nv - j : ATT_GROUP;
-        for (int s = 0; s < G; s++) rows[s] = kv_value(kv, L, SLOT(j + s), g, w->vrow + s * hd);
-        for (int r = 0; r < n_rep; r++) attn_values(out + r * hd, w->scores + r * stride + j, rows, G, hd);
-    }
-    const int T = job->t0 + t;
-    if (job->stage) {
-        /* a verifier may still reject this row: kv_keep adds it if kept */
-        for (int r = 0; r < n_rep; r++)
-            memcpy(kv_stage_p(kv, job->layer, T) + (size_t)(g * n_rep + r) * kv->n_ctx, w->scores + r * stride,
-                   (size_t)nv * sizeof(float));
-        if (g == 0) {
-            int32_t *vs = kv_stage_vis(kv, job->layer, T);
-            for (int j = 0; j < nv; j++) vs[j] = SLOT(j);
-            kv->st.n_vis[(size_t)job->layer * kv->st.cap_rows + T] = nv;
+    for (int pass = 0; pass < 2; pass++) {
+        const bool values = pass == 1;
+        if (values) {
+            for (int i = 0; i < n_rows; i++) {
+                for (int r = 0; r < n_rep; r++) softmax(group_scores(&rg, i, r), rg.nv[i]);
+                memset(fs->att + (size_t)(first + i) * q_dim + (size_t)g * n_rep * hd, 0,
+                       (size_t)n_rep * hd * sizeof(float));
+            }
         }
-    } else if (job->accum) {
-        for (int j = 0; j < nv; j++)
-            for (int r = 0; r < n_rep; r++)
-                L->accum[(size_t)SLOT(j) * c->n_heads + g * n_rep + r] += w->scores[r * stride + j];
+        attend_slots(&rg, values, 0, shared, 0, n_rows);
+        for (int i = 0; i < n_rows; i++) attend_slots(&rg, values, shared, rg.nv[i], i, i + 1);
     }
-    if (T >= job->obs_from) {
-        for (int j = 0; j < nv; j++)
+
+    const kv_layer *L = rg.L;
+    for (int i = 0; i < n_rows; i++) {
+        const int T = job->t0 + first + i, nv = rg.nv[i];
+        const visible *vis = &rg.vis[i];
+        if (job->stage) {
+            /* a verifier may still reject this row: kv_keep adds it if kept */
             for (int r = 0; r < n_rep; r++)
-                L->obs[(size_t)SLOT(j) * c->n_heads + g * n_rep + r] += w->scores[r * stride + j];
+                memcpy(kv_stage_p(kv, job->layer, T) + (size_t)(g * n_rep + r) * kv->n_ctx, group_scores(&rg, i, r),
+                       (size_t)nv * sizeof(float));
+            if (g == 0) {
+                int32_t *vs = kv_stage_vis(kv, job->layer, T);
+                for (int j = 0; j < nv; j++) vs[j] = visible_slot(vis, j);
+                kv->st.n_vis[(size_t)job->layer * kv->st.cap_rows + T] = nv;
+            }
+        } else if (job->accum) {
+            for (int j = 0; j < nv; j++)
+                for (int r = 0; r < n_rep; r++)
+                    L->accum[(size_t)visible_slot(vis, j) * c->n_heads + g * n_rep + r] += group_scores(&rg, i, r)[j];
+        }
+        if (T >= job->obs_from) {
+            for (int j = 0; j < nv; j++)
+                for (int r = 0; r < n_rep; r++)
+                    L->obs[(size_t)visible_slot(vis, j) * c->n_heads + g * n_rep + r] += group_scores(&rg, i, r)[j];
+        }
     }
-#undef SLOT
 }
 
-/* Items are (kv head, token), head-major so that consecutive items reuse
- * one head's keys and values from cache; with attention sums, one item per
- * kv head walks the tokens in order, so each sum is added to by one worker
- * in a fixed order. */
+/* Items are (kv head, group of rows), head-major so that consecutive items
+ * reuse one head's keys and values from cache; with attention sums, one
+ * item per kv head walks the rows in order, so each sum is added to by one
+ * worker in a fixed order. */
 static bool per_head_items(const attn_job *job) { return job->accum || job->obs_from < job->t0 + job->n; }
 
 static void attn_body(void *arg, size_t begin, size_t end, int worker) {
     const attn_job *job = arg;
     worker_scratch *w = &job->fs->ws[worker];
+    const int R = job->rows_per_item, n_groups = (job->n + R - 1) / R;
     for (size_t item = begin; item < end; item++) {
-        if (per_head_items(job)) {
-            for (int t = 0; t < job->n; t++) attend(job, t, (int)item, w);
-        } else {
-            attend(job, (int)(item % (size_t)job->n), (int)(item / (size_t)job->n), w);
+        const int first_group = per_head_items(job) ? 0 : (int)(item % (size_t)n_groups);
+        const int end_group = per_head_items(job) ? n_groups : first_group + 1;
+        const int g = per_head_items(job) ? (int)item : (int)(item / (size_t)n_groups);
+        for (int k = first_group; k < end_group; k++) {
+            const int first = k * R;
+            attend(job, first, job->n - first < R ? job->n - first : R, g, w);
         }
     }
 }
@@ -253,11 +311,15 @@ static void attn_body(void *arg, size_t begin, size_t end, int worker) {
 static void attention(forward_state *fs, int layer, int t0, int n, const int32_t *parents,
                       bool accum, int obs_from) {
     const model_config *c = &fs->m->cfg;
-    attn_job job = {fs, layer, t0, n, parents, accum, accum && parents, obs_from};
+    /* enough items for every worker (4 each) before rows share an item */
+    int R = n * c->n_kv_heads / (4 * fs->n_workers);
+    R = R < 1 ? 1 : R > fs->att_rows ? fs->att_rows : R;
+    attn_job job = {fs, layer, t0, n, parents, accum, accum && parents, obs_from, R};
     const bool per_head = per_head_items(&job);
-    const size_t items = per_head ? (size_t)c->n_kv_heads : (size_t)n * c->n_kv_heads;
+    const size_t n_groups = (size_t)(n + R - 1) / R;
+    const size_t items = per_head ? (size_t)c->n_kv_heads : n_groups * c->n_kv_heads;
     const double work = 2.0 * (fs->base[layer] + t0 + n) * c->head_dim * c->n_heads / c->n_kv_heads *
-                        (per_head ? n : 1);
+                        (per_head ? n : R);
     parallel(fs, items, grain_for(work), attn_body, &job);
 }
 
@@ -528,12 +590,15 @@ forward_state *forward_new(const model *m, kv_cache *kv, int max_batch, const we
     bool ok = fs->x && fs->xn && fs->q && fs->k && fs->v && fs->att && fs->hb && fs->hb2 &&
               fs->rope_cs && fs->pos && fs->xq[0] && fs->xq[1] && fs->xq[2] && fs->base && fs->ws;
     const int n_rep = c->n_heads / c->n_kv_heads;
+    const size_t score_bytes = (size_t)n_rep * kv->n_ctx * sizeof(float);
+    fs->att_rows = ATT_SCORE_BYTES / score_bytes < ATT_ROWS ? (int)(ATT_SCORE_BYTES / score_bytes) : ATT_ROWS;
+    if (fs->att_rows < 1) fs->att_rows = 1;
     for (int i = 0; ok && i < fs->n_workers; i++) {
         worker_scratch *w = &fs->ws[i];
-        w->scores = malloc((size_t)n_rep * kv->n_ctx * sizeof(float));
+        w->scores = malloc((size_t)fs->att_rows * score_bytes);
         w->krow = malloc((size_t)ATT_GROUP * c->head_dim * sizeof(float));
         w->vrow = malloc((size_t)ATT_GROUP * c->head_dim * sizeof(float));
-        w->slots = malloc((size_t)kv->n_ctx * sizeof(int32_t));
+        w->slots = malloc((size_t)fs->att_rows * kv->n_ctx * sizeof(int32_t));
         ok = w->scores && w->krow && w->vrow && w->slots;
     }
     if (!ok) {
