@@ -47,6 +47,13 @@ ALWAYS_INLINE float f16(uint16_t h) { return _cvtsh_ss(h); }
 
 ALWAYS_INLINE __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
+/* An opaque use of an accumulator. Integer adds are associative, so GCC
+ * rewrites the X8 kernels' chains of 8 maddubs + add into trees over all
+ * the products of a batch tile, computed first and spilled to the stack;
+ * passing the running sum through an empty asm keeps it one register added
+ * to in order. Batched Q8_0_X8 ran 1.3x faster for it, Q4_0_X8 1.06x. */
+#define KEEP_IN_REGISTER(v) __asm__("" : "+x"(v))
+
 /* Signed int8 dot of 32 lanes as 8 int32 partial sums. maddubs wants an
  * unsigned left operand, so move w's sign onto x: |w| * (x * sign(w)). */
 ALWAYS_INLINE __m256i dot_i8(__m256i w_abs, __m256i w, __m256i x) {
@@ -625,6 +632,8 @@ ALWAYS_INLINE void x8_group(const uint8_t *group, int64_t n, const blk_q8_0 *con
                     const __m256i x = bcast4(xr[j][k].qs + 4 * c);
                     sh[j] = _mm256_add_epi16(sh[j], _mm256_maddubs_epi16(h, x));
                     sl[j] = _mm256_add_epi16(sl[j], _mm256_maddubs_epi16(l, x));
+                    KEEP_IN_REGISTER(sh[j]);
+                    KEEP_IN_REGISTER(sl[j]);
                 }
             }
             for (int j = 0; j < B; j++)
@@ -640,7 +649,10 @@ ALWAYS_INLINE void x8_group(const uint8_t *group, int64_t n, const blk_q8_0 *con
             for (int j = 0; j < B; j++) {
                 const int8_t *x = xr[j][k].qs;
                 __m256i s = _mm256_maddubs_epi16(v[0], bcast4(x));
-                for (int c = 1; c < 8; c++) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[c], bcast4(x + 4 * c)));
+                for (int c = 1; c < 8; c++) {
+                    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[c], bcast4(x + 4 * c)));
+                    if (B > 1) KEEP_IN_REGISTER(s); /* one row alone gains from the tree (measured) */
+                }
                 d[j] = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(osum[j][k]));
             }
         }
