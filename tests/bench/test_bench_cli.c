@@ -5,6 +5,7 @@
  * verifier (typical-acceptance) and a sampled target are not compared. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -247,4 +248,27 @@ Test(bench_cli, exit_codes) {
     free(unknown);
     free(prompts);
     free(empty);
+}
+
+/* The pipelines docs/performance.md measures (tests/drafters/bench/) stay
+ * valid against the built plugins: a renamed parameter fails here, not in
+ * a reader's shell. */
+Test(bench_cli, shipped_bench_pipelines_check) {
+    const char *dir = WEFT_TEST_SOURCE_DIR "/tests/drafters/bench";
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "%s", dir);
+    int checked = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        const size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json")) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        th_cmd c;
+        th_cli(&c, (const char *[]){"check", path, "-m", WEFT_TEST_MODELS_DIR, NULL});
+        cr_expect_eq(c.code, 0, "weft check %s: %s%s", e->d_name, c.out, c.err);
+        th_cmd_free(&c);
+        checked++;
+    }
+    closedir(d);
+    cr_assert_geq(checked, 20, "only %d pipelines found in %s", checked, dir);
 }
