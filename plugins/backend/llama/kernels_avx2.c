@@ -692,9 +692,12 @@ static void matmul_x8(const void *w, int64_t n, int64_t r0, int64_t r1, const vo
 
 /* ---- K-quants, Q8_K activations -------------------------------------------
  * One weight row at a time, the whole batch tile per super-block: each
- * super-block is decoded once, its integer dots with every batch row are
- * summed exactly, and the float step is the reference's expression (so the
- * bits match the reference unless a compiler contracts it into FMAs). */
+ * super-block is decoded once and its integer dots with every batch row are
+ * summed exactly in 8 int32 lanes. Those lanes are scaled into 8 float
+ * accumulators per batch row (fma per super-block) and reduced once at the
+ * end of the row, as llama.cpp does, rather than reduced to a scalar per
+ * super-block; the reference's scalar expression rounds differently, within
+ * the test's bound. */
 
 #define K_BATCH_TILE 16
 
@@ -719,7 +722,8 @@ static void q4_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
     (void)R;
     const blk_q4_K *w = (const blk_q4_K *)(a->w + (size_t)r * a->ws);
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    float sum[K_BATCH_TILE] = {0};
+    __m256 acc[K_BATCH_TILE];
+    for (int b = 0; b < B; b++) acc[b] = _mm256_setzero_ps();
     for (int64_t k = 0; k < a->n / QK_K; k++) {
         const blk_q4_K *bw = &w[k];
         uint32_t sc[2], mn[2];
@@ -747,10 +751,11 @@ static void q4_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, s[j]));
             }
             const __m256i imin = _mm256_madd_epi16(loadu256(bx->bsums), mins);
-            sum[b] += bx->d * (d * (float)hsum_i32(isum) - dmin * (float)hsum_i32(imin));
+            acc[b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(bx->d * d), acc[b]);
+            acc[b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_set1_ps(-(bx->d * dmin)), acc[b]);
         }
     }
-    for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = sum[b];
+    for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = hsum_ps(acc[b]);
 }
 
 /* Q6_K: 8 groups of 32 (t = 4*half + quarter), each the 4 low bits from a
@@ -760,7 +765,8 @@ static void q6_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
     (void)R;
     const blk_q6_K *w = (const blk_q6_K *)(a->w + (size_t)r * a->ws);
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    float sum[K_BATCH_TILE] = {0};
+    __m256 acc[K_BATCH_TILE];
+    for (int b = 0; b < B; b++) acc[b] = _mm256_setzero_ps();
     for (int64_t k = 0; k < a->n / QK_K; k++) {
         const blk_q6_K *bw = &w[k];
         __m256i q[8], s[8];
@@ -795,10 +801,10 @@ static void q6_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
             }
             const __m256i off = _mm256_madd_epi16(sc16, loadu256(bx->bsums));
             isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
-            sum[b] += bx->d * d * (float)hsum_i32(isum);
+            acc[b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(bx->d * d), acc[b]);
         }
     }
-    for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = sum[b];
+    for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = hsum_ps(acc[b]);
 }
 
 /* ---- activation quantizers ----------------------------------------------
