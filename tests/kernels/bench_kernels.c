@@ -189,6 +189,22 @@ int main(int argc, char **argv) {
                                GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K,
                                WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_X8, WEFT_TYPE_Q8_0_X8};
     const int shapes[][2] = {{768, 2048}, {2048, 768}}, batches[] = {1, 2, 4, 8, 16};
+    const size_t n_types = sizeof types / sizeof types[0];
+    /* an option where the JSON path goes, or a type that does not exist,
+     * is a mistake: say so instead of writing a file named "--help" */
+    bool usage = argc > 1 && argv[1][0] == '-';
+    for (int a = 2; a < argc && !usage; a++) {
+        bool known = false;
+        for (size_t ti = 0; ti < n_types; ti++) known |= strcmp(argv[a], type_name(types[ti])) == 0;
+        if (!known) fprintf(stderr, "bench_kernels: unknown type '%s'\n", argv[a]);
+        usage = !known;
+    }
+    if (usage) {
+        fprintf(stderr, "usage: bench_kernels [OUT.json [TYPE...]]   types:");
+        for (size_t ti = 0; ti < n_types; ti++) fprintf(stderr, " %s", type_name(types[ti]));
+        fprintf(stderr, "\n       bench_kernels --split-ab [OUT.json]\n");
+        return 2;
+    }
     const kernel_isa isa = kernels_init(-1);
     FILE *js = argc > 1 ? fopen(argv[1], "w") : NULL;
     if (argc > 1 && !js) {
@@ -201,7 +217,7 @@ int main(int argc, char **argv) {
     printf("%-5s %-10s %3s %10s %8s %6s %10s %8s %6s\n", "type", "rows x n", "k", "hot us", "GB/s",
            "x k=1", "stream us", "GB/s", "x k=1");
     int first = 1;
-    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+    for (size_t ti = 0; ti < n_types; ti++) {
         const ggml_type t = types[ti];
         bool wanted = argc <= 2; /* argv[2..]: only these types */
         for (int a = 2; a < argc; a++) wanted |= strcmp(argv[a], type_name(t)) == 0;
