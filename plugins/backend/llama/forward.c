@@ -189,26 +189,26 @@ static inline int32_t visible_slot(const visible *v, int j) {
  * for all of them: a prefill chunk or a verified tree reads the cache once
  * per group instead of once per row. */
 typedef struct row_group {
-    const attn_job *job;
+    const forward_state *fs;
     const kv_layer *L;
     worker_scratch *w;
-    int g, first; /* kv head; first chunk row of the group */
+    int g, first, n_rows; /* kv head; chunk rows [first, first + n_rows) */
+    int hd, n_rep, q_dim;
+    float scale;
+    int shared; /* leading dense slots that every row of the group sees */
     visible vis[ATT_ROWS];
     int nv[ATT_ROWS];
 } row_group;
 
 static float *group_scores(const row_group *rg, int i, int r) {
-    const model_config *c = &rg->job->fs->m->cfg;
-    return rg->w->scores + ((size_t)i * (c->n_heads / c->n_kv_heads) + r) * rg->job->fs->kv->n_ctx;
+    return rg->w->scores + ((size_t)i * rg->n_rep + r) * rg->fs->kv->n_ctx;
 }
 
 /* Scores (or weighted values) of slots [j0, j1) of rows [i0, i1), whose
  * visible lists agree on those slots. */
 static void attend_slots(const row_group *rg, bool values, int j0, int j1, int i0, int i1) {
-    const forward_state *fs = rg->job->fs;
-    const model_config *c = &fs->m->cfg;
-    const int hd = c->head_dim, n_rep = c->n_heads / c->n_kv_heads, q_dim = c->n_heads * hd;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const forward_state *fs = rg->fs;
+    const int hd = rg->hd;
     const float *rows[ATT_GROUP];
     for (int j = j0; j < j1; j += ATT_GROUP) {
         const int G = j1 - j < ATT_GROUP ? j1 - j : ATT_GROUP;
@@ -218,16 +218,30 @@ static void attend_slots(const row_group *rg, bool values, int j0, int j1, int i
                              : kv_key(fs->kv, rg->L, slot, rg->g, rg->w->krow + s * hd);
         }
         for (int i = i0; i < i1; i++) {
-            const size_t head = (size_t)(rg->first + i) * q_dim + (size_t)rg->g * n_rep * hd;
-            for (int r = 0; r < n_rep; r++) {
+            const size_t head = (size_t)(rg->first + i) * rg->q_dim + (size_t)rg->g * rg->n_rep * hd;
+            for (int r = 0; r < rg->n_rep; r++) {
                 float *p = group_scores(rg, i, r) + j;
                 if (values)
                     attn_values(fs->att + head + r * hd, p, rows, G, hd);
                 else
-                    attn_scores(fs->q + head + r * hd, rows, G, hd, scale, p);
+                    attn_scores(fs->q + head + r * hd, rows, G, hd, rg->scale, p);
             }
         }
     }
+}
+
+/* Every row's scores (or weighted values): first the slots all rows see,
+ * each gathered once, then each row's own remaining slots. */
+static void attend_rows(const row_group *rg, bool values) {
+    attend_slots(rg, values, 0, rg->shared, 0, rg->n_rows);
+    for (int i = 0; i < rg->n_rows; i++) attend_slots(rg, values, rg->shared, rg->nv[i], i, i + 1);
+}
+
+/* Adds row i's attention probabilities into per-slot sums (n_heads a slot). */
+static void add_probabilities(const row_group *rg, int i, int n_heads, float *sums) {
+    for (int j = 0; j < rg->nv[i]; j++)
+        for (int r = 0; r < rg->n_rep; r++)
+            sums[(size_t)visible_slot(&rg->vis[i], j) * n_heads + rg->g * rg->n_rep + r] += group_scores(rg, i, r)[j];
 }
 
 /* Scores, softmax, weighted sum of values for rows [first, first + n_rows)
@@ -240,25 +254,20 @@ static void attend(const attn_job *job, int first, int n_rows, int g, worker_scr
     const model_config *c = &fs->m->cfg;
     const kv_cache *kv = fs->kv;
     const int hd = c->head_dim, n_rep = c->n_heads / c->n_kv_heads, q_dim = c->n_heads * hd;
-    row_group rg = {.job = job, .L = &kv->layers[job->layer], .w = w, .g = g, .first = first};
-    int shared = INT32_MAX; /* leading dense slots that every row of the group sees */
+    row_group rg = {.fs = fs, .L = &kv->layers[job->layer], .w = w, .g = g, .first = first, .n_rows = n_rows,
+                    .hd = hd, .n_rep = n_rep, .q_dim = q_dim, .scale = 1.0f / sqrtf((float)hd),
+                    .shared = INT32_MAX};
     for (int i = 0; i < n_rows; i++) {
         rg.vis[i] = visible_slots(job, fs->base[job->layer], job->t0 + first + i, w->slots + (size_t)i * kv->n_ctx);
         rg.nv[i] = rg.vis[i].n_dense + rg.vis[i].n_extra;
-        if (rg.vis[i].n_dense < shared) shared = rg.vis[i].n_dense;
+        if (rg.vis[i].n_dense < rg.shared) rg.shared = rg.vis[i].n_dense;
     }
-    for (int pass = 0; pass < 2; pass++) {
-        const bool values = pass == 1;
-        if (values) {
-            for (int i = 0; i < n_rows; i++) {
-                for (int r = 0; r < n_rep; r++) softmax(group_scores(&rg, i, r), rg.nv[i]);
-                memset(fs->att + (size_t)(first + i) * q_dim + (size_t)g * n_rep * hd, 0,
-                       (size_t)n_rep * hd * sizeof(float));
-            }
-        }
-        attend_slots(&rg, values, 0, shared, 0, n_rows);
-        for (int i = 0; i < n_rows; i++) attend_slots(&rg, values, shared, rg.nv[i], i, i + 1);
+    attend_rows(&rg, false);
+    for (int i = 0; i < n_rows; i++) {
+        for (int r = 0; r < n_rep; r++) softmax(group_scores(&rg, i, r), rg.nv[i]);
+        memset(fs->att + (size_t)(first + i) * q_dim + (size_t)g * n_rep * hd, 0, (size_t)n_rep * hd * sizeof(float));
     }
+    attend_rows(&rg, true);
 
     const kv_layer *L = rg.L;
     for (int i = 0; i < n_rows; i++) {
@@ -275,15 +284,9 @@ static void attend(const attn_job *job, int first, int n_rows, int g, worker_scr
                 kv->st.n_vis[(size_t)job->layer * kv->st.cap_rows + T] = nv;
             }
         } else if (job->accum) {
-            for (int j = 0; j < nv; j++)
-                for (int r = 0; r < n_rep; r++)
-                    L->accum[(size_t)visible_slot(vis, j) * c->n_heads + g * n_rep + r] += group_scores(&rg, i, r)[j];
+            add_probabilities(&rg, i, c->n_heads, L->accum);
         }
-        if (T >= job->obs_from) {
-            for (int j = 0; j < nv; j++)
-                for (int r = 0; r < n_rep; r++)
-                    L->obs[(size_t)visible_slot(vis, j) * c->n_heads + g * n_rep + r] += group_scores(&rg, i, r)[j];
-        }
+        if (T >= job->obs_from) add_probabilities(&rg, i, c->n_heads, L->obs);
     }
 }
 
