@@ -300,10 +300,11 @@ static void attn_body(void *arg, size_t begin, size_t end, int worker) {
     const attn_job *job = arg;
     worker_scratch *w = &job->fs->ws[worker];
     const int R = job->rows_per_item, n_groups = (job->n + R - 1) / R;
+    const bool per_head = per_head_items(job);
     for (size_t item = begin; item < end; item++) {
-        const int first_group = per_head_items(job) ? 0 : (int)(item % (size_t)n_groups);
-        const int end_group = per_head_items(job) ? n_groups : first_group + 1;
-        const int g = per_head_items(job) ? (int)item : (int)(item / (size_t)n_groups);
+        const int g = per_head ? (int)item : (int)(item / (size_t)n_groups);
+        const int first_group = per_head ? 0 : (int)(item % (size_t)n_groups);
+        const int end_group = per_head ? n_groups : first_group + 1;
         for (int k = first_group; k < end_group; k++) {
             const int first = k * R;
             attend(job, first, job->n - first < R ? job->n - first : R, g, w);

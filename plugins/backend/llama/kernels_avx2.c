@@ -72,7 +72,7 @@ ALWAYS_INLINE __m256i unpack_q4_0(const uint8_t *qs) {
  * next tile's rows made DRAM-bound n_batch=1 calls ~1.4x faster. F16 tiles
  * gain from it too, two tiles ahead (decode +17%); F32 and K-quant kernels
  * measured no gain or a loss. */
-ALWAYS_INLINE void prefetch_next_tile(const uint8_t *p) {
+ALWAYS_INLINE void prefetch_line(const uint8_t *p) {
     _mm_prefetch((const char *)p, _MM_HINT_T0);
 }
 
@@ -159,7 +159,7 @@ ALWAYS_INLINE void float_tile(const mm_args *a, int64_t r, const int R, int b0, 
         /* F16 rows: a cache line of each row two tiles ahead (one tile
          * ahead gained less; three measured the same) */
         if (is_f16 && k % 32 == 0)
-            for (int i = 0; i < R; i++) prefetch_next_tile(wr[i] + 2 * R * a->ws + 2 * k);
+            for (int i = 0; i < R; i++) prefetch_line(wr[i] + 2 * R * a->ws + 2 * k);
         for (int i = 0; i < R; i++) wv[i] = load_w8(wr[i], k, is_f16);
         for (int j = 0; j < B; j++) {
             const __m256 xv = _mm256_loadu_ps(xr[j] + k);
@@ -255,7 +255,7 @@ ALWAYS_INLINE void q8act_tile(const q8_args *q, int64_t r, const int R, int b0, 
             __m256i wq[4], wabs[4];
             for (int i = 0; i < R; i++) {
                 const uint8_t *bp = wr[i] + qoff + (size_t)k * qstride;
-                prefetch_next_tile(bp + R * a->ws);
+                prefetch_line(bp + R * a->ws);
                 wq[i] = is_q4 ? unpack_q4_0(bp) : loadu256(bp);
                 wabs[i] = _mm256_abs_epi8(wq[i]);
             }
@@ -290,8 +290,7 @@ ALWAYS_INLINE void q8act_tile_small(const mm_args *a, int64_t r, const int R, in
         __m256i wq[4], wabs[4];
         float dw[4];
         for (int i = 0; i < R; i++) {
-            prefetch_next_tile(wr[i] + R * a->ws +
-                               k * (is_q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0)));
+            prefetch_line(wr[i] + R * a->ws + k * (is_q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0)));
             if (is_q4) {
                 const blk_q4_0 *b = (const blk_q4_0 *)wr[i] + k;
                 wq[i] = unpack_q4_0(b->qs);
@@ -481,7 +480,6 @@ static void q8act_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const
     if (buf != stack_sc) free(buf);
 }
 
-
 /* ---- split Q8_0 rows (kernels.h), Q8_0 activations, 1 to 3 batch rows ----
  * The same per-pair arithmetic as q8act_tile: fma(float(integer dot),
  * dw * dx). A split row keeps 8 block scales in 16 contiguous bytes, so one
@@ -525,7 +523,7 @@ ALWAYS_INLINE void split_tile(const split_args *q, int64_t r, const int R, int b
             __m256i w[4], wabs[4];
             for (int i = 0; i < R; i++) {
                 const uint8_t *p = wq[i] + (size_t)k * 32;
-                prefetch_next_tile(p + next);
+                prefetch_line(p + next);
                 w[i] = loadu256(p);
                 if (R <= B) wabs[i] = _mm256_abs_epi8(w[i]);
             }
@@ -592,9 +590,10 @@ static void matmul_q8_0_split(const void *w, int64_t n, int64_t r0, int64_t r1, 
 
 /* A group is one sequential stream, yet the hardware prefetcher alone left
  * each core short of bandwidth: asking for the bytes 2 KB ahead made
- * DRAM-bound Q8_0_X8 matmuls 1.1-1.3x faster at every batch size, 1 and 2
- * threads (1-8 KB measured alike; docs/performance.md). Past the last group
- * it only touches addresses a prefetch may touch: it never faults. */
+ * DRAM-bound Q8_0_X8 matmuls 1.05-1.3x faster at 1-8 batch rows on 2
+ * threads, Q4_0_X8 1.1x up to 3 rows (1-8 KB measured alike;
+ * docs/performance.md). Past the last group it only touches addresses a
+ * prefetch may touch: it never faults. */
 #define X8_PREFETCH_BYTES 2048
 
 ALWAYS_INLINE __m256i bcast4(const int8_t *p) {
@@ -621,7 +620,7 @@ ALWAYS_INLINE void x8_group(const uint8_t *group, int64_t n, const blk_q8_0 *con
     for (int64_t k = 0; k < nb; k++) {
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(group + 16 * k)));
         const uint8_t *qk = qs + (size_t)k * bbytes;
-        for (size_t o = 0; o < bbytes; o += 64) prefetch_next_tile(qk + X8_PREFETCH_BYTES + o);
+        for (size_t o = 0; o < bbytes; o += 64) prefetch_line(qk + X8_PREFETCH_BYTES + o);
         __m256i d[X8_BATCH];
         if (q8) {
             __m256i sh[X8_BATCH], sl[X8_BATCH];
