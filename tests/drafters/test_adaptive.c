@@ -234,8 +234,9 @@ static int64_t call_int(const char *action) {
 
 /* One decode step: draft, then observe with a synthetic cost model. The
  * target accepts the first `accept_upto` drafted tokens; evaluating r rows
- * costs 1 ms + `per_row` ms each. Returns the nodes drafted. */
-static size_t step(size_t accept_upto, double per_row_ms) {
+ * costs 1 ms + `per_row` ms each, and drafting `draft_seconds`. Returns the
+ * nodes drafted. */
+static size_t step_drafting(size_t accept_upto, double per_row_ms, double draft_seconds) {
     weft_rng rng;
     weft_draft_ctx ctx = test_draft_ctx(TOKENS(1, 2, 3), 3, 64, 16, 100, &rng);
     pf_tree tr;
@@ -246,10 +247,12 @@ static size_t step(size_t accept_upto, double per_row_ms) {
     static const int32_t path[64] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     weft_observe ob = {.struct_size = sizeof ob, .tree = &tr.t, .accepted = path, .n_accepted = acc,
                        .history = TOKENS(1, 2, 3), .n_history = 3,
-                       .eval_seconds = 1e-3 * (1.0 + per_row_ms * (double)(n + 1)), .draft_seconds = 1e-6};
+                       .eval_seconds = 1e-3 * (1.0 + per_row_ms * (double)(n + 1)), .draft_seconds = draft_seconds};
     cr_assert_eq(v->observe(fx.self, &ob), WEFT_OK);
     return n;
 }
+
+static size_t step(size_t accept_upto, double per_row_ms) { return step_drafting(accept_upto, per_row_ms, 1e-6); }
 
 Test(adaptive, descriptor) {
     open_with((const int64_t[]){0, 4}, 2, "observe");
@@ -259,17 +262,18 @@ Test(adaptive, descriptor) {
 
 Test(adaptive, budgets_reach_the_drafter_and_arm_zero_skips_it) {
     open_limited((const int64_t[]){0, 3, 100}, 3, "observe", 1.0, 0);
-    /* plain UCB: the first three steps try each arm in order */
+    /* plain UCB: the first steps try each arm in order */
     cr_assert_eq(step(0, 0.1), 0);
     cr_assert_eq(inner.drafts, 0, "arm 0 must not draft");
     cr_assert_eq(call_int("arm"), 0);
     cr_assert_eq(step(0, 0.1), 3);
     cr_assert_eq(inner.seen_nodes, 3);
     cr_assert_eq(inner.seen_depth, 3);
+    cr_assert_eq(step(0, 0.1), 3, "the drafter's first draft is not scored, so budget 3 plays again");
     cr_assert_eq(step(0, 0.1), 16); /* 100 is capped by the context: 64 nodes, depth 16 */
     cr_assert_eq(inner.seen_nodes, 64);
     cr_assert_eq(inner.seen_depth, 16);
-    cr_assert_eq(inner.observes, 3, "every observe reaches the drafter");
+    cr_assert_eq(inner.observes, 4, "every observe reaches the drafter");
 }
 
 /* Plays `steps` steps and returns how often the last 500 drafted `want` nodes. */
@@ -308,6 +312,20 @@ Test(adaptive, turns_speculation_off_when_nothing_is_accepted) {
     cr_assert_gt(late, 400, "plain decoding played %zu of the last 500 steps", late);
     const char *rep = ((const char *(*)(void *))fx.desc->actions[2].fn)(fx.self);
     cr_assert(strstr(rep, "0: ") && strstr(rep, "16: "), "%s", rep);
+}
+
+Test(adaptive, a_drafters_first_draft_is_not_scored) {
+    /* The nested drafter's first draft takes a second (say, building a corpus
+     * automaton); every later one a microsecond, and drafts of 4 are all
+     * accepted. Scored, that second would keep budget 4 from ever being
+     * played again under the default exploration limit. */
+    static const int64_t arms[] = {0, 4};
+    open_with(arms, 2, "observe");
+    cr_assert_eq(step(4, 0.1), 0);
+    cr_assert_eq(step_drafting(4, 0.1, 1.0), 4);
+    size_t late = play(1000, 4, 0.1, 4);
+    cr_assert_eq(call_int("best_arm"), 4);
+    cr_assert_gt(late, 450, "budget 4 played %zu of the last 500 steps", late);
 }
 
 Test(adaptive, wall_clock_scores_a_step_at_the_next_draft) {

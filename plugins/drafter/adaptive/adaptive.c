@@ -62,6 +62,7 @@ typedef struct adaptive {
     double t_draft;      /* wall clock at that draft() */
     size_t committed;    /* tokens it committed (set by observe) */
     bool awaiting_next;  /* wall clock: scored at the next draft() */
+    bool inner_warm;     /* the nested drafter has drafted once */
     char report[1024];
 } adaptive;
 
@@ -128,6 +129,11 @@ static weft_status ad_draft(void *self, const weft_draft_ctx *ctx, weft_tree *ou
     out->n_nodes = 0;
     size_t budget = s->arms[s->arm];
     if (budget == 0) return WEFT_OK;
+    /* A drafter's first draft may carry one-time setup (a corpus automaton
+     * built or mapped, a nested backend's first evaluation); scored, it
+     * would condemn its arm, and exploration would not come back to it. */
+    if (!s->inner_warm) s->drafted = false;
+    s->inner_warm = true;
     weft_draft_ctx c = *ctx;
     if (c.max_nodes > budget) c.max_nodes = budget;
     if (c.max_depth > budget) c.max_depth = budget;
