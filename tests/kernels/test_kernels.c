@@ -37,12 +37,36 @@ static bool cpu_has_avx2(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+/* The AVX-512 table needs VNNI on 256-bit vectors (and BW for its loads). */
+static bool cpu_has_avx512_vnni(void) {
+    __builtin_cpu_init();
+    return cpu_has_avx2() && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw");
+}
+
+static kernel_isa best_isa(void) {
+    return cpu_has_avx512_vnni() ? KERNEL_AVX512 : cpu_has_avx2() ? KERNEL_AVX2 : KERNEL_SCALAR;
+}
+
 /* Asks for AVX-512, i.e. the best there is (a forced ISA ignores
  * $WEFT_KERNEL_ISA, so these tests test the SIMD path whatever the env). */
 static void init_best(void) {
     const kernel_isa isa = kernels_init(KERNEL_AVX512);
-    if (cpu_has_avx2()) cr_assert_eq(isa, KERNEL_AVX2, "AVX2 CPU but got %s", kernel_isa_name(isa));
+    cr_assert_eq(isa, best_isa(), "best ISA %s but got %s", kernel_isa_name(best_isa()), kernel_isa_name(isa));
 }
+
+/* Runs `check` with each SIMD table this CPU can run, best first: the
+ * AVX-512 table replaces some AVX2 kernels, and both must hold. */
+static kernel_isa isa_under_test;
+static void for_each_simd_isa(void (*check)(void)) {
+    for (int isa = best_isa(); isa > KERNEL_SCALAR; isa--) {
+        cr_assert_eq(kernels_init(isa), isa);
+        isa_under_test = (kernel_isa)isa;
+        check();
+    }
+    kernels_init(-1);
+}
+#define ISA kernel_isa_name(isa_under_test)
 
 /* ---- independent K-quant decoders (from the layout description) ---------
  * Q4_K, 144 bytes: d (fp16) @0, dmin (fp16) @2, scales[12] @4, qs[128] @16.
@@ -231,8 +255,7 @@ static int rows_for(ggml_type t) { return t == WEFT_TYPE_Q4_0_X8 || t == WEFT_TY
 #define LDY_PAD 3
 #define SENTINEL -12345.0f
 
-Test(kernels, matmul_simd_matches_reference) {
-    init_best();
+static void simd_matches_reference(void) {
     for (int ti = 0; ti < N_TYPES; ti++) {
         const ggml_type t = all_types[ti];
         const int ROWS = rows_for(t);
@@ -260,11 +283,11 @@ Test(kernels, matmul_simd_matches_reference) {
                         const double tol = (m + 4) * FLT_EPSILON * S;
                         const float a = ys[b * ldy + r], e = yr[b * ldy + r];
                         cr_assert(fabs((double)a - e) <= tol,
-                                  "%s n=%d batch=%d/%d row=%d: simd %.9g ref %.9g (tol %.3g)",
+                                  "%s %s n=%d batch=%d/%d row=%d: simd %.9g ref %.9g (tol %.3g)", ISA,
                                   type_name(t), n, b, nb, r, a, e, tol);
                     }
                     for (int r = ROWS; r < ldy; r++)
-                        cr_assert_eq(ys[b * ldy + r], SENTINEL, "%s wrote outside [r0,r1)",
+                        cr_assert_eq(ys[b * ldy + r], SENTINEL, "%s %s wrote outside [r0,r1)", ISA,
                                      type_name(t));
                 }
                 free(x), free(ys), free(yr);
@@ -274,10 +297,41 @@ Test(kernels, matmul_simd_matches_reference) {
     }
 }
 
-/* The scalar table must be the reference itself; asking for AVX-512 gives
- * the best available (no AVX-512 kernels exist). */
+Test(kernels, matmul_simd_matches_reference) { for_each_simd_isa(simd_matches_reference); }
+
+/* The AVX-512 X8 kernels form the AVX2 ones' integer dots and float steps:
+ * their results must be the same bits, at every batch size. */
+Test(kernels, x8_avx512_is_avx2_bit_for_bit) {
+    if (best_isa() < KERNEL_AVX512) cr_skip_test("no AVX-512 VNNI");
+    const ggml_type types[] = {WEFT_TYPE_Q4_0_X8, WEFT_TYPE_Q8_0_X8};
+    for (int ti = 0; ti < 2; ti++) {
+        const ggml_type t = types[ti];
+        const int ROWS = rows_for(t), maxb = 17;
+        int ns[4];
+        const int nn = sizes_for(t, ns);
+        for (int si = 0; si < nn; si++) {
+            const int n = ns[si];
+            uint8_t *w = make_weights(t, ROWS, n), *x = make_acts(t, maxb, n);
+            float *y2 = malloc(sizeof(float) * ROWS * maxb), *y5 = malloc(sizeof(float) * ROWS * maxb);
+            for (int nb = 1; nb <= maxb; nb++) {
+                kernels_init(KERNEL_AVX2);
+                matmul_rows(t, w, n, 0, ROWS, x, nb, y2, ROWS);
+                kernels_init(KERNEL_AVX512);
+                matmul_rows(t, w, n, 0, ROWS, x, nb, y5, ROWS);
+                cr_assert(memcmp(y2, y5, sizeof(float) * ROWS * nb) == 0, "%s n=%d batch=%d", type_name(t), n,
+                          nb);
+            }
+            free(w), free(x), free(y2), free(y5);
+        }
+    }
+    kernels_init(-1);
+}
+
+/* The scalar table must be the reference itself; asking for an ISA gives
+ * the best available up to it. */
 Test(kernels, scalar_isa_is_reference) {
-    cr_assert_eq(kernels_init(KERNEL_AVX512), cpu_has_avx2() ? KERNEL_AVX2 : KERNEL_SCALAR);
+    cr_assert_eq(kernels_init(KERNEL_AVX512), best_isa());
+    cr_assert_eq(kernels_init(KERNEL_AVX2), cpu_has_avx2() ? KERNEL_AVX2 : KERNEL_SCALAR);
     cr_assert_eq(kernels_init(KERNEL_SCALAR), KERNEL_SCALAR);
     for (int ti = 0; ti < N_TYPES; ti++) {
         const ggml_type t = all_types[ti];
@@ -294,8 +348,7 @@ Test(kernels, scalar_isa_is_reference) {
 }
 
 /* Results must not depend on how [r0, r1) is split across calls (threads). */
-Test(kernels, matmul_split_invariant) {
-    init_best();
+static void split_invariant(void) {
     /* the last bound is the row count; X8 splits cut groups of 8 */
     const int splits[][4] = {{1, 2, 3, 0}, {5, 16, 17, 0}, {4, 20, 33, 0}, {36, 37, 37, 0}};
     for (int ti = 0; ti < N_TYPES; ti++) {
@@ -316,21 +369,22 @@ Test(kernels, matmul_split_invariant) {
                     r0 = r1;
                 }
                 cr_assert(memcmp(full, part, sizeof(float) * ROWS * nb) == 0,
-                          "%s batch %d split %zu", type_name(t), nb, s);
+                          "%s %s batch %d split %zu", ISA, type_name(t), nb, s);
             }
             for (int r = 0; r < ROWS; r++) matmul_rows(t, w, n, r, r + 1, x, nb, part, ROWS);
-            cr_assert(memcmp(full, part, sizeof(float) * ROWS * nb) == 0, "%s batch %d per-row",
-                      type_name(t), nb);
+            cr_assert(memcmp(full, part, sizeof(float) * ROWS * nb) == 0, "%s %s batch %d per-row",
+                      ISA, type_name(t), nb);
             free(w), free(x), free(full), free(part);
         }
     }
 }
 
+Test(kernels, matmul_split_invariant) { for_each_simd_isa(split_invariant); }
+
 /* Each batch row of an n_batch call must equal, bit for bit, the same row
  * computed alone (n_batch = 1): the tile shape a pair lands in, and whether
  * the call takes the decode or the batched path, must not change it. */
-Test(kernels, matmul_batch_invariant) {
-    init_best();
+static void batch_invariant(void) {
     const int nbs[] = {2, 3, 4, 5, 7, 8, 9, 16, 17};
     for (int ti = 0; ti < N_TYPES; ti++) {
         const ggml_type t = all_types[ti];
@@ -345,12 +399,14 @@ Test(kernels, matmul_batch_invariant) {
             for (int b0 = 0; b0 + nb <= maxb; b0 += nb) {
                 matmul_rows(t, w, n, 0, ROWS, x + b0 * act_bytes(t, n), nb, many, ROWS);
                 cr_assert(memcmp(many, one + b0 * ROWS, sizeof(float) * ROWS * nb) == 0,
-                          "%s n_batch %d from %d", type_name(t), nb, b0);
+                          "%s %s n_batch %d from %d", ISA, type_name(t), nb, b0);
             }
         }
         free(w), free(x), free(one), free(many);
     }
 }
+
+Test(kernels, matmul_batch_invariant) { for_each_simd_isa(batch_invariant); }
 
 /* Split matrices (kernels.h): the documented byte layouts, the same values,
  * and the same reference products as the file layout. */

@@ -641,17 +641,37 @@ static bool cpu_has_avx2(void) {
 #endif
 }
 
+/* The AVX-512 table (VNNI on 256-bit vectors) also runs AVX2 kernels. The
+ * OS must save opmask and all 32 vector registers (XCR0 bits 5-7). */
+static bool cpu_has_avx512_vnni(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (!cpu_has_avx2()) return false;
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const bool f = b & (1u << 16), bw = b & (1u << 30), vl = b & (1u << 31), vnni = c & (1u << 11);
+    if (!(f && bw && vl && vnni)) return false;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    return (xcr0_lo & 0xE6) == 0xE6;
+#else
+    return false;
+#endif
+}
+
 static const kernel_table *table_for(kernel_isa isa) {
-    /* AVX-512 kernels are not written: the AVX2 ones run there. */
+    if (isa >= KERNEL_AVX512 && cpu_has_avx512_vnni()) return &kernels_avx512_table;
     if (isa >= KERNEL_AVX2 && cpu_has_avx2()) return &kernels_avx2_table;
     return &scalar_table;
 }
 
 kernel_isa kernels_init(int force) {
     int want = force;
-    if (want < 0) { /* WEFT_KERNEL_ISA=scalar forces the reference, for A/B runs */
+    if (want < 0) { /* WEFT_KERNEL_ISA=scalar|avx2 caps the ISA, for A/B runs */
         const char *e = getenv("WEFT_KERNEL_ISA");
-        want = (e && strcmp(e, "scalar") == 0) ? KERNEL_SCALAR : KERNEL_AVX512;
+        want = !e                          ? KERNEL_AVX512
+               : strcmp(e, "scalar") == 0 ? KERNEL_SCALAR
+               : strcmp(e, "avx2") == 0   ? KERNEL_AVX2
+                                          : KERNEL_AVX512;
     }
     const kernel_table *t = table_for((kernel_isa)want);
     atomic_store_explicit(&active_table, t, memory_order_release);

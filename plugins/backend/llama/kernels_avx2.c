@@ -6,13 +6,9 @@
  * in registers, and a row block stays in L1/L2 while the batch tiles pass.
  * Every (row, batch) result is computed by the same instruction sequence
  * whatever the tile shape, so results do not depend on how rows are split. */
-#include <immintrin.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "kernels_internal.h"
-
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#include "kernels_x86.h"
 
 /* Rows per block (its weights stay cache-hot while all batch tiles pass). */
 #define ROW_BLOCK 16
@@ -38,15 +34,6 @@ ALWAYS_INLINE float hsum_ps(__m256 v) {
 
 ALWAYS_INLINE float f16(uint16_t h) { return _cvtsh_ss(h); }
 
-ALWAYS_INLINE __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
-
-/* An opaque use of an accumulator. Integer adds are associative, so GCC
- * rewrites the X8 kernels' chains of 8 maddubs + add into trees over all
- * the products of a batch tile, computed first and spilled to the stack;
- * passing the running sum through an empty asm keeps it one register added
- * to in order. Batched Q8_0_X8 ran 1.3x faster for it, Q4_0_X8 1.06x. */
-#define KEEP_IN_REGISTER(v) __asm__("" : "+x"(v))
-
 /* Signed int8 dot of 32 lanes as 8 int32 partial sums. maddubs wants an
  * unsigned left operand, so move w's sign onto x: |w| * (x * sign(w)). */
 ALWAYS_INLINE __m256i dot_i8(__m256i w_abs, __m256i w, __m256i x) {
@@ -65,15 +52,6 @@ ALWAYS_INLINE __m256i unpack_q4_0(const uint8_t *qs) {
     const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
     const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
     return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0xF)), _mm256_set1_epi8(8));
-}
-
-/* Q8_0/Q4_0 tiles read R short rows (about 2 KB) side by side, a pattern
- * the hardware prefetcher follows late; asking for the same position in the
- * next tile's rows made DRAM-bound n_batch=1 calls ~1.4x faster. F16 tiles
- * gain from it too, two tiles ahead (decode +17%); F32 and K-quant kernels
- * measured no gain or a loss. */
-ALWAYS_INLINE void prefetch_line(const uint8_t *p) {
-    _mm_prefetch((const char *)p, _MM_HINT_T0);
 }
 
 /* ---- driver --------------------------------------------------------------- */
@@ -553,7 +531,7 @@ static void q8_0_split_tiles(const mm_args *a, int64_t r, int R, int b0, int B) 
         B == 1 ? split_tile(q, r, 1, b0, 1) : B == 2 ? split_tile(q, r, 1, b0, 2) : split_tile(q, r, 1, b0, 3);
 }
 
-static void matmul_q8_0_split(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
+void matmul_q8_0_split_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
                               int n_batch, float *y, int64_t ldy) {
     if (n_batch >= 4) {
         q8act_matmul(w, n, r0, r1, xq, n_batch, y, ldy, TILE_Q8_0_SPLIT);
@@ -588,22 +566,7 @@ static void matmul_q8_0_split(const void *w, int64_t n, int64_t r0, int64_t r1, 
 
 #define X8_BATCH 4
 
-/* A group is one sequential stream, yet the hardware prefetcher alone left
- * each core short of bandwidth: asking for the bytes 2 KB ahead made
- * DRAM-bound Q8_0_X8 matmuls 1.05-1.3x faster at 1-8 batch rows on 2
- * threads, Q4_0_X8 1.1x up to 3 rows (1-8 KB measured alike;
- * docs/performance.md). Past the last group it only touches addresses a
- * prefetch may touch: it never faults. */
-#define X8_PREFETCH_BYTES 2048
-
-ALWAYS_INLINE __m256i bcast4(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
-/* xr: B activation rows of split type (their scale and sum tables follow
- * the blocks, kernels_internal.h). q8: the group is Q8_0_X8, else Q4_0_X8. */
+/* An x8_tile_fn (kernels_x86.h) for a fixed B. */
 ALWAYS_INLINE void x8_group(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, const int B,
                             __m256 *acc, const bool q8) {
     const int64_t nb = n / QK8_0;
@@ -661,33 +624,18 @@ ALWAYS_INLINE void x8_group(const uint8_t *group, int64_t n, const blk_q8_0 *con
     }
 }
 
+static void x8_tile(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, int B, __m256 *acc, bool q8) {
+    switch (B) {
+    case 1: x8_group(group, n, xr, 1, acc, q8); break;
+    case 2: x8_group(group, n, xr, 2, acc, q8); break;
+    case 3: x8_group(group, n, xr, 3, acc, q8); break;
+    default: x8_group(group, n, xr, 4, acc, q8); break;
+    }
+}
+
 static void matmul_x8(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
                       float *y, int64_t ldy, const bool q8) {
-    const ggml_type ft = q8 ? GGML_TYPE_Q8_0 : GGML_TYPE_Q4_0;
-    const size_t xs = act_bytes(q8 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8, n), gbytes = 8 * row_bytes(ft, n);
-    const blk_q8_0 *xr[X8_BATCH];
-    for (int64_t g = r0 / 8; g * 8 < r1; g++) {
-        const uint8_t *group = (const uint8_t *)w + (size_t)g * gbytes;
-        for (int b0 = 0; b0 < n_batch; b0 += X8_BATCH) {
-            const int B = n_batch - b0 < X8_BATCH ? n_batch - b0 : X8_BATCH;
-            for (int j = 0; j < B; j++) xr[j] = (const blk_q8_0 *)((const uint8_t *)xq + (size_t)(b0 + j) * xs);
-            __m256 acc[X8_BATCH];
-            switch (B) {
-            case 1: x8_group(group, n, xr, 1, acc, q8); break;
-            case 2: x8_group(group, n, xr, 2, acc, q8); break;
-            case 3: x8_group(group, n, xr, 3, acc, q8); break;
-            default: x8_group(group, n, xr, 4, acc, q8); break;
-            }
-            for (int j = 0; j < B; j++) {
-                _Alignas(32) float out[8];
-                _mm256_store_ps(out, acc[j]);
-                for (int l = 0; l < 8; l++) {
-                    const int64_t row = g * 8 + l;
-                    if (row >= r0 && row < r1) y[(b0 + j) * ldy + row] = out[l];
-                }
-            }
-        }
-    }
+    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, q8, X8_BATCH, x8_tile);
 }
 
 /* ---- K-quants, Q8_K activations -------------------------------------------
@@ -837,7 +785,7 @@ ALWAYS_INLINE __m256i round_pack32(const float *x, __m256 id) {
     return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-static void quant_q8_0(const float *x, void *dst, int64_t n) {
+void quant_q8_0_avx2(const float *x, void *dst, int64_t n) {
     blk_q8_0 *b = dst;
     for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
         const float d = hmax_ps(abs_max8(x, QK8_0)) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
@@ -849,7 +797,7 @@ static void quant_q8_0(const float *x, void *dst, int64_t n) {
 /* bsums: per 32 quants, maddubs/madd give 4 partial sums for each group of 16
  * (lanes 0-3, 4-7); two hadd levels finish them, in order 0 2 4 6 | 1 3 5 7
  * (and 8.. in the second vector); packing and unpacking restores 0..15. */
-static void quant_q8_K(const float *x, void *dst, int64_t n) {
+void quant_q8_K_avx2(const float *x, void *dst, int64_t n) {
     blk_q8_K *b = dst;
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
@@ -876,45 +824,45 @@ static void quant_q8_K(const float *x, void *dst, int64_t n) {
 /* ---- entry points ----------------------------------------------------------- */
 
 #define DEFINE_MATMUL(name, type, tiles, rmax, bt)                                                 \
-    static void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,             \
+    void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,             \
                      int n_batch, float *y, int64_t ldy) {                                         \
         const mm_args a = {w, row_bytes(type, n), xq, act_bytes(type, n), n, y, ldy};              \
         drive(&a, r0, r1, n_batch, rmax, bt, tiles);                                               \
     }
 
-DEFINE_MATMUL(matmul_f32, GGML_TYPE_F32, f32_tiles, TILE_ROWS(n_batch, FLOAT_RB), TILE_BATCH)
-DEFINE_MATMUL(matmul_f16, GGML_TYPE_F16, f16_tiles, TILE_ROWS(n_batch, FLOAT_RB), TILE_BATCH)
-DEFINE_MATMUL(matmul_q4_K, GGML_TYPE_Q4_K, q4_K_rowtile, 1, K_BATCH_TILE)
-DEFINE_MATMUL(matmul_q6_K, GGML_TYPE_Q6_K, q6_K_rowtile, 1, K_BATCH_TILE)
+DEFINE_MATMUL(matmul_f32_avx2, GGML_TYPE_F32, f32_tiles, TILE_ROWS(n_batch, FLOAT_RB), TILE_BATCH)
+DEFINE_MATMUL(matmul_f16_avx2, GGML_TYPE_F16, f16_tiles, TILE_ROWS(n_batch, FLOAT_RB), TILE_BATCH)
+DEFINE_MATMUL(matmul_q4_K_avx2, GGML_TYPE_Q4_K, q4_K_rowtile, 1, K_BATCH_TILE)
+DEFINE_MATMUL(matmul_q6_K_avx2, GGML_TYPE_Q6_K, q6_K_rowtile, 1, K_BATCH_TILE)
 
 /* One kind of a kernel family that takes its kind as a last argument. */
 #define DEFINE_KIND_MATMUL(name, family, kind)                                                     \
-    static void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,             \
+    void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,             \
                      int n_batch, float *y, int64_t ldy) {                                         \
         family(w, n, r0, r1, xq, n_batch, y, ldy, kind);                                           \
     }
 
-DEFINE_KIND_MATMUL(matmul_q8_0, q8act_matmul, TILE_Q8_0)
-DEFINE_KIND_MATMUL(matmul_q4_0, q8act_matmul, TILE_Q4_0)
-DEFINE_KIND_MATMUL(matmul_q4_0_x8, matmul_x8, false)
-DEFINE_KIND_MATMUL(matmul_q8_0_x8, matmul_x8, true)
+DEFINE_KIND_MATMUL(matmul_q8_0_avx2, q8act_matmul, TILE_Q8_0)
+DEFINE_KIND_MATMUL(matmul_q4_0_avx2, q8act_matmul, TILE_Q4_0)
+DEFINE_KIND_MATMUL(matmul_q4_0_x8_avx2, matmul_x8, false)
+DEFINE_KIND_MATMUL(matmul_q8_0_x8_avx2, matmul_x8, true)
 
 const kernel_table kernels_avx2_table = {
     .isa = KERNEL_AVX2,
     .matmul =
         {
-            [SLOT_F32] = matmul_f32,
-            [SLOT_F16] = matmul_f16,
-            [SLOT_Q8_0] = matmul_q8_0,
-            [SLOT_Q4_0] = matmul_q4_0,
-            [SLOT_Q4_K] = matmul_q4_K,
-            [SLOT_Q6_K] = matmul_q6_K,
-            [SLOT_Q8_0_SPLIT] = matmul_q8_0_split,
-            [SLOT_Q4_0_X8] = matmul_q4_0_x8,
-            [SLOT_Q8_0_X8] = matmul_q8_0_x8,
+            [SLOT_F32] = matmul_f32_avx2,
+            [SLOT_F16] = matmul_f16_avx2,
+            [SLOT_Q8_0] = matmul_q8_0_avx2,
+            [SLOT_Q4_0] = matmul_q4_0_avx2,
+            [SLOT_Q4_K] = matmul_q4_K_avx2,
+            [SLOT_Q6_K] = matmul_q6_K_avx2,
+            [SLOT_Q8_0_SPLIT] = matmul_q8_0_split_avx2,
+            [SLOT_Q4_0_X8] = matmul_q4_0_x8_avx2,
+            [SLOT_Q8_0_X8] = matmul_q8_0_x8_avx2,
         },
-    .quant_q8_0 = quant_q8_0,
-    .quant_q8_K = quant_q8_K,
+    .quant_q8_0 = quant_q8_0_avx2,
+    .quant_q8_K = quant_q8_K_avx2,
     .attn_scores = attn_scores_avx2,
     .attn_values = attn_values_avx2,
     .softmax = softmax_avx2,

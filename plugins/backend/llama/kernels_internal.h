@@ -105,6 +105,29 @@ typedef struct kernel_table {
 } kernel_table;
 
 extern const kernel_table kernels_avx2_table;
+extern const kernel_table kernels_avx512_table;
+/* The AVX2 entries, which the AVX-512 table reuses where it has no kernel
+ * of its own. */
+void matmul_f32_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y,
+                     int64_t ldy);
+void matmul_f16_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y,
+                     int64_t ldy);
+void matmul_q8_0_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y,
+                      int64_t ldy);
+void matmul_q4_0_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y,
+                      int64_t ldy);
+void matmul_q4_K_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y,
+                      int64_t ldy);
+void matmul_q6_K_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y,
+                      int64_t ldy);
+void matmul_q8_0_split_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                            float *y, int64_t ldy);
+void matmul_q4_0_x8_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                         float *y, int64_t ldy);
+void matmul_q8_0_x8_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                         float *y, int64_t ldy);
+void quant_q8_0_avx2(const float *x, void *xq, int64_t n);
+void quant_q8_K_avx2(const float *x, void *xq, int64_t n);
 /* The table in use (kernels_init() on first call). */
 const kernel_table *kernels_active(void);
 

@@ -23,7 +23,7 @@ typedef struct llama_backend {
 } llama_backend;
 
 static const char *const KV_TYPES[] = {"f32", "f16", "q8_0", NULL};
-static const char *const KERNELS[] = {"auto", "scalar", "avx2", NULL};
+static const char *const KERNELS[] = {"auto", "scalar", "avx2", "avx512", NULL};
 
 enum { P_MODEL, P_N_CTX, P_KV_TYPE, P_KERNELS, P_MAX_BATCH };
 
@@ -45,7 +45,7 @@ static const weft_param_desc PARAMS[] = {
                    .name = "kernels",
                    .type = WEFT_TYPE_STRING,
                    .def = "\"auto\"",
-                   .doc = "CPU kernels: best available, portable scalar, or AVX2 (process-wide)",
+                   .doc = "CPU kernels: best available, portable scalar, AVX2, or AVX-512 VNNI (process-wide)",
                    .choices = KERNELS},
     [P_MAX_BATCH] = WEFT_PARAM_INT("max_batch", 1, 65536, "64",
                                    "tokens per forward chunk; larger batches run in chunks"),
@@ -79,7 +79,10 @@ static weft_status llama_create(const weft_env *env, const weft_value *args, voi
     }
     b->env = env;
     const char *kern = args[P_KERNELS].present ? args[P_KERNELS].u.s : "auto";
-    const int force = !strcmp(kern, "scalar") ? KERNEL_SCALAR : !strcmp(kern, "avx2") ? KERNEL_AVX2 : -1;
+    const int force = !strcmp(kern, "scalar") ? KERNEL_SCALAR
+                      : !strcmp(kern, "avx2")   ? KERNEL_AVX2
+                      : !strcmp(kern, "avx512") ? KERNEL_AVX512
+                                                : -1;
     const kernel_isa isa = kernels_init(force);
     if (force >= 0 && (int)isa != force) {
         snprintf(b->err, sizeof b->err, "kernels '%s' are not available on this CPU", kern);

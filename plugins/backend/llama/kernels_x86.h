@@ -1,0 +1,85 @@
+/* Private to the x86 SIMD kernel files (kernels_avx2.c, kernels_avx512.c):
+ * the small helpers they share and the X8 kernels' outer loop. Each file is
+ * compiled for its own ISA, so everything here is inline. */
+#ifndef WEFT_LLAMA_KERNELS_X86_H
+#define WEFT_LLAMA_KERNELS_X86_H
+
+#include <immintrin.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "kernels_internal.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* An opaque use of an accumulator. Integer adds are associative, so GCC
+ * rewrites the X8 kernels' chains of 8 maddubs + add into trees over all
+ * the products of a batch tile, computed first and spilled to the stack;
+ * passing the running sum through an empty asm keeps it one register added
+ * to in order. Batched Q8_0_X8 ran 1.3x faster for it, Q4_0_X8 1.06x. */
+#define KEEP_IN_REGISTER(v) __asm__("" : "+x"(v))
+
+/* Q8_0/Q4_0 tiles read R short rows (about 2 KB) side by side, a pattern
+ * the hardware prefetcher follows late; asking for the same position in the
+ * next tile's rows made DRAM-bound n_batch=1 calls ~1.4x faster. F16 tiles
+ * gain from it too, two tiles ahead (decode +17%); F32 and K-quant kernels
+ * measured no gain or a loss. */
+ALWAYS_INLINE void prefetch_line(const uint8_t *p) {
+    _mm_prefetch((const char *)p, _MM_HINT_T0);
+}
+
+/* A group is one sequential stream, yet the hardware prefetcher alone left
+ * each core short of bandwidth: asking for the bytes 2 KB ahead made
+ * DRAM-bound Q8_0_X8 matmuls 1.05-1.3x faster at 1-8 batch rows on 2
+ * threads, Q4_0_X8 1.1x up to 3 rows (1-8 KB measured alike;
+ * docs/performance.md). Past the last group it only touches addresses a
+ * prefetch may touch: it never faults. */
+#define X8_PREFETCH_BYTES 2048
+
+ALWAYS_INLINE __m256i bcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* ---- the X8 kernels' outer loop (layouts: kernels.h, kernels_avx2.c) ---- */
+
+#define X8_MAX_TILE 8
+
+/* One group of 8 weight rows against B <= X8_MAX_TILE activation rows xr
+ * (split type: their scale and sum tables follow the blocks,
+ * kernels_internal.h): acc[j] gets the 8 rows' results for row j. q8: the
+ * group is Q8_0_X8, else Q4_0_X8. */
+typedef void (*x8_tile_fn)(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, int B, __m256 *acc,
+                           bool q8);
+
+/* Groups in order, batch rows in tiles of `tile_rows`. A group is computed
+ * whole and only the rows in [r0, r1) are written, so results do not depend
+ * on how rows are split between threads. */
+ALWAYS_INLINE void x8_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                             float *y, int64_t ldy, bool q8, int tile_rows, x8_tile_fn tile) {
+    const ggml_type ft = q8 ? GGML_TYPE_Q8_0 : GGML_TYPE_Q4_0;
+    const size_t xs = act_bytes(q8 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8, n), gbytes = 8 * row_bytes(ft, n);
+    const blk_q8_0 *xr[X8_MAX_TILE];
+    for (int64_t g = r0 / 8; g * 8 < r1; g++) {
+        const uint8_t *group = (const uint8_t *)w + (size_t)g * gbytes;
+        for (int b0 = 0; b0 < n_batch; b0 += tile_rows) {
+            const int B = n_batch - b0 < tile_rows ? n_batch - b0 : tile_rows;
+            for (int j = 0; j < B; j++) xr[j] = (const blk_q8_0 *)((const uint8_t *)xq + (size_t)(b0 + j) * xs);
+            __m256 acc[X8_MAX_TILE];
+            tile(group, n, xr, B, acc, q8);
+            for (int j = 0; j < B; j++) {
+                _Alignas(32) float out[8];
+                _mm256_store_ps(out, acc[j]);
+                for (int l = 0; l < 8; l++) {
+                    const int64_t row = g * 8 + l;
+                    if (row >= r0 && row < r1) y[(b0 + j) * ldy + row] = out[l];
+                }
+            }
+        }
+    }
+}
+
+#endif
