@@ -566,70 +566,48 @@ void matmul_q8_0_split_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, co
 
 #define X8_BATCH 4
 
-/* An x8_tile_fn (kernels_x86.h) for a fixed B. */
-ALWAYS_INLINE void x8_group(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, const int B,
-                            __m256 *acc, const bool q8) {
-    const int64_t nb = n / QK8_0;
-    const float *dx[X8_BATCH];
-    const int32_t *osum[X8_BATCH];
-    for (int j = 0; j < B; j++) {
-        dx[j] = act_scales_f32(xr[j], n);
-        osum[j] = act_offset_sums(xr[j], n);
-    }
+/* An x8_dots_fn (kernels_x86.h). */
+ALWAYS_INLINE void x8_dots_avx2(const uint8_t *qk, const blk_q8_0 *const *xr, int64_t k, const int32_t *const *osum,
+                                const int B, const bool q8, __m256i *d) {
     const __m256i low4 = _mm256_set1_epi8(0xF), ones = _mm256_set1_epi16(1), sixteen = _mm256_set1_epi16(16);
-    const uint8_t *qs = group + 16 * nb;
-    const size_t bbytes = q8 ? 256 : 128;
-    for (int j = 0; j < B; j++) acc[j] = _mm256_setzero_ps();
-    for (int64_t k = 0; k < nb; k++) {
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(group + 16 * k)));
-        const uint8_t *qk = qs + (size_t)k * bbytes;
-        for (size_t o = 0; o < bbytes; o += 64) prefetch_line(qk + X8_PREFETCH_BYTES + o);
-        __m256i d[X8_BATCH];
-        if (q8) {
-            __m256i sh[X8_BATCH], sl[X8_BATCH];
-            for (int j = 0; j < B; j++) sh[j] = sl[j] = _mm256_setzero_si256();
-            for (int c = 0; c < 8; c++) {
-                const __m256i raw = loadu256(qk + 32 * c);
-                const __m256i h = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4), l = _mm256_and_si256(raw, low4);
-                for (int j = 0; j < B; j++) {
-                    const __m256i x = bcast4(xr[j][k].qs + 4 * c);
-                    sh[j] = _mm256_add_epi16(sh[j], _mm256_maddubs_epi16(h, x));
-                    sl[j] = _mm256_add_epi16(sl[j], _mm256_maddubs_epi16(l, x));
-                    KEEP_IN_REGISTER(sh[j]);
-                    KEEP_IN_REGISTER(sl[j]);
-                }
-            }
-            for (int j = 0; j < B; j++)
-                d[j] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_madd_epi16(sh[j], sixteen), _mm256_madd_epi16(sl[j], ones)),
-                                        _mm256_set1_epi32(osum[j][k]));
-        } else {
-            __m256i v[8];
-            for (int m = 0; m < 4; m++) {
-                const __m256i raw = loadu256(qk + 32 * m);
-                v[2 * m] = _mm256_and_si256(raw, low4);
-                v[2 * m + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
-            }
+    if (q8) {
+        __m256i sh[X8_BATCH], sl[X8_BATCH];
+        for (int j = 0; j < B; j++) sh[j] = sl[j] = _mm256_setzero_si256();
+        for (int c = 0; c < 8; c++) {
+            const __m256i raw = loadu256(qk + 32 * c);
+            const __m256i h = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4), l = _mm256_and_si256(raw, low4);
             for (int j = 0; j < B; j++) {
-                const int8_t *x = xr[j][k].qs;
-                __m256i s = _mm256_maddubs_epi16(v[0], bcast4(x));
-                for (int c = 1; c < 8; c++) {
-                    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[c], bcast4(x + 4 * c)));
-                    if (B > 1) KEEP_IN_REGISTER(s); /* one row alone gains from the tree (measured) */
-                }
-                d[j] = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(osum[j][k]));
+                const __m256i x = bcast4(xr[j][k].qs + 4 * c);
+                sh[j] = _mm256_add_epi16(sh[j], _mm256_maddubs_epi16(h, x));
+                sl[j] = _mm256_add_epi16(sl[j], _mm256_maddubs_epi16(l, x));
+                KEEP_IN_REGISTER(sh[j]);
+                KEEP_IN_REGISTER(sl[j]);
             }
         }
         for (int j = 0; j < B; j++)
-            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d[j]), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j][k])), acc[j]);
+            d[j] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_madd_epi16(sh[j], sixteen), _mm256_madd_epi16(sl[j], ones)),
+                                    _mm256_set1_epi32(osum[j][k]));
+    } else {
+        __m256i v[8];
+        x8_q4_0_nibbles(qk, v);
+        for (int j = 0; j < B; j++) {
+            const int8_t *x = xr[j][k].qs;
+            __m256i s = _mm256_maddubs_epi16(v[0], bcast4(x));
+            for (int c = 1; c < 8; c++) {
+                s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[c], bcast4(x + 4 * c)));
+                if (B > 1) KEEP_IN_REGISTER(s); /* one row alone gains from the tree (measured) */
+            }
+            d[j] = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(osum[j][k]));
+        }
     }
 }
 
 static void x8_tile(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, int B, __m256 *acc, bool q8) {
     switch (B) {
-    case 1: x8_group(group, n, xr, 1, acc, q8); break;
-    case 2: x8_group(group, n, xr, 2, acc, q8); break;
-    case 3: x8_group(group, n, xr, 3, acc, q8); break;
-    default: x8_group(group, n, xr, 4, acc, q8); break;
+    case 1: x8_group(group, n, xr, 1, acc, q8, x8_dots_avx2); break;
+    case 2: x8_group(group, n, xr, 2, acc, q8, x8_dots_avx2); break;
+    case 3: x8_group(group, n, xr, 3, acc, q8, x8_dots_avx2); break;
+    default: x8_group(group, n, xr, 4, acc, q8, x8_dots_avx2); break;
     }
 }
 
@@ -823,11 +801,11 @@ void quant_q8_K_avx2(const float *x, void *dst, int64_t n) {
 
 /* ---- entry points ----------------------------------------------------------- */
 
-#define DEFINE_MATMUL(name, type, tiles, rmax, bt)                                                 \
-    void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,             \
-                     int n_batch, float *y, int64_t ldy) {                                         \
-        const mm_args a = {w, row_bytes(type, n), xq, act_bytes(type, n), n, y, ldy};              \
-        drive(&a, r0, r1, n_batch, rmax, bt, tiles);                                               \
+#define DEFINE_MATMUL(name, type, tiles, rmax, bt)                                                    \
+    void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y, \
+              int64_t ldy) {                                                                           \
+        const mm_args a = {w, row_bytes(type, n), xq, act_bytes(type, n), n, y, ldy};                  \
+        drive(&a, r0, r1, n_batch, rmax, bt, tiles);                                                   \
     }
 
 DEFINE_MATMUL(matmul_f32_avx2, GGML_TYPE_F32, f32_tiles, TILE_ROWS(n_batch, FLOAT_RB), TILE_BATCH)
@@ -836,35 +814,20 @@ DEFINE_MATMUL(matmul_q4_K_avx2, GGML_TYPE_Q4_K, q4_K_rowtile, 1, K_BATCH_TILE)
 DEFINE_MATMUL(matmul_q6_K_avx2, GGML_TYPE_Q6_K, q6_K_rowtile, 1, K_BATCH_TILE)
 
 /* One kind of a kernel family that takes its kind as a last argument. */
-#define DEFINE_KIND_MATMUL(name, family, kind)                                                     \
-    void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,             \
-                     int n_batch, float *y, int64_t ldy) {                                         \
-        family(w, n, r0, r1, xq, n_batch, y, ldy, kind);                                           \
+#define DEFINE_KIND_MATMUL(name, family, kind)                                                        \
+    void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y, \
+              int64_t ldy) {                                                                           \
+        family(w, n, r0, r1, xq, n_batch, y, ldy, kind);                                               \
     }
 
 DEFINE_KIND_MATMUL(matmul_q8_0_avx2, q8act_matmul, TILE_Q8_0)
 DEFINE_KIND_MATMUL(matmul_q4_0_avx2, q8act_matmul, TILE_Q4_0)
-DEFINE_KIND_MATMUL(matmul_q4_0_x8_avx2, matmul_x8, false)
-DEFINE_KIND_MATMUL(matmul_q8_0_x8_avx2, matmul_x8, true)
+static DEFINE_KIND_MATMUL(matmul_q4_0_x8_avx2, matmul_x8, false)
+static DEFINE_KIND_MATMUL(matmul_q8_0_x8_avx2, matmul_x8, true)
 
 const kernel_table kernels_avx2_table = {
     .isa = KERNEL_AVX2,
-    .matmul =
-        {
-            [SLOT_F32] = matmul_f32_avx2,
-            [SLOT_F16] = matmul_f16_avx2,
-            [SLOT_Q8_0] = matmul_q8_0_avx2,
-            [SLOT_Q4_0] = matmul_q4_0_avx2,
-            [SLOT_Q4_K] = matmul_q4_K_avx2,
-            [SLOT_Q6_K] = matmul_q6_K_avx2,
-            [SLOT_Q8_0_SPLIT] = matmul_q8_0_split_avx2,
-            [SLOT_Q4_0_X8] = matmul_q4_0_x8_avx2,
-            [SLOT_Q8_0_X8] = matmul_q8_0_x8_avx2,
-        },
-    .quant_q8_0 = quant_q8_0_avx2,
-    .quant_q8_K = quant_q8_K_avx2,
-    .attn_scores = attn_scores_avx2,
-    .attn_values = attn_values_avx2,
-    .softmax = softmax_avx2,
-    .swiglu = swiglu_avx2,
+    KERNELS_AVX2_SHARED,
+    .matmul[SLOT_Q4_0_X8] = matmul_q4_0_x8_avx2,
+    .matmul[SLOT_Q8_0_X8] = matmul_q8_0_x8_avx2,
 };

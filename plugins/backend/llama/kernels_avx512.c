@@ -18,59 +18,38 @@
  * float accumulators and the 8 int32 sums of the block in flight. */
 #define X8_TILE 8
 
-/* An x8_tile_fn (kernels_x86.h) for a fixed B. */
-ALWAYS_INLINE void x8_group_vnni(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, const int B,
-                                 __m256 *acc, const bool q8) {
-    const int64_t nb = n / QK8_0;
-    const float *dx[X8_TILE];
-    const int32_t *osum[X8_TILE];
-    for (int j = 0; j < B; j++) {
-        dx[j] = act_scales_f32(xr[j], n);
-        osum[j] = act_offset_sums(xr[j], n);
+/* An x8_dots_fn (kernels_x86.h). */
+ALWAYS_INLINE void x8_dots_vnni(const uint8_t *qk, const blk_q8_0 *const *xr, int64_t k, const int32_t *const *osum,
+                                const int B, const bool q8, __m256i *d) {
+    __m256i v[8]; /* v[c]: elements 4c .. 4c+3 of the 8 rows */
+    if (q8) {
+        for (int c = 0; c < 8; c++) v[c] = loadu256(qk + 32 * c);
+    } else {
+        x8_q4_0_nibbles(qk, v);
     }
-    const __m256i low4 = _mm256_set1_epi8(0xF);
-    const uint8_t *qs = group + 16 * nb;
-    const size_t bbytes = q8 ? 256 : 128;
-    for (int j = 0; j < B; j++) acc[j] = _mm256_setzero_ps();
-    for (int64_t k = 0; k < nb; k++) {
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(group + 16 * k)));
-        const uint8_t *qk = qs + (size_t)k * bbytes;
-        for (size_t o = 0; o < bbytes; o += 64) prefetch_line(qk + X8_PREFETCH_BYTES + o);
-        __m256i v[8]; /* v[c]: elements 4c .. 4c+3 of the 8 rows */
-        if (q8) {
-            for (int c = 0; c < 8; c++) v[c] = loadu256(qk + 32 * c);
-        } else {
-            for (int m = 0; m < 4; m++) {
-                const __m256i raw = loadu256(qk + 32 * m);
-                v[2 * m] = _mm256_and_si256(raw, low4);
-                v[2 * m + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
-            }
+    for (int j = 0; j < B; j++) {
+        const int8_t *x = xr[j][k].qs;
+        /* two chains, so one batch row is not bound by dpbusd latency */
+        __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+        for (int c = 0; c < 8; c += 2) {
+            s0 = _mm256_dpbusd_epi32(s0, v[c], bcast4(x + 4 * c));
+            s1 = _mm256_dpbusd_epi32(s1, v[c + 1], bcast4(x + 4 * c + 4));
         }
-        for (int j = 0; j < B; j++) {
-            const int8_t *x = xr[j][k].qs;
-            /* two chains, so one batch row is not bound by dpbusd latency */
-            __m256i s0 = _mm256_set1_epi32(-osum[j][k]), s1 = _mm256_setzero_si256();
-            for (int c = 0; c < 8; c += 2) {
-                s0 = _mm256_dpbusd_epi32(s0, v[c], bcast4(x + 4 * c));
-                s1 = _mm256_dpbusd_epi32(s1, v[c + 1], bcast4(x + 4 * c + 4));
-            }
-            const __m256i d = _mm256_add_epi32(s0, s1);
-            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j][k])), acc[j]);
-        }
+        d[j] = _mm256_sub_epi32(_mm256_add_epi32(s0, s1), _mm256_set1_epi32(osum[j][k]));
     }
 }
 
 static void x8_tile_vnni(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, int B, __m256 *acc,
                          bool q8) {
     switch (B) {
-    case 1: x8_group_vnni(group, n, xr, 1, acc, q8); break;
-    case 2: x8_group_vnni(group, n, xr, 2, acc, q8); break;
-    case 3: x8_group_vnni(group, n, xr, 3, acc, q8); break;
-    case 4: x8_group_vnni(group, n, xr, 4, acc, q8); break;
-    case 5: x8_group_vnni(group, n, xr, 5, acc, q8); break;
-    case 6: x8_group_vnni(group, n, xr, 6, acc, q8); break;
-    case 7: x8_group_vnni(group, n, xr, 7, acc, q8); break;
-    default: x8_group_vnni(group, n, xr, 8, acc, q8); break;
+    case 1: x8_group(group, n, xr, 1, acc, q8, x8_dots_vnni); break;
+    case 2: x8_group(group, n, xr, 2, acc, q8, x8_dots_vnni); break;
+    case 3: x8_group(group, n, xr, 3, acc, q8, x8_dots_vnni); break;
+    case 4: x8_group(group, n, xr, 4, acc, q8, x8_dots_vnni); break;
+    case 5: x8_group(group, n, xr, 5, acc, q8, x8_dots_vnni); break;
+    case 6: x8_group(group, n, xr, 6, acc, q8, x8_dots_vnni); break;
+    case 7: x8_group(group, n, xr, 7, acc, q8, x8_dots_vnni); break;
+    default: x8_group(group, n, xr, 8, acc, q8, x8_dots_vnni); break;
     }
 }
 
@@ -86,22 +65,7 @@ static void matmul_q8_0_x8_vnni(const void *w, int64_t n, int64_t r0, int64_t r1
 
 const kernel_table kernels_avx512_table = {
     .isa = KERNEL_AVX512,
-    .matmul =
-        {
-            [SLOT_F32] = matmul_f32_avx2,
-            [SLOT_F16] = matmul_f16_avx2,
-            [SLOT_Q8_0] = matmul_q8_0_avx2,
-            [SLOT_Q4_0] = matmul_q4_0_avx2,
-            [SLOT_Q4_K] = matmul_q4_K_avx2,
-            [SLOT_Q6_K] = matmul_q6_K_avx2,
-            [SLOT_Q8_0_SPLIT] = matmul_q8_0_split_avx2,
-            [SLOT_Q4_0_X8] = matmul_q4_0_x8_vnni,
-            [SLOT_Q8_0_X8] = matmul_q8_0_x8_vnni,
-        },
-    .quant_q8_0 = quant_q8_0_avx2,
-    .quant_q8_K = quant_q8_K_avx2,
-    .attn_scores = attn_scores_avx2,
-    .attn_values = attn_values_avx2,
-    .softmax = softmax_avx2,
-    .swiglu = swiglu_avx2,
+    KERNELS_AVX2_SHARED,
+    .matmul[SLOT_Q4_0_X8] = matmul_q4_0_x8_vnni,
+    .matmul[SLOT_Q8_0_X8] = matmul_q8_0_x8_vnni,
 };
