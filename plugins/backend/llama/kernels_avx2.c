@@ -566,7 +566,7 @@ void matmul_q8_0_split_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, co
 
 #define X8_BATCH 4
 
-/* An x8_dots_fn (kernels_x86.h). */
+/* The block dots of DEFINE_X8_GROUP (kernels_x86.h). */
 ALWAYS_INLINE void x8_dots_avx2(const uint8_t *qk, const blk_q8_0 *const *xr, int64_t k, const int32_t *const *osum,
                                 const int B, const bool q8, __m256i *d) {
     const __m256i low4 = _mm256_set1_epi8(0xF), ones = _mm256_set1_epi16(1), sixteen = _mm256_set1_epi16(16);
@@ -602,12 +602,14 @@ ALWAYS_INLINE void x8_dots_avx2(const uint8_t *qk, const blk_q8_0 *const *xr, in
     }
 }
 
+DEFINE_X8_GROUP(x8_group_avx2, x8_dots_avx2)
+
 static void x8_tile(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, int B, __m256 *acc, bool q8) {
     switch (B) {
-    case 1: x8_group(group, n, xr, 1, acc, q8, x8_dots_avx2); break;
-    case 2: x8_group(group, n, xr, 2, acc, q8, x8_dots_avx2); break;
-    case 3: x8_group(group, n, xr, 3, acc, q8, x8_dots_avx2); break;
-    default: x8_group(group, n, xr, 4, acc, q8, x8_dots_avx2); break;
+    case 1: x8_group_avx2(group, n, xr, 1, acc, q8); break;
+    case 2: x8_group_avx2(group, n, xr, 2, acc, q8); break;
+    case 3: x8_group_avx2(group, n, xr, 3, acc, q8); break;
+    default: x8_group_avx2(group, n, xr, 4, acc, q8); break;
     }
 }
 

@@ -18,7 +18,7 @@
  * float accumulators and the 8 int32 sums of the block in flight. */
 #define X8_TILE 8
 
-/* An x8_dots_fn (kernels_x86.h). */
+/* The block dots of DEFINE_X8_GROUP (kernels_x86.h). */
 ALWAYS_INLINE void x8_dots_vnni(const uint8_t *qk, const blk_q8_0 *const *xr, int64_t k, const int32_t *const *osum,
                                 const int B, const bool q8, __m256i *d) {
     __m256i v[8]; /* v[c]: elements 4c .. 4c+3 of the 8 rows */
@@ -39,17 +39,19 @@ ALWAYS_INLINE void x8_dots_vnni(const uint8_t *qk, const blk_q8_0 *const *xr, in
     }
 }
 
+DEFINE_X8_GROUP(x8_group_vnni, x8_dots_vnni)
+
 static void x8_tile_vnni(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, int B, __m256 *acc,
                          bool q8) {
     switch (B) {
-    case 1: x8_group(group, n, xr, 1, acc, q8, x8_dots_vnni); break;
-    case 2: x8_group(group, n, xr, 2, acc, q8, x8_dots_vnni); break;
-    case 3: x8_group(group, n, xr, 3, acc, q8, x8_dots_vnni); break;
-    case 4: x8_group(group, n, xr, 4, acc, q8, x8_dots_vnni); break;
-    case 5: x8_group(group, n, xr, 5, acc, q8, x8_dots_vnni); break;
-    case 6: x8_group(group, n, xr, 6, acc, q8, x8_dots_vnni); break;
-    case 7: x8_group(group, n, xr, 7, acc, q8, x8_dots_vnni); break;
-    default: x8_group(group, n, xr, 8, acc, q8, x8_dots_vnni); break;
+    case 1: x8_group_vnni(group, n, xr, 1, acc, q8); break;
+    case 2: x8_group_vnni(group, n, xr, 2, acc, q8); break;
+    case 3: x8_group_vnni(group, n, xr, 3, acc, q8); break;
+    case 4: x8_group_vnni(group, n, xr, 4, acc, q8); break;
+    case 5: x8_group_vnni(group, n, xr, 5, acc, q8); break;
+    case 6: x8_group_vnni(group, n, xr, 6, acc, q8); break;
+    case 7: x8_group_vnni(group, n, xr, 7, acc, q8); break;
+    default: x8_group_vnni(group, n, xr, 8, acc, q8); break;
     }
 }
 

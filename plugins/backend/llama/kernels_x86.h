@@ -66,36 +66,37 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
     }
 }
 
-/* One block's integer dots: d[j] lane l = row l's dot with batch row j's
- * block k, less its offset sum osum[j][k] (kernels_internal.h). qk: the
- * group's quants of block k. */
-typedef void (*x8_dots_fn)(const uint8_t *qk, const blk_q8_0 *const *xr, int64_t k, const int32_t *const *osum,
-                           int B, bool q8, __m256i *d);
-
-/* An x8_tile_fn body for B batch rows, around the ISA's block dots: per
- * block, acc[j] = fma(dot, dw * dx, acc[j]), in block order. */
-ALWAYS_INLINE void x8_group(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, const int B, __m256 *acc,
-                            const bool q8, const x8_dots_fn dots) {
-    const int64_t nb = n / QK8_0;
-    const float *dx[X8_MAX_TILE];
-    const int32_t *osum[X8_MAX_TILE];
-    for (int j = 0; j < B; j++) {
-        dx[j] = act_scales_f32(xr[j], n);
-        osum[j] = act_offset_sums(xr[j], n);
+/* DEFINE_X8_GROUP(name, dots) defines `name`, an x8_tile_fn body for a
+ * compile-time B around the ISA's block dots: per block, acc[j] = fma(dot,
+ * dw * dx, acc[j]), in block order. `dots(qk, xr, k, osum, B, q8, d)` sets
+ * d[j] lane l to row l's dot with batch row j's block k, less its offset sum
+ * osum[j][k] (kernels_internal.h); qk is the group's quants of block k. A
+ * macro, not a function pointer: always_inline through a pointer fails to
+ * compile at -O0 and under the sanitizers. */
+#define DEFINE_X8_GROUP(name, dots)                                                                              \
+    ALWAYS_INLINE void name(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, const int B,           \
+                            __m256 *acc, const bool q8) {                                                      \
+        const int64_t nb = n / QK8_0;                                                                          \
+        const float *dx[X8_MAX_TILE];                                                                          \
+        const int32_t *osum[X8_MAX_TILE];                                                                      \
+        for (int j = 0; j < B; j++) {                                                                          \
+            dx[j] = act_scales_f32(xr[j], n);                                                                  \
+            osum[j] = act_offset_sums(xr[j], n);                                                               \
+        }                                                                                                      \
+        const uint8_t *qs = group + 16 * nb;                                                                   \
+        const size_t bbytes = q8 ? 256 : 128;                                                                  \
+        for (int j = 0; j < B; j++) acc[j] = _mm256_setzero_ps();                                              \
+        for (int64_t k = 0; k < nb; k++) {                                                                     \
+            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(group + 16 * k)));             \
+            const uint8_t *qk = qs + (size_t)k * bbytes;                                                       \
+            for (size_t o = 0; o < bbytes; o += 64) prefetch_line(qk + X8_PREFETCH_BYTES + o);                 \
+            __m256i d[X8_MAX_TILE];                                                                            \
+            dots(qk, xr, k, osum, B, q8, d);                                                                   \
+            for (int j = 0; j < B; j++)                                                                        \
+                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d[j]), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j][k])), \
+                                         acc[j]);                                                              \
+        }                                                                                                      \
     }
-    const uint8_t *qs = group + 16 * nb;
-    const size_t bbytes = q8 ? 256 : 128;
-    for (int j = 0; j < B; j++) acc[j] = _mm256_setzero_ps();
-    for (int64_t k = 0; k < nb; k++) {
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(group + 16 * k)));
-        const uint8_t *qk = qs + (size_t)k * bbytes;
-        for (size_t o = 0; o < bbytes; o += 64) prefetch_line(qk + X8_PREFETCH_BYTES + o);
-        __m256i d[X8_MAX_TILE];
-        dots(qk, xr, k, osum, B, q8, d);
-        for (int j = 0; j < B; j++)
-            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d[j]), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j][k])), acc[j]);
-    }
-}
 
 /* Groups in order, batch rows in tiles of `tile_rows`. A group is computed
  * whole and only the rows in [r0, r1) are written, so results do not depend
