@@ -668,10 +668,8 @@ kernel_isa kernels_init(int force) {
     int want = force;
     if (want < 0) { /* WEFT_KERNEL_ISA=scalar|avx2 caps the ISA, for A/B runs */
         const char *e = getenv("WEFT_KERNEL_ISA");
-        want = !e                          ? KERNEL_AVX512
-               : strcmp(e, "scalar") == 0 ? KERNEL_SCALAR
-               : strcmp(e, "avx2") == 0   ? KERNEL_AVX2
-                                          : KERNEL_AVX512;
+        want = e ? kernel_isa_from_name(e) : -1;
+        if (want < 0) want = KERNEL_AVX512;
     }
     const kernel_table *t = table_for((kernel_isa)want);
     atomic_store_explicit(&active_table, t, memory_order_release);
@@ -685,6 +683,12 @@ const char *kernel_isa_name(kernel_isa isa) {
     case KERNEL_AVX512: return "avx512";
     }
     return "?";
+}
+
+int kernel_isa_from_name(const char *name) {
+    for (int isa = KERNEL_SCALAR; isa <= KERNEL_AVX512; isa++)
+        if (strcmp(name, kernel_isa_name((kernel_isa)isa)) == 0) return isa;
+    return -1;
 }
 
 const kernel_table *kernels_active(void) {

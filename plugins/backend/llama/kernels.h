@@ -19,6 +19,8 @@ typedef enum kernel_isa { KERNEL_SCALAR = 0, KERNEL_AVX2 = 1, KERNEL_AVX512 = 2 
  * ISA (if supported). Returns the ISA chosen. Thread-safe, idempotent. */
 kernel_isa kernels_init(int force);
 const char *kernel_isa_name(kernel_isa isa);
+/* The ISA that kernel_isa_name() calls `name`; -1 for any other name. */
+int kernel_isa_from_name(const char *name);
 
 /* fp16 <-> fp32 (IEEE half). */
 float fp16_to_fp32(uint16_t h);

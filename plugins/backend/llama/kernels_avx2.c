@@ -1,5 +1,6 @@
 /* AVX2 + FMA + F16C kernels. Compiled with -mavx2 -mfma -mf16c; reached only
- * through kernels_avx2_table, which kernels_init() selects after cpuid.
+ * through kernels_avx2_table and, for all but the X8 kernels, through
+ * kernels_avx512_table, which kernels_init() selects after cpuid.
  *
  * Loop order everywhere: rows in blocks, batch in tiles, blocks along n; each
  * decoded weight block is used for every batch row of the tile while it is

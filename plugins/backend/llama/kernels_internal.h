@@ -71,8 +71,9 @@ static inline int q6_K_value(const blk_q6_K *b, int idx) {
 }
 
 /* Per-type kernels; NULL means "use the scalar reference". */
-typedef void (*matmul_fn)(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq,
-                          int n_batch, float *y, int64_t ldy);
+typedef void matmul_kernel(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                           float *y, int64_t ldy);
+typedef matmul_kernel *matmul_fn;
 typedef void (*quant_fn)(const float *x, void *xq, int64_t n);
 typedef void (*attn_scores_fn)(const float *q, const float *const *k, int n_keys, int hd, float scale,
                                float *out);
@@ -107,8 +108,6 @@ typedef struct kernel_table {
 extern const kernel_table kernels_avx2_table;
 extern const kernel_table kernels_avx512_table;
 /* The AVX2 entries that the AVX-512 table shares: all but the X8 kernels. */
-typedef void matmul_kernel(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
-                           float *y, int64_t ldy);
 matmul_kernel matmul_f32_avx2, matmul_f16_avx2, matmul_q8_0_avx2, matmul_q4_0_avx2, matmul_q4_K_avx2,
     matmul_q6_K_avx2, matmul_q8_0_split_avx2;
 void quant_q8_0_avx2(const float *x, void *xq, int64_t n);

@@ -79,10 +79,7 @@ static weft_status llama_create(const weft_env *env, const weft_value *args, voi
     }
     b->env = env;
     const char *kern = args[P_KERNELS].present ? args[P_KERNELS].u.s : "auto";
-    const int force = !strcmp(kern, "scalar") ? KERNEL_SCALAR
-                      : !strcmp(kern, "avx2")   ? KERNEL_AVX2
-                      : !strcmp(kern, "avx512") ? KERNEL_AVX512
-                                                : -1;
+    const int force = kernel_isa_from_name(kern); /* "auto": -1, the best there is */
     const kernel_isa isa = kernels_init(force);
     if (force >= 0 && (int)isa != force) {
         snprintf(b->err, sizeof b->err, "kernels '%s' are not available on this CPU", kern);

@@ -132,7 +132,7 @@ static weft_status ad_draft(void *self, const weft_draft_ctx *ctx, weft_tree *ou
     /* A drafter's first draft may carry one-time setup (a corpus automaton
      * built or mapped, a nested backend's first evaluation); scored, it
      * would condemn its arm, and exploration would not come back to it. */
-    if (!s->inner_warm) s->drafted = false;
+    s->drafted = s->inner_warm;
     s->inner_warm = true;
     weft_draft_ctx c = *ctx;
     if (c.max_nodes > budget) c.max_nodes = budget;
