@@ -233,7 +233,8 @@ static int sizes_for(ggml_type t, int *out) {
         out[0] = 32, out[1] = 96, out[2] = 768, out[3] = 2048;
         return 4;
     }
-    out[0] = 7, out[1] = 100, out[2] = 768, out[3] = 2048; /* 7, 100: not multiples of 8 */
+    /* 7, 125: not multiples of 8; 125 has an odd number of 8-element chunks */
+    out[0] = 7, out[1] = 125, out[2] = 768, out[3] = 2048;
     return 4;
 }
 

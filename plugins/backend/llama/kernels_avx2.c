@@ -11,29 +11,7 @@
 
 #include "kernels_x86.h"
 
-/* Rows per block (its weights stay cache-hot while all batch tiles pass). */
-#define ROW_BLOCK 16
-
-typedef struct mm_args {
-    const uint8_t *w; /* weight rows */
-    size_t ws;        /* weight row stride */
-    const uint8_t *x; /* activation rows */
-    size_t xs;        /* activation row stride */
-    int64_t n;
-    float *y;
-    int64_t ldy;
-} mm_args;
-
 /* ---- small helpers ------------------------------------------------------ */
-
-ALWAYS_INLINE float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-ALWAYS_INLINE float f16(uint16_t h) { return _cvtsh_ss(h); }
 
 /* Signed int8 dot of 32 lanes as 8 int32 partial sums. maddubs wants an
  * unsigned left operand, so move w's sign onto x: |w| * (x * sign(w)). */
@@ -55,113 +33,16 @@ ALWAYS_INLINE __m256i unpack_q4_0(const uint8_t *qs) {
     return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0xF)), _mm256_set1_epi8(8));
 }
 
-/* ---- driver --------------------------------------------------------------- */
-
-/* Computes rows [r, r+R) for batch rows [b0, b0+B). */
-typedef void (*tile_fn)(const mm_args *a, int64_t r, int R, int b0, int B);
-
-/* rmax: rows per tile for this batch size; bt: batch tile size. */
-static void drive(const mm_args *a, int64_t r0, int64_t r1, int n_batch, int rmax, int bt,
-                  tile_fn tile) {
-    for (int64_t rb = r0; rb < r1; rb += ROW_BLOCK) {
-        const int64_t re = rb + ROW_BLOCK < r1 ? rb + ROW_BLOCK : r1;
-        for (int b0 = 0; b0 < n_batch; b0 += bt) {
-            const int B = n_batch - b0 < bt ? n_batch - b0 : bt;
-            for (int64_t r = rb; r < re;) {
-                const int R = re - r >= rmax ? rmax : 1;
-                tile(a, r, R, b0, B);
-                r += R;
-            }
-        }
-    }
-}
-
-/* Register tiles: R weight rows x B batch rows of vector accumulators. R and
- * B must be compile-time constants at each call so the accumulators live in
- * registers. drive() asks for R = 4 when n_batch <= 2, else R = RB (the
- * family's best with 4-wide batch tiles, measured), and R = 1 for leftover
- * rows; TILE_SHAPES instantiates exactly those. */
-#define TILE_BATCH 4
-#define TILE_ROWS(n_batch, RB) ((n_batch) <= 2 ? 4 : (RB))
-#define TILE_SHAPES(body, RB, a, r, R, b0, B)                                                      \
-    if ((R) == 4 && (B) <= 2) {                                                                    \
-        if ((B) == 1)                                                                              \
-            body(a, r, 4, b0, 1);                                                                  \
-        else                                                                                       \
-            body(a, r, 4, b0, 2);                                                                  \
-    } else if ((R) == 1) {                                                                         \
-        switch (B) {                                                                               \
-        case 1: body(a, r, 1, b0, 1); break;                                                       \
-        case 2: body(a, r, 1, b0, 2); break;                                                       \
-        case 3: body(a, r, 1, b0, 3); break;                                                       \
-        default: body(a, r, 1, b0, 4); break;                                                      \
-        }                                                                                          \
-    } else {                                                                                       \
-        switch (B) {                                                                               \
-        case 1: body(a, r, RB, b0, 1); break;                                                      \
-        case 2: body(a, r, RB, b0, 2); break;                                                      \
-        case 3: body(a, r, RB, b0, 3); break;                                                      \
-        default: body(a, r, RB, b0, 4); break;                                                     \
-        }                                                                                          \
-    }
-
-/* ---- F32 / F16 weights, float activations ------------------------------ */
-
-ALWAYS_INLINE __m256 load_w8(const uint8_t *row, int64_t i, int is_f16) {
-    return is_f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i)))
-                  : _mm256_loadu_ps((const float *)row + i);
-}
-
-ALWAYS_INLINE float load_w1(const uint8_t *row, int64_t i, int is_f16) {
-    uint16_t h;
-    float f;
-    if (is_f16) {
-        memcpy(&h, row + 2 * i, 2);
-        return f16(h);
-    }
-    memcpy(&f, row + 4 * i, 4);
-    return f;
-}
-
-ALWAYS_INLINE void float_tile(const mm_args *a, int64_t r, const int R, int b0, const int B,
-                              const int is_f16) {
-    __m256 acc[4][TILE_BATCH];
-    const uint8_t *wr[4];
-    const float *xr[TILE_BATCH];
-    for (int i = 0; i < R; i++) wr[i] = a->w + (size_t)(r + i) * a->ws;
-    for (int j = 0; j < B; j++) xr[j] = (const float *)(a->x + (size_t)(b0 + j) * a->xs);
-    for (int i = 0; i < R; i++)
-        for (int j = 0; j < B; j++) acc[i][j] = _mm256_setzero_ps();
-    int64_t k = 0;
-    for (; k + 8 <= a->n; k += 8) {
-        __m256 wv[4];
-        /* F16 rows: a cache line of each row two tiles ahead (one tile
-         * ahead gained less; three measured the same) */
-        if (is_f16 && k % 32 == 0)
-            for (int i = 0; i < R; i++) prefetch_line(wr[i] + 2 * R * a->ws + 2 * k);
-        for (int i = 0; i < R; i++) wv[i] = load_w8(wr[i], k, is_f16);
-        for (int j = 0; j < B; j++) {
-            const __m256 xv = _mm256_loadu_ps(xr[j] + k);
-            for (int i = 0; i < R; i++) acc[i][j] = _mm256_fmadd_ps(wv[i], xv, acc[i][j]);
-        }
-    }
-    for (int i = 0; i < R; i++)
-        for (int j = 0; j < B; j++) {
-            float s = hsum_ps(acc[i][j]);
-            for (int64_t t = k; t < a->n; t++) s += load_w1(wr[i], t, is_f16) * xr[j][t];
-            a->y[(b0 + j) * a->ldy + r + i] = s;
-        }
-}
-
-#define F32_TILE(a, r, R, b0, B) float_tile(a, r, R, b0, B, 0)
-#define F16_TILE(a, r, R, b0, B) float_tile(a, r, R, b0, B, 1)
+/* F32 / F16 (kernels_float_x86.h): the layout these CPUs were tuned on. One
+ * chain per (row, batch row); 4-row tiles up to 2 batch rows, else 3 x 4,
+ * as 16 registers allow. */
+#define FLOAT_CHAINS 1
+#define FLOAT_SMALL_BATCH 2
+#define FLOAT_SMALL_R 4
 #define FLOAT_RB 3
-static void f32_tiles(const mm_args *a, int64_t r, int R, int b0, int B) {
-    TILE_SHAPES(F32_TILE, FLOAT_RB, a, r, R, b0, B);
-}
-static void f16_tiles(const mm_args *a, int64_t r, int R, int b0, int B) {
-    TILE_SHAPES(F16_TILE, FLOAT_RB, a, r, R, b0, B);
-}
+#define FLOAT_BT 4
+#define FLOAT_PREFETCH_F16 1
+#include "kernels_float_x86.h"
 
 /* ---- Q8_0 / Q4_0 weights, Q8_0 activations ------------------------------
  * Per (row i, batch row j, block k): s = float(integer dot of 32 lanes, as
@@ -250,6 +131,9 @@ ALWAYS_INLINE void q8act_tile(const q8_args *q, int64_t r, const int R, int b0, 
     for (int i = 0; i < R; i++)
         for (int j = 0; j < B; j++) a->y[(b0 + j) * a->ldy + r + i] = hsum_ps(acc[i][j]);
 }
+
+/* Batch rows per tile of the small Q8_0/Q4_0 kernel. */
+#define TILE_BATCH 4
 
 /* 1 or 2 batch rows (decode): converting the scales inline costs less than
  * the float tables, which only pay when many batch rows share them. The
@@ -811,8 +695,8 @@ void quant_q8_K_avx2(const float *x, void *dst, int64_t n) {
         drive(&a, r0, r1, n_batch, rmax, bt, tiles);                                                   \
     }
 
-DEFINE_MATMUL(matmul_f32_avx2, GGML_TYPE_F32, f32_tiles, TILE_ROWS(n_batch, FLOAT_RB), TILE_BATCH)
-DEFINE_MATMUL(matmul_f16_avx2, GGML_TYPE_F16, f16_tiles, TILE_ROWS(n_batch, FLOAT_RB), TILE_BATCH)
+static void matmul_f32_avx2(FLOAT_MATMUL_PARAMS) { float_matmul(FLOAT_MATMUL_ARGS, 0); }
+static void matmul_f16_avx2(FLOAT_MATMUL_PARAMS) { float_matmul(FLOAT_MATMUL_ARGS, 1); }
 DEFINE_MATMUL(matmul_q4_K_avx2, GGML_TYPE_Q4_K, q4_K_rowtile, 1, K_BATCH_TILE)
 DEFINE_MATMUL(matmul_q6_K_avx2, GGML_TYPE_Q6_K, q6_K_rowtile, 1, K_BATCH_TILE)
 
@@ -831,6 +715,8 @@ static DEFINE_KIND_MATMUL(matmul_q8_0_x8_avx2, matmul_x8, true)
 const kernel_table kernels_avx2_table = {
     .isa = KERNEL_AVX2,
     KERNELS_AVX2_SHARED,
+    .matmul[SLOT_F32] = matmul_f32_avx2,
+    .matmul[SLOT_F16] = matmul_f16_avx2,
     .matmul[SLOT_Q4_0_X8] = matmul_q4_0_x8_avx2,
     .matmul[SLOT_Q8_0_X8] = matmul_q8_0_x8_avx2,
 };

@@ -14,6 +14,23 @@
  * AVX2 kernel's: results are bit-identical to it. */
 #include "kernels_x86.h"
 
+/* F32 / F16 (kernels_float_x86.h): two chains per (row, batch row), so up
+ * to 4 batch rows are computed one weight row at a time, as one memory
+ * stream (F16 decode 2.2x faster than the AVX2 tiles on Zen 4); 32
+ * registers hold the 3 x 4 x 2 accumulators of larger batches' tiles. F16
+ * tiles of 5-8 batch rows ran 1.3x faster as 3 x 4 tiles with prefetch than
+ * one row at a time. */
+#define FLOAT_CHAINS 2
+#define FLOAT_SMALL_BATCH 4
+#define FLOAT_SMALL_R 1
+#define FLOAT_RB 3
+#define FLOAT_BT 4
+#define FLOAT_PREFETCH_F16 1
+#include "kernels_float_x86.h"
+
+static void matmul_f32_avx512(FLOAT_MATMUL_PARAMS) { float_matmul(FLOAT_MATMUL_ARGS, 0); }
+static void matmul_f16_avx512(FLOAT_MATMUL_PARAMS) { float_matmul(FLOAT_MATMUL_ARGS, 1); }
+
 /* Batch rows per group pass: 32 vector registers hold 8 weight vectors, 8
  * float accumulators and the 8 int32 sums of the block in flight. */
 #define X8_TILE 8
@@ -68,6 +85,8 @@ static void matmul_q8_0_x8_vnni(const void *w, int64_t n, int64_t r0, int64_t r1
 const kernel_table kernels_avx512_table = {
     .isa = KERNEL_AVX512,
     KERNELS_AVX2_SHARED,
+    .matmul[SLOT_F32] = matmul_f32_avx512,
+    .matmul[SLOT_F16] = matmul_f16_avx512,
     .matmul[SLOT_Q4_0_X8] = matmul_q4_0_x8_vnni,
     .matmul[SLOT_Q8_0_X8] = matmul_q8_0_x8_vnni,
 };

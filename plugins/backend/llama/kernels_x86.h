@@ -44,6 +44,51 @@ ALWAYS_INLINE __m256i bcast4(const int8_t *p) {
     return _mm256_set1_epi32(v);
 }
 
+/* ---- row-tile kernels' shared parts ---- */
+
+/* Rows per block (its weights stay cache-hot while all batch tiles pass). */
+#define ROW_BLOCK 16
+
+typedef struct mm_args {
+    const uint8_t *w; /* weight rows */
+    size_t ws;        /* weight row stride */
+    const uint8_t *x; /* activation rows */
+    size_t xs;        /* activation row stride */
+    int64_t n;
+    float *y;
+    int64_t ldy;
+} mm_args;
+
+ALWAYS_INLINE float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+ALWAYS_INLINE float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+/* ---- driver --------------------------------------------------------------- */
+
+/* Computes rows [r, r+R) for batch rows [b0, b0+B). */
+typedef void (*tile_fn)(const mm_args *a, int64_t r, int R, int b0, int B);
+
+/* rmax: rows per tile for this batch size; bt: batch tile size. */
+static inline void drive(const mm_args *a, int64_t r0, int64_t r1, int n_batch, int rmax, int bt,
+                  tile_fn tile) {
+    for (int64_t rb = r0; rb < r1; rb += ROW_BLOCK) {
+        const int64_t re = rb + ROW_BLOCK < r1 ? rb + ROW_BLOCK : r1;
+        for (int b0 = 0; b0 < n_batch; b0 += bt) {
+            const int B = n_batch - b0 < bt ? n_batch - b0 : bt;
+            for (int64_t r = rb; r < re;) {
+                const int R = re - r >= rmax ? rmax : 1;
+                tile(a, r, R, b0, B);
+                r += R;
+            }
+        }
+    }
+}
+
 /* ---- the X8 kernels' outer loop (layouts: kernels.h, kernels_avx2.c) ---- */
 
 #define X8_MAX_TILE 8
