@@ -38,6 +38,7 @@ ALWAYS_INLINE __m256i unpack_q4_0(const uint8_t *qs) {
  * as 16 registers allow. */
 #define FLOAT_CHAINS 1
 #define FLOAT_SMALL_BATCH 2
+#define FLOAT_SMALL_BT 2
 #define FLOAT_SMALL_R 4
 #define FLOAT_RB 3
 #define FLOAT_BT 4
@@ -695,8 +696,6 @@ void quant_q8_K_avx2(const float *x, void *dst, int64_t n) {
         drive(&a, r0, r1, n_batch, rmax, bt, tiles);                                                   \
     }
 
-static void matmul_f32_avx2(FLOAT_MATMUL_PARAMS) { float_matmul(FLOAT_MATMUL_ARGS, 0); }
-static void matmul_f16_avx2(FLOAT_MATMUL_PARAMS) { float_matmul(FLOAT_MATMUL_ARGS, 1); }
 DEFINE_MATMUL(matmul_q4_K_avx2, GGML_TYPE_Q4_K, q4_K_rowtile, 1, K_BATCH_TILE)
 DEFINE_MATMUL(matmul_q6_K_avx2, GGML_TYPE_Q6_K, q6_K_rowtile, 1, K_BATCH_TILE)
 
@@ -715,8 +714,8 @@ static DEFINE_KIND_MATMUL(matmul_q8_0_x8_avx2, matmul_x8, true)
 const kernel_table kernels_avx2_table = {
     .isa = KERNEL_AVX2,
     KERNELS_AVX2_SHARED,
-    .matmul[SLOT_F32] = matmul_f32_avx2,
-    .matmul[SLOT_F16] = matmul_f16_avx2,
+    .matmul[SLOT_F32] = float_matmul_f32,
+    .matmul[SLOT_F16] = float_matmul_f16,
     .matmul[SLOT_Q4_0_X8] = matmul_q4_0_x8_avx2,
     .matmul[SLOT_Q8_0_X8] = matmul_q8_0_x8_avx2,
 };

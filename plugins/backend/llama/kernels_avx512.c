@@ -22,14 +22,13 @@
  * one row at a time. */
 #define FLOAT_CHAINS 2
 #define FLOAT_SMALL_BATCH 4
+#define FLOAT_SMALL_BT 4
 #define FLOAT_SMALL_R 1
 #define FLOAT_RB 3
 #define FLOAT_BT 4
 #define FLOAT_PREFETCH_F16 1
 #include "kernels_float_x86.h"
 
-static void matmul_f32_avx512(FLOAT_MATMUL_PARAMS) { float_matmul(FLOAT_MATMUL_ARGS, 0); }
-static void matmul_f16_avx512(FLOAT_MATMUL_PARAMS) { float_matmul(FLOAT_MATMUL_ARGS, 1); }
 
 /* Batch rows per group pass: 32 vector registers hold 8 weight vectors, 8
  * float accumulators and the 8 int32 sums of the block in flight. */
@@ -85,8 +84,8 @@ static void matmul_q8_0_x8_vnni(const void *w, int64_t n, int64_t r0, int64_t r1
 const kernel_table kernels_avx512_table = {
     .isa = KERNEL_AVX512,
     KERNELS_AVX2_SHARED,
-    .matmul[SLOT_F32] = matmul_f32_avx512,
-    .matmul[SLOT_F16] = matmul_f16_avx512,
+    .matmul[SLOT_F32] = float_matmul_f32,
+    .matmul[SLOT_F16] = float_matmul_f16,
     .matmul[SLOT_Q4_0_X8] = matmul_q4_0_x8_vnni,
     .matmul[SLOT_Q8_0_X8] = matmul_q8_0_x8_vnni,
 };

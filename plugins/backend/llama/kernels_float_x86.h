@@ -2,10 +2,11 @@
  * kernel files. The including file defines, then includes this:
  *
  *   FLOAT_CHAINS       accumulation chains per (row, batch row): 1 or 2
- *   FLOAT_SMALL_BATCH  up to this many batch rows, tiles are FLOAT_SMALL_R rows
- *   FLOAT_SMALL_R      (1: one row at a time, a single weight stream)
+ *   FLOAT_SMALL_BATCH  up to this many batch rows, tiles are FLOAT_SMALL_R
+ *   FLOAT_SMALL_R      rows by FLOAT_SMALL_BT batch rows (FLOAT_SMALL_R 1:
+ *   FLOAT_SMALL_BT     one row at a time, a single weight stream)
  *   FLOAT_RB           rows per tile for larger batches
- *   FLOAT_BT           batch rows per tile (FLOAT_SMALL_R = 4 allows 2)
+ *   FLOAT_BT           batch rows per tile for larger batches (3 or more)
  *   FLOAT_PREFETCH_F16 1: F16 tiles ask for their rows two tiles ahead
  *
  * Result order: element chunk m (8 elements) of a row goes to chain
@@ -27,6 +28,10 @@
 
 #if FLOAT_CHAINS < 1 || FLOAT_CHAINS > 2
 #error "FLOAT_CHAINS must be 1 or 2"
+#endif
+
+#if FLOAT_BT < 3 || FLOAT_SMALL_BT > FLOAT_BT
+#error "FLOAT_BT must be 3 or more, and FLOAT_SMALL_BT at most FLOAT_BT"
 #endif
 
 #define FLOAT_MAX_R (FLOAT_SMALL_R > FLOAT_RB ? FLOAT_SMALL_R : FLOAT_RB)
@@ -91,42 +96,53 @@ ALWAYS_INLINE void float_tile(const mm_args *a, int64_t r, const int R, int b0, 
         }
 }
 
-/* One batch-row count B (a constant) against the row counts drive() asks
- * for: FLOAT_SMALL_R or FLOAT_RB, and 1 for leftover rows. */
-#define FLOAT_TILE_B(a, r, R, b0, B, is_f16)                                                       \
+/* One row count RR (a constant) against B = 1 .. BMAX batch rows, each
+ * B a constant, so only the shapes drive() can ask for are built. */
+#define FLOAT_TILE_R(a, r, RR, b0, B, is_f16, BMAX)                                                \
     do {                                                                                           \
-        if ((R) == FLOAT_SMALL_R)                                                                  \
-            float_tile(a, r, FLOAT_SMALL_R, b0, B, is_f16);                                        \
-        else if ((R) == FLOAT_RB)                                                                  \
-            float_tile(a, r, FLOAT_RB, b0, B, is_f16);                                             \
+        if ((B) == 1)                                                                              \
+            float_tile(a, r, RR, b0, 1, is_f16);                                                   \
+        else if ((B) == 2 || (BMAX) == 2)                                                          \
+            float_tile(a, r, RR, b0, 2, is_f16);                                                   \
+        else if ((B) == 3)                                                                         \
+            float_tile(a, r, RR, b0, 3, is_f16);                                                   \
         else                                                                                       \
-            float_tile(a, r, 1, b0, B, is_f16);                                                    \
+            float_tile(a, r, RR, b0, BMAX, is_f16);                                                \
     } while (0)
 
+/* The shapes drive() asks for: FLOAT_SMALL_R rows with up to
+ * FLOAT_SMALL_BT batch rows, FLOAT_RB rows with up to FLOAT_BT, and one
+ * row (small tiles or leftover rows) with up to FLOAT_BT. */
 ALWAYS_INLINE void float_tiles(const mm_args *a, int64_t r, int R, int b0, int B, const int is_f16) {
-    if (B == 1)
-        FLOAT_TILE_B(a, r, R, b0, 1, is_f16);
-    else if (B == 2 || (R == FLOAT_SMALL_R && FLOAT_SMALL_R > FLOAT_RB))
-        FLOAT_TILE_B(a, r, R, b0, 2, is_f16);
-    else if (B == 3)
-        FLOAT_TILE_B(a, r, R, b0, 3, is_f16);
+    if (R == 1)
+        FLOAT_TILE_R(a, r, 1, b0, B, is_f16, FLOAT_BT);
+    else if (R == FLOAT_SMALL_R)
+        FLOAT_TILE_R(a, r, FLOAT_SMALL_R, b0, B, is_f16, FLOAT_SMALL_BT);
     else
-        FLOAT_TILE_B(a, r, R, b0, FLOAT_BT, is_f16);
+        FLOAT_TILE_R(a, r, FLOAT_RB, b0, B, is_f16, FLOAT_BT);
 }
 
 static void f32_tiles(const mm_args *a, int64_t r, int R, int b0, int B) { float_tiles(a, r, R, b0, B, 0); }
 static void f16_tiles(const mm_args *a, int64_t r, int R, int b0, int B) { float_tiles(a, r, R, b0, B, 1); }
 
-#define FLOAT_MATMUL_PARAMS                                                                        \
-    const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y, int64_t ldy
-#define FLOAT_MATMUL_ARGS w, n, r0, r1, xq, n_batch, y, ldy
-
-ALWAYS_INLINE void float_matmul(FLOAT_MATMUL_PARAMS, const int is_f16) {
+/* The including file's F32 and F16 entries for its kernel table. */
+ALWAYS_INLINE void float_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                                float *y, int64_t ldy, const int is_f16) {
     const ggml_type t = is_f16 ? GGML_TYPE_F16 : GGML_TYPE_F32;
     const mm_args a = {w, row_bytes(t, n), xq, act_bytes(t, n), n, y, ldy};
-    const int rows = n_batch <= FLOAT_SMALL_BATCH ? FLOAT_SMALL_R : FLOAT_RB;
-    const int bt = n_batch <= FLOAT_SMALL_BATCH && FLOAT_SMALL_R > FLOAT_RB ? 2 : FLOAT_BT;
-    drive(&a, r0, r1, n_batch, rows, bt, is_f16 ? f16_tiles : f32_tiles);
+    const bool small = n_batch <= FLOAT_SMALL_BATCH;
+    drive(&a, r0, r1, n_batch, small ? FLOAT_SMALL_R : FLOAT_RB, small ? FLOAT_SMALL_BT : FLOAT_BT,
+          is_f16 ? f16_tiles : f32_tiles);
+}
+
+static void float_matmul_f32(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                             float *y, int64_t ldy) {
+    float_matmul(w, n, r0, r1, xq, n_batch, y, ldy, 0);
+}
+
+static void float_matmul_f16(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                             float *y, int64_t ldy) {
+    float_matmul(w, n, r0, r1, xq, n_batch, y, ldy, 1);
 }
 
 #endif

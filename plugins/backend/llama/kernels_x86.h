@@ -68,14 +68,12 @@ ALWAYS_INLINE float hsum_ps(__m256 v) {
 
 ALWAYS_INLINE float f16(uint16_t h) { return _cvtsh_ss(h); }
 
-/* ---- driver --------------------------------------------------------------- */
-
 /* Computes rows [r, r+R) for batch rows [b0, b0+B). */
 typedef void (*tile_fn)(const mm_args *a, int64_t r, int R, int b0, int B);
 
 /* rmax: rows per tile for this batch size; bt: batch tile size. */
 static inline void drive(const mm_args *a, int64_t r0, int64_t r1, int n_batch, int rmax, int bt,
-                  tile_fn tile) {
+                         tile_fn tile) {
     for (int64_t rb = r0; rb < r1; rb += ROW_BLOCK) {
         const int64_t re = rb + ROW_BLOCK < r1 ? rb + ROW_BLOCK : r1;
         for (int b0 = 0; b0 < n_batch; b0 += bt) {
