@@ -1,7 +1,7 @@
 /* weft-bench-backend: speed of the llama backend's forward pass.
  *
  *   weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0] [--prefill-only]
- *                      [--max-batch N]
+ *                      [--max-batch N] [--batch-only K]
  *
  * Reports prefill tok/s (512 tokens in one batch), decode tok/s (128 tokens
  * one at a time, logits each step), the cost of a k-token chain batch
@@ -10,6 +10,8 @@
  * measured read bandwidth), peak RSS and KV cache bytes. Each timing is the
  * best of several runs. --prefill-only stops after prefill (to profile it);
  * --max-batch sets the rows per forward chunk (the plugin's max_batch, 64).
+ * --batch-only K times only K-token chain batches, many times (to profile
+ * the verify batch).
  *
  * On a shared machine wall time includes time spent descheduled, so every
  * number is also given from process CPU time divided by the thread count
@@ -138,20 +140,22 @@ int main(int argc, char **argv) {
     const char *path = NULL, *json = NULL, *kv_name = "f32";
     int threads = 1;
     bool prefill_only = false;
-    int max_batch = 64;
+    int max_batch = 64, batch_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
         else if (!strcmp(argv[i], "--kv") && i + 1 < argc) kv_name = argv[++i];
         else if (!strcmp(argv[i], "--prefill-only")) prefill_only = true;
         else if (!strcmp(argv[i], "--max-batch") && i + 1 < argc) max_batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batch-only") && i + 1 < argc) batch_only = atoi(argv[++i]);
         else if (argv[i][0] != '-') path = argv[i];
         else {
-            fprintf(stderr, "usage: weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0] [--prefill-only] [--max-batch N]\n");
+            fprintf(stderr, "usage: weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0] [--prefill-only] [--max-batch N] [--batch-only K]\n");
             return 2;
         }
     }
     if (!path) die("usage", "a model file is required");
+    if (batch_only < 0 || batch_only > 16) die("usage", "--batch-only takes 1..16");
     const weft_kv_type kv_type = !strcmp(kv_name, "f16") ? WEFT_KV_F16 : !strcmp(kv_name, "q8_0") ? WEFT_KV_Q8_0 : WEFT_KV_F32;
 
     char err[1024];
@@ -172,6 +176,22 @@ int main(int argc, char **argv) {
     /* warm-up: page in the weights */
     eval(&b, toks, 16, 1);
     rollback_all(&b);
+
+    if (batch_only) {
+        eval(&b, toks, CTX_BATCH, 1);
+        timing t = timing_new(threads);
+        tic(&t);
+        for (int r = 0; r < 20 * BATCH_REPS; r++) {
+            eval(&b, toks + CTX_BATCH, batch_only, batch_only);
+            if (kv_cache_keep(&b.kv, batch_only, NULL, 0, err, sizeof err) != WEFT_OK) die("rollback", err);
+        }
+        toc(&t);
+        printf("batch %d      %9.3f %9.3f  (wall, cpu ms per batch)\n", batch_only, 1e3 * t.wall / (20 * BATCH_REPS),
+               1e3 * t.cpu / (20 * BATCH_REPS));
+        bench_free(&b);
+        free(toks);
+        return 0;
+    }
 
     timing prefill = timing_new(threads);
     for (int r = 0; r < REPS; r++) {

@@ -488,20 +488,13 @@ ALWAYS_INLINE void x8_dots_avx2(const uint8_t *qk, const blk_q8_0 *const *xr, in
     }
 }
 
-DEFINE_X8_GROUP(x8_group_avx2, x8_dots_avx2)
+DEFINE_X8_GROUP(x8_group_avx2, x8_dots_avx2, true)
 
-static void x8_tile(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, int B, __m256 *acc, bool q8) {
-    switch (B) {
-    case 1: x8_group_avx2(group, n, xr, 1, acc, q8); break;
-    case 2: x8_group_avx2(group, n, xr, 2, acc, q8); break;
-    case 3: x8_group_avx2(group, n, xr, 3, acc, q8); break;
-    default: x8_group_avx2(group, n, xr, 4, acc, q8); break;
-    }
-}
+DEFINE_X8_TILE(x8_tile, x8_group_avx2, X8_BATCH)
 
 static void matmul_x8(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
                       float *y, int64_t ldy, const bool q8) {
-    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, q8, X8_BATCH, x8_tile);
+    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, q8, X8_BATCH, x8_tile, NULL);
 }
 
 /* ---- K-quants, Q8_K activations -------------------------------------------

@@ -34,9 +34,22 @@ ALWAYS_INLINE void prefetch_line(const uint8_t *p) {
  * each core short of bandwidth: asking for the bytes 2 KB ahead made
  * DRAM-bound Q8_0_X8 matmuls 1.05-1.3x faster at 1-8 batch rows on 2
  * threads, Q4_0_X8 1.1x up to 3 rows (1-8 KB measured alike;
- * docs/performance.md). Past the last group it only touches addresses a
- * prefetch may touch: it never faults. */
+ * docs/performance.md). Batches of 4-16 rows consume a group slowly enough
+ * that 2 KB is less than the memory latency ahead: asking for the bytes
+ * 16 KB further on into L2 as well made them 1.3-1.6x faster on Zen 4
+ * (wide q8_0, 8 rows: 7.8 -> 5.8 ms on one thread), one row no slower.
+ * Past the last group these only touch addresses a prefetch may touch:
+ * they never fault. */
 #define X8_PREFETCH_BYTES 2048
+#define X8_PREFETCH_L2_BYTES (X8_PREFETCH_BYTES + 16384)
+
+/* Prefetches for the X8 block at qk, bbytes long. */
+ALWAYS_INLINE void x8_prefetch(const uint8_t *qk, size_t bbytes) {
+    for (size_t o = 0; o < bbytes; o += 64) {
+        _mm_prefetch((const char *)qk + X8_PREFETCH_BYTES + o, _MM_HINT_T0);
+        _mm_prefetch((const char *)qk + X8_PREFETCH_L2_BYTES + o, _MM_HINT_T1);
+    }
+}
 
 ALWAYS_INLINE __m256i bcast4(const int8_t *p) {
     int32_t v;
@@ -91,12 +104,23 @@ static inline void drive(const mm_args *a, int64_t r0, int64_t r1, int n_batch, 
 
 #define X8_MAX_TILE 8
 
-/* One group of 8 weight rows against B <= X8_MAX_TILE activation rows xr
+/* A tile: one group of 8 weight rows, or two adjacent ones (the second
+ * gbytes after the first), against B <= X8_MAX_TILE activation rows xr
  * (split type: their scale and sum tables follow the blocks,
- * kernels_internal.h): acc[j] gets the 8 rows' results for row j. q8: the
- * group is Q8_0_X8, else Q4_0_X8. */
-typedef void (*x8_tile_fn)(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, int B, __m256 *acc,
-                           bool q8);
+ * kernels_internal.h). out[X8_OUT * j + l] gets row l's result for batch
+ * row j. q8: the groups are Q8_0_X8, else Q4_0_X8. */
+#define X8_OUT 16
+typedef void (*x8_tile_fn)(const uint8_t *group, size_t gbytes, int64_t n, const blk_q8_0 *const *xr, int B,
+                           float *out, bool q8);
+
+/* Batch row j's block scales and offset sums (kernels_internal.h). */
+ALWAYS_INLINE void x8_act_tables(const blk_q8_0 *const *xr, int64_t n, int B, const float **dx,
+                                 const int32_t **osum) {
+    for (int j = 0; j < B; j++) {
+        dx[j] = act_scales_f32(xr[j], n);
+        osum[j] = act_offset_sums(xr[j], n);
+    }
+}
 
 /* A Q4_0_X8 block's 128 bytes as 8 vectors of nibbles (q + 8): v[c] holds
  * elements 4c .. 4c+3 of the 8 rows. */
@@ -109,62 +133,81 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
     }
 }
 
-/* DEFINE_X8_GROUP(name, dots) defines `name`, an x8_tile_fn body for a
- * compile-time B around the ISA's block dots: per block, acc[j] = fma(dot,
- * dw * dx, acc[j]), in block order. `dots(qk, xr, k, osum, B, q8, d)` sets
+/* DEFINE_X8_GROUP(name, dots, prefetch_q8_row) defines `name`, a one-group
+ * x8_tile_fn body for a compile-time B around the ISA's block dots: per
+ * block, acc[j] = fma(dot, dw * dx, acc[j]), in block order. `dots(qk, xr, k, osum, B, q8, d)` sets
  * d[j] lane l to row l's dot with batch row j's block k, less its offset sum
- * osum[j][k] (kernels_internal.h); qk is the group's quants of block k. A
- * macro, not a function pointer: always_inline through a pointer fails to
- * compile at -O0 and under the sanitizers. */
-#define DEFINE_X8_GROUP(name, dots)                                                                              \
-    ALWAYS_INLINE void name(const uint8_t *group, int64_t n, const blk_q8_0 *const *xr, const int B,           \
-                            __m256 *acc, const bool q8) {                                                      \
+ * osum[j][k] (kernels_internal.h); qk is the group's quants of block k.
+ * prefetch_q8_row: whether one Q8_0_X8 batch row asks for its bytes ahead
+ * (x8_prefetch). A macro, not a function pointer: always_inline through a
+ * pointer fails to compile at -O0 and under the sanitizers. */
+#define DEFINE_X8_GROUP(name, dots, prefetch_q8_row)                                                             \
+    ALWAYS_INLINE void name(const uint8_t *group, size_t gbytes, int64_t n, const blk_q8_0 *const *xr,         \
+                            const int B, float *out, const bool q8) {                                          \
+        (void)gbytes;                                                                                          \
         const int64_t nb = n / QK8_0;                                                                          \
         const float *dx[X8_MAX_TILE];                                                                          \
         const int32_t *osum[X8_MAX_TILE];                                                                      \
-        for (int j = 0; j < B; j++) {                                                                          \
-            dx[j] = act_scales_f32(xr[j], n);                                                                  \
-            osum[j] = act_offset_sums(xr[j], n);                                                               \
-        }                                                                                                      \
+        x8_act_tables(xr, n, B, dx, osum);                                                                     \
         const uint8_t *qs = group + 16 * nb;                                                                   \
         const size_t bbytes = q8 ? 256 : 128;                                                                  \
+        __m256 acc[X8_MAX_TILE];                                                                               \
         for (int j = 0; j < B; j++) acc[j] = _mm256_setzero_ps();                                              \
         for (int64_t k = 0; k < nb; k++) {                                                                     \
             const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(group + 16 * k)));             \
             const uint8_t *qk = qs + (size_t)k * bbytes;                                                       \
-            for (size_t o = 0; o < bbytes; o += 64) prefetch_line(qk + X8_PREFETCH_BYTES + o);                 \
+            if (B > 1 || !q8 || (prefetch_q8_row)) x8_prefetch(qk, bbytes);                                   \
             __m256i d[X8_MAX_TILE];                                                                            \
             dots(qk, xr, k, osum, B, q8, d);                                                                   \
             for (int j = 0; j < B; j++)                                                                        \
                 acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d[j]), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j][k])), \
                                          acc[j]);                                                              \
         }                                                                                                      \
+        for (int j = 0; j < B; j++) _mm256_storeu_ps(out + X8_OUT * j, acc[j]);                                \
     }
 
-/* Groups in order, batch rows in tiles of `tile_rows`. A group is computed
- * whole and only the rows in [r0, r1) are written, so results do not depend
- * on how rows are split between threads. */
+/* DEFINE_X8_TILE(name, group, max_b) defines the x8_tile_fn `name`, which
+ * calls `group` (a DEFINE_X8_GROUP-like body) with B as a constant, for B
+ * up to max_b. */
+#define DEFINE_X8_TILE(name, group, max_b)                                                                       \
+    static void name(const uint8_t *g, size_t gbytes, int64_t n, const blk_q8_0 *const *xr, int B, float *out,  \
+                     bool q8) {                                                                                \
+        switch (B) {                                                                                           \
+        case 1: group(g, gbytes, n, xr, 1, out, q8); break;                                                    \
+        case 2: if ((max_b) >= 2) group(g, gbytes, n, xr, 2, out, q8); break;                                  \
+        case 3: if ((max_b) >= 3) group(g, gbytes, n, xr, 3, out, q8); break;                                  \
+        case 4: if ((max_b) >= 4) group(g, gbytes, n, xr, 4, out, q8); break;                                  \
+        case 5: if ((max_b) >= 5) group(g, gbytes, n, xr, 5, out, q8); break;                                  \
+        case 6: if ((max_b) >= 6) group(g, gbytes, n, xr, 6, out, q8); break;                                  \
+        case 7: if ((max_b) >= 7) group(g, gbytes, n, xr, 7, out, q8); break;                                  \
+        default: if ((max_b) >= 8) group(g, gbytes, n, xr, 8, out, q8); break;                                 \
+        }                                                                                                      \
+    }
+
+/* Groups in order, batch rows in tiles of `tile_rows`; with `two` (may be
+ * NULL), groups two at a time where both are in range, the last odd one by
+ * `one`. A tile is computed whole and only the rows in [r0, r1) are
+ * written, so results do not depend on how rows are split between threads. */
 ALWAYS_INLINE void x8_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
-                             float *y, int64_t ldy, bool q8, int tile_rows, x8_tile_fn tile) {
+                             float *y, int64_t ldy, bool q8, int tile_rows, x8_tile_fn one, x8_tile_fn two) {
     const ggml_type ft = q8 ? GGML_TYPE_Q8_0 : GGML_TYPE_Q4_0;
     const size_t xs = act_bytes(q8 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8, n), gbytes = 8 * row_bytes(ft, n);
     const blk_q8_0 *xr[X8_MAX_TILE];
-    for (int64_t g = r0 / 8; g * 8 < r1; g++) {
+    for (int64_t g = r0 / 8; g * 8 < r1;) {
+        const int span = two && (g + 1) * 8 < r1 ? 2 : 1;
         const uint8_t *group = (const uint8_t *)w + (size_t)g * gbytes;
         for (int b0 = 0; b0 < n_batch; b0 += tile_rows) {
             const int B = n_batch - b0 < tile_rows ? n_batch - b0 : tile_rows;
             for (int j = 0; j < B; j++) xr[j] = (const blk_q8_0 *)((const uint8_t *)xq + (size_t)(b0 + j) * xs);
-            __m256 acc[X8_MAX_TILE];
-            tile(group, n, xr, B, acc, q8);
-            for (int j = 0; j < B; j++) {
-                _Alignas(32) float out[8];
-                _mm256_store_ps(out, acc[j]);
-                for (int l = 0; l < 8; l++) {
+            _Alignas(64) float out[X8_OUT * X8_MAX_TILE];
+            (span == 2 ? two : one)(group, gbytes, n, xr, B, out, q8);
+            for (int j = 0; j < B; j++)
+                for (int l = 0; l < 8 * span; l++) {
                     const int64_t row = g * 8 + l;
-                    if (row >= r0 && row < r1) y[(b0 + j) * ldy + row] = out[l];
+                    if (row >= r0 && row < r1) y[(b0 + j) * ldy + row] = out[X8_OUT * j + l];
                 }
-            }
         }
+        g += span;
     }
 }
 
