@@ -32,6 +32,9 @@ typedef struct run {
     position *info;
     slot *slots;
     size_t n_slots;
+    /* guesses of the first batch still in the cache after the chain's rows,
+     * from guess[n_claimed] on; n_claimed so far confirmed by the chain */
+    size_t n_guess_rows, n_claimed;
 } run;
 
 void weft_expander_init(weft_expander *x, const weft_env *env) {
@@ -109,6 +112,24 @@ static weft_status eval_wave(run *r) {
     return WEFT_OK;
 }
 
+/* Node i (the chain's latest) was just drawn: if the guesses have held so
+ * far and it is the next one, its row is in the cache and its distribution
+ * in the first batch's logits; otherwise the guess rows left are dropped. */
+static weft_status claim_guess(run *r, size_t i) {
+    if (r->n_guess_rows == 0) return WEFT_OK;
+    if (r->t->tokens[i] == r->p->guess[r->n_claimed]) {
+        set_q(r, (int32_t)i + 1, (const float *)r->x->buf[B_LOGITS] + (1 + r->n_claimed) * r->nv);
+        r->x->row_of[i] = (int32_t)i;
+        r->x->n_rows = i + 1;
+        r->n_claimed++;
+        r->n_guess_rows--;
+        return WEFT_OK;
+    }
+    weft_status st = bvt(r)->kv_keep(r->be->self, (int32_t)r->n_guess_rows, NULL, 0);
+    r->n_guess_rows = 0;
+    return st == WEFT_OK ? st : eval_fail(r, "rollback of guesses", st);
+}
+
 static bool drawn_here(const weft_tree *t, int32_t pos, weft_token tok) {
     for (int32_t c = weft_tree_next_child(t, pos - 1, pos - 1); c >= 0; c = weft_tree_next_child(t, pos - 1, c))
         if (t->tokens[c] == tok) return true;
@@ -172,7 +193,7 @@ weft_status weft_expand(weft_expander *x, weft_instance *backend, const weft_exp
     run r = {.x = x, .be = backend, .p = p, .ctx = ctx, .t = out, .nv = (size_t)mi->n_vocab, .cap = cap,
              .root_pos = pos0 + (int32_t)n_pending - 1};
     r.nv_eff = ctx->n_vocab > 0 && (size_t)ctx->n_vocab < r.nv ? (size_t)ctx->n_vocab : r.nv;
-    size_t rows = (cap > n_pending ? cap : n_pending) + 1;
+    size_t rows = cap + n_pending + 1;
     if (!reserve(x, B_TOKENS, rows, sizeof(weft_token)) || !reserve(x, B_POS, rows, sizeof(int32_t)) ||
         !reserve(x, B_PARENTS, rows, sizeof(int32_t)) || !reserve(x, B_OUT, rows, sizeof(int32_t)) ||
         !reserve(x, B_LOGITS, rows * r.nv, sizeof(float)) || !reserve(x, B_Q, (cap + 1) * r.nv, sizeof(weft_candidate)) ||
@@ -185,16 +206,28 @@ weft_status weft_expand(weft_expander *x, weft_instance *backend, const weft_exp
     int32_t *depth = x->buf[B_DEPTH];
     if (cap == 0 || ctx->max_depth == 0 || p->top_k == 0) return WEFT_OK;
 
-    /* the pending tokens, ending with the root, give the first distribution */
+    /* the pending tokens, ending with the root, give the first distribution;
+     * guesses ride along when the tree is a chain */
+    size_t n_guess = p->top_k == 1 && p->guess ? p->n_guess : 0;
+    if (n_guess > cap) n_guess = cap;
+    if (n_guess > ctx->max_depth) n_guess = ctx->max_depth;
     weft_token *tok = x->buf[B_TOKENS];
     int32_t *pos = x->buf[B_POS], *outr = x->buf[B_OUT];
     for (size_t i = 0; i < n_pending; i++) tok[i] = pending[i], pos[i] = pos0 + (int32_t)i;
-    outr[0] = (int32_t)n_pending - 1;
-    weft_batch b = {.struct_size = sizeof b, .n_tokens = n_pending, .tokens = tok, .positions = pos, .n_out = 1,
-                    .out_rows = outr, .logits = x->buf[B_LOGITS], .n_layers_run = p->n_layers_run};
+    for (size_t i = 0; i <= n_guess; i++) outr[i] = (int32_t)(n_pending - 1 + i);
+    for (size_t i = 0; i < n_guess; i++) tok[n_pending + i] = p->guess[i], pos[n_pending + i] = r.root_pos + 1 + (int32_t)i;
+    weft_batch b = {.struct_size = sizeof b, .n_tokens = n_pending + n_guess, .tokens = tok, .positions = pos,
+                    .n_out = 1 + n_guess, .out_rows = outr, .logits = x->buf[B_LOGITS],
+                    .n_layers_run = p->n_layers_run};
     weft_status st = v->eval(backend->self, &b);
+    if (st == WEFT_ERR_CONTEXT_FULL && n_guess > 0) { /* the guesses may not fit where the root does */
+        n_guess = 0;
+        b.n_tokens = n_pending, b.n_out = 1;
+        st = v->eval(backend->self, &b);
+    }
     if (st == WEFT_ERR_CONTEXT_FULL) return WEFT_OK;
     if (st != WEFT_OK) return eval_fail(&r, "pending tokens", st);
+    r.n_guess_rows = n_guess;
     x->n_evals = 1;
     r.info[0] = (position){.value = 1, .mass_left = 1, .depth = 0};
     set_q(&r, 0, x->buf[B_LOGITS]);
@@ -234,7 +267,12 @@ weft_status weft_expand(weft_expander *x, weft_instance *backend, const weft_exp
         x->row_of[i] = -1;
         r.info[i + 1] = (position){.value = ps->value * q, .mass_left = 1, .depth = depth[i]};
         if (report && out->draft_dists) out->draft_dists[i + 1] = (weft_dist){0};
+        if ((st = claim_guess(&r, i)) != WEFT_OK) return st;
         push(&r, (int32_t)i + 1, 0);
+    }
+    if (r.n_guess_rows > 0) { /* guesses past the chain's end */
+        st = v->kv_keep(backend->self, (int32_t)r.n_guess_rows, NULL, 0);
+        if (st != WEFT_OK) return eval_fail(&r, "rollback of guesses", st);
     }
     /* report q only where children were drawn from it */
     if (report && out->draft_dists)

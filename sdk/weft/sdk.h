@@ -147,6 +147,14 @@ int32_t weft_tree_next_child(const weft_tree *t, int32_t parent, int32_t after);
  * now holds. */
 size_t weft_tree_insert_path(weft_tree *t, const weft_token *path, size_t n, size_t max_nodes, size_t max_depth);
 
+/* ---- n-gram lookup (sdk/lookup.c) ----------------------------------------- */
+
+/* What followed the most recent earlier occurrence of the last n tokens of
+ * h[0..len), trying n from max_n down to min_n: returns its length (at most
+ * max; 0 when no n matches) and sets *from to its start in h. */
+size_t weft_lookup_continuation(const weft_token *h, size_t len, size_t min_n, size_t max_n, size_t max,
+                                size_t *from);
+
 /* ---- growing a draft tree with a model (sdk/expand.c) ------------------- */
 
 /* Drafters that run a model (a nested draft backend, the target's first
@@ -180,6 +188,12 @@ typedef struct weft_expand_params {
     double temperature;   /* q = softmax(logits / temperature) */
     double min_prob;      /* no node on a path whose draft probability is below this */
     int32_t n_layers_run; /* for every batch: 0 = all layers (weft_batch) */
+    /* Tokens expected to follow the root (a chain, top_k 1, only): they
+     * ride in the first batch after the pending tokens, and each one the
+     * chain then draws saves an eval. The drafted chain is the same with or
+     * without them. */
+    const weft_token *guess;
+    size_t n_guess;
 } weft_expand_params;
 
 typedef struct weft_expander {
@@ -242,6 +256,35 @@ void weft_expander_free(weft_expander *x);
 weft_status weft_expand(weft_expander *x, weft_instance *backend, const weft_expand_params *p,
                         const weft_token *pending, size_t n_pending, int32_t pos0, const weft_draft_ctx *ctx,
                         weft_tree *out);
+
+/* ---- guesses for weft_expand (sdk/guess.c) ------------------------------- */
+
+/* Where the guesses of a model drafter come from: a nested drafter's
+ * first chain (`guess_from`), or else what followed the last 1-3 tokens
+ * earlier in the text. `guess` caps their number; 0 turns them off. */
+typedef struct weft_guesser {
+    const weft_env *env;
+    size_t max;
+    weft_instance *from; /* or NULL */
+    weft_tree tree;      /* from's draft */
+    weft_token *chain;   /* its first chain */
+} weft_guesser;
+
+#define WEFT_GUESS_N_PARAMS 2
+#define WEFT_GUESS_PARAM_DESCS(guess_def)                                                                           \
+    WEFT_PARAM_INT("guess", 0, 256, guess_def, "Most guessed tokens to ride in the first batch (chains; 0: none)"), \
+    {.struct_size = sizeof(weft_param_desc), .name = "guess_from", .type = WEFT_TYPE_COMPONENT,                   \
+     .doc = "A drafter whose draft (its first chain) is the guess; none: n-gram lookup in the text",             \
+     .nested_kind = WEFT_KIND_DRAFTER}
+
+/* From args[0..WEFT_GUESS_N_PARAMS) of WEFT_GUESS_PARAM_DESCS. */
+weft_status weft_guesser_init(weft_guesser *g, const weft_env *env, const weft_value *args);
+void weft_guesser_free(weft_guesser *g);
+/* A drafter's start() and observe() pass these on to `from`. */
+weft_status weft_guesser_start(weft_guesser *g, const weft_token *prompt, size_t n);
+weft_status weft_guesser_observe(weft_guesser *g, const weft_observe *obs);
+/* Sets p->guess and p->n_guess for this step (pointing into g or history). */
+weft_status weft_guesser_guess(weft_guesser *g, const weft_draft_ctx *ctx, weft_expand_params *p);
 
 /* ---- choosing among arms by throughput (sdk/bandit.c) -------------------- */
 

@@ -28,6 +28,9 @@ static const drafter_case markov_drafters[] = {
     {"{\"use\": \"early-exit\"}", true, false},
     {"{\"use\": \"early-exit\", \"layers\": [1, 3], \"top_k\": 3, \"max_draft\": 5}", true, true},
     {"{\"use\": \"early-exit\", \"draw\": \"sample\", \"top_k\": 2, \"siblings\": \"distinct\"}", true, true},
+    /* guesses: the chain's first batch carries another drafter's draft */
+    {"{\"use\": \"early-exit\", \"max_draft\": 6, \"guess_from\": {\"use\": \"suffix-automaton\"}}", true, false},
+    {"{\"use\": \"early-exit\", \"draw\": \"sample\", \"guess_from\": {\"use\": \"prompt-lookup\"}}", true, true},
     {"{\"use\": \"adaptive\", \"explore_limit\": 0, \"drafter\": {\"use\": \"lookahead\"}}", false, false},
 };
 
@@ -38,6 +41,7 @@ static const char *const draft_model_cases[] = {
     "{\"use\": \"draft-model\", \"top_k\": 3, \"max_draft\": 8, \"backend\": %s}",
     "{\"use\": \"draft-model\", \"top_k\": 2, \"draw\": \"sample\", \"siblings\": \"distinct\", \"backend\": %s}",
     "{\"use\": \"draft-model\", \"min_prob\": 0.3, \"draw\": \"sample\", \"backend\": %s}",
+    "{\"use\": \"draft-model\", \"guess_from\": {\"use\": \"suffix-automaton\"}, \"backend\": %s}",
 };
 
 typedef struct model_case {

@@ -17,6 +17,7 @@ static const drafter_case story_drafters[] = {
     {"{\"use\": \"lookahead\"}", true, true},
     {"{\"use\": \"early-exit\"}", true, false},
     {"{\"use\": \"early-exit\", \"layers\": [2, 4], \"top_k\": 2}", true, true},
+    {"{\"use\": \"early-exit\", \"max_draft\": 6, \"guess_from\": {\"use\": \"suffix-automaton\"}}", true, false},
     {"{\"use\": \"draft-model\", \"backend\": {\"use\": \"llama\", \"model\": \"%s\"}}", true, false},
     {"{\"use\": \"draft-model\", \"top_k\": 2, \"draw\": \"sample\", \"siblings\": \"distinct\", "
      "\"backend\": {\"use\": \"llama\", \"model\": \"%s\"}}", true, true},

@@ -13,13 +13,14 @@
 
 #include <weft/sdk.h>
 
-enum { P_BACKEND, P_EXPAND };
+enum { P_BACKEND, P_EXPAND, P_GUESS = P_EXPAND + WEFT_EXPAND_N_PARAMS };
 
 static const weft_param_desc params[] = {
     {.struct_size = sizeof(weft_param_desc), .name = "backend", .type = WEFT_TYPE_COMPONENT,
      .flags = WEFT_PARAM_REQUIRED, .doc = "The draft model: any backend with the target's tokenizer",
      .nested_kind = WEFT_KIND_BACKEND},
     WEFT_EXPAND_PARAM_DESCS("6"),
+    WEFT_GUESS_PARAM_DESCS("8"),
 };
 
 typedef struct draft_model {
@@ -27,6 +28,7 @@ typedef struct draft_model {
     weft_instance *be;
     weft_expander x;
     weft_expand_config cfg;
+    weft_guesser guesser;
     /* the tokens in the draft model's cache (a chain), then the rows of the
      * last tree, kept there until observe() says which were accepted */
     weft_token *held;
@@ -46,6 +48,7 @@ static void dm_destroy(void *self) {
     if (!s) return;
     const weft_env *env = s->base.env;
     weft_expander_free(&s->x);
+    weft_guesser_free(&s->guesser);
     void *all[] = {s->held, s->tree_tok, s->tree_par, s->tree_row, s->keep};
     for (size_t i = 0; i < WEFT_COUNT_OF(all); i++) weft_free(env, all[i]);
     weft_state_free(s);
@@ -62,6 +65,11 @@ static weft_status dm_create(const weft_env *env, const weft_value *args, void *
     s->be = be;
     weft_expander_init(&s->x, env);
     weft_expand_config_from(&s->cfg, args + P_EXPAND);
+    weft_status st = weft_guesser_init(&s->guesser, env, args + P_GUESS);
+    if (st != WEFT_OK) {
+        dm_destroy(s);
+        return st;
+    }
     *self = s;
     return WEFT_OK;
 }
@@ -81,8 +89,9 @@ static weft_status drop_tree(draft_model *s) {
 }
 
 static weft_status dm_start(void *self, const weft_token *prompt, size_t n) {
-    (void)prompt, (void)n; /* draft() reuses the longest prefix still valid */
-    return drop_tree(self);
+    draft_model *s = self;
+    weft_status st = drop_tree(s); /* draft() reuses the longest prefix still valid */
+    return st == WEFT_OK ? weft_guesser_start(&s->guesser, prompt, n) : st;
 }
 
 static bool remember_tree(draft_model *s, const weft_tree *t) {
@@ -123,6 +132,7 @@ static weft_status dm_draft(void *self, const weft_draft_ctx *ctx, weft_tree *ou
         return WEFT_ERR_NOMEM;
     weft_draft_ctx c;
     weft_expand_params p = weft_expand_config_step(&s->cfg, ctx, &c);
+    if ((st = weft_guesser_guess(&s->guesser, ctx, &p)) != WEFT_OK) return st;
     st = weft_expand(&s->x, s->be, &p, ctx->history + k, n - k, (int32_t)k, &c, out);
     if (s->x.n_evals > 0) { /* the pending tokens are in the cache now */
         memcpy(s->held + k, ctx->history + k, (n - k) * sizeof *s->held);
@@ -150,6 +160,8 @@ static bool same_tree(const draft_model *s, const weft_tree *t) {
 static weft_status dm_observe(void *self, const weft_observe *obs) {
     draft_model *s = self;
     weft_expand_config_observe(&s->cfg, obs);
+    weft_status gst = weft_guesser_observe(&s->guesser, obs);
+    if (gst != WEFT_OK) return gst;
     if (!s->tree_rows) return WEFT_OK;
     if (!same_tree(s, obs->tree)) return drop_tree(s);
     /* keep the accepted path's rows, as far as they were evaluated */

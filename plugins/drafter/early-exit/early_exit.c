@@ -18,7 +18,7 @@
 
 #include "exit_layers.h"
 
-enum { P_LAYERS, P_EXPLORATION, P_DISCOUNT, P_KEEP, P_EXPAND };
+enum { P_LAYERS, P_EXPLORATION, P_DISCOUNT, P_KEEP, P_EXPAND, P_GUESS = P_EXPAND + WEFT_EXPAND_N_PARAMS };
 
 static const weft_param_desc params[] = {
     {.struct_size = sizeof(weft_param_desc), .name = "layers", .type = WEFT_TYPE_INT_LIST, .def = "[]",
@@ -27,12 +27,14 @@ static const weft_param_desc params[] = {
     WEFT_PARAM_DOUBLE("discount", 0.5, 1, "0.999", "Weight left to past steps at each step (1: never forget)"),
     WEFT_PARAM_BOOL("keep", "true", "Keep what was learnt across requests"),
     WEFT_EXPAND_PARAM_DESCS("4"),
+    WEFT_GUESS_PARAM_DESCS("8"),
 };
 
 typedef struct early_exit {
     weft_state base;
     weft_expander x;
     weft_expand_config cfg;
+    weft_guesser guesser;
     const int64_t *asked;
     size_t n_asked;
     double c, gamma;
@@ -51,6 +53,7 @@ static void ee_destroy(void *self) {
     early_exit *s = self;
     if (!s) return;
     weft_expander_free(&s->x);
+    weft_guesser_free(&s->guesser);
     weft_state_free(s);
 }
 
@@ -63,16 +66,20 @@ static weft_status ee_create(const weft_env *env, const weft_value *args, void *
     s->c = args[P_EXPLORATION].u.d;
     s->gamma = args[P_DISCOUNT].u.d;
     s->keep = args[P_KEEP].u.b;
+    weft_status st = weft_guesser_init(&s->guesser, env, args + P_GUESS);
+    if (st != WEFT_OK) {
+        ee_destroy(s);
+        return st;
+    }
     *self = s;
     return WEFT_OK;
 }
 
 static weft_status ee_start(void *self, const weft_token *prompt, size_t n) {
     early_exit *s = self;
-    (void)prompt, (void)n;
     s->drafted = false;
     if (!s->keep) weft_bandit_reset(&s->ucb);
-    return WEFT_OK;
+    return weft_guesser_start(&s->guesser, prompt, n);
 }
 
 /* The arms for this target (again only when the target changes). */
@@ -102,9 +109,11 @@ static weft_status ee_draft(void *self, const weft_draft_ctx *ctx, weft_tree *ou
     weft_draft_ctx c;
     weft_expand_params p = weft_expand_config_step(&s->cfg, ctx, &c);
     p.n_layers_run = s->layers[s->arm];
+    weft_status st = weft_guesser_guess(&s->guesser, ctx, &p);
+    if (st != WEFT_OK) return st;
     /* the root sits at the position after the committed tokens (a KV
      * compressor that repositions the cache would move it) */
-    weft_status st = weft_expand(&s->x, ctx->target, &p, ctx->history + ctx->n_history - 1, 1,
+    st = weft_expand(&s->x, ctx->target, &p, ctx->history + ctx->n_history - 1, 1,
                                  (int32_t)ctx->n_history - 1, &c, out);
     if (s->x.n_evals > 0) {
         const weft_backend_vtable *v = ctx->target->desc->vtable;
@@ -125,6 +134,8 @@ static weft_status ee_draft(void *self, const weft_draft_ctx *ctx, weft_tree *ou
 static weft_status ee_observe(void *self, const weft_observe *obs) {
     early_exit *s = self;
     weft_expand_config_observe(&s->cfg, obs);
+    weft_status st = weft_guesser_observe(&s->guesser, obs);
+    if (st != WEFT_OK) return st;
     if (!s->drafted) return WEFT_OK;
     s->drafted = false;
     weft_bandit_update(&s->ucb, s->arm, (double)(obs->n_accepted + 1), obs->eval_seconds + obs->draft_seconds);

@@ -5,7 +5,6 @@
  * followed it, as a chain. Longer n first, since a longer match predicts
  * better. No model, so no draft probabilities. */
 #include <math.h>
-#include <string.h>
 
 #include <weft/sdk.h>
 
@@ -36,17 +35,6 @@ static weft_status pl_create(const weft_env *env, const weft_value *args, void *
     return WEFT_OK;
 }
 
-/* Start of the most recent occurrence of the last n tokens of h[0..len)
- * that ends before the suffix itself does, or -1. Overlapping the suffix is
- * allowed (runs of one token), and at least one token follows it. */
-static ptrdiff_t find_latest(const weft_token *h, size_t len, size_t n) {
-    if (len < n + 1) return -1;
-    const weft_token *suffix = h + len - n;
-    for (size_t s = len - n; s-- > 0;)
-        if (memcmp(h + s, suffix, n * sizeof *h) == 0) return (ptrdiff_t)s;
-    return -1;
-}
-
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
 static weft_status pl_draft(void *self, const weft_draft_ctx *ctx, weft_tree *out) {
@@ -56,20 +44,15 @@ static weft_status pl_draft(void *self, const weft_draft_ctx *ctx, weft_tree *ou
                              min_size(ctx->max_depth, out->capacity));
     out->n_nodes = 0;
     if (budget == 0) return WEFT_OK;
-    for (size_t n = s->max_n; n >= s->min_n; n--) {
-        ptrdiff_t at = find_latest(ctx->history, len, n);
-        if (at < 0) continue;
-        const size_t from = (size_t)at + n; /* < len: never reads past history */
-        const size_t count = min_size(budget, len - from);
-        for (size_t i = 0; i < count; i++) {
-            out->tokens[i] = ctx->history[from + i];
-            out->parents[i] = (int32_t)i - 1;
-            if (out->flags) out->flags[i] = 0;
-            if (out->draft_p) out->draft_p[i] = NAN;
-        }
-        out->n_nodes = count;
-        break;
+    size_t from = 0;
+    const size_t count = weft_lookup_continuation(ctx->history, len, s->min_n, s->max_n, budget, &from);
+    for (size_t i = 0; i < count; i++) {
+        out->tokens[i] = ctx->history[from + i];
+        out->parents[i] = (int32_t)i - 1;
+        if (out->flags) out->flags[i] = 0;
+        if (out->draft_p) out->draft_p[i] = NAN;
     }
+    out->n_nodes = count;
     return WEFT_OK;
 }
 
