@@ -201,11 +201,18 @@ ALWAYS_INLINE void x8_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, c
             for (int j = 0; j < B; j++) xr[j] = (const blk_q8_0 *)((const uint8_t *)xq + (size_t)(b0 + j) * xs);
             _Alignas(64) float out[X8_OUT * X8_MAX_TILE];
             (span == 2 ? two : one)(group, gbytes, n, xr, B, out, q8);
-            for (int j = 0; j < B; j++)
+            const bool whole = g * 8 >= r0 && (g + span) * 8 <= r1;
+            for (int j = 0; j < B; j++) {
+                float *yj = y + (b0 + j) * ldy;
+                if (whole) {
+                    memcpy(yj + g * 8, out + X8_OUT * j, sizeof(float) * 8 * (size_t)span);
+                    continue;
+                }
                 for (int l = 0; l < 8 * span; l++) {
                     const int64_t row = g * 8 + l;
-                    if (row >= r0 && row < r1) y[(b0 + j) * ldy + row] = out[X8_OUT * j + l];
+                    if (row >= r0 && row < r1) yj[row] = out[X8_OUT * j + l];
                 }
+            }
         }
         g += span;
     }
