@@ -215,7 +215,10 @@ weft_status weft_expand(weft_expander *x, weft_instance *backend, const weft_exp
     int32_t *pos = x->buf[B_POS], *outr = x->buf[B_OUT];
     for (size_t i = 0; i < n_pending; i++) tok[i] = pending[i], pos[i] = pos0 + (int32_t)i;
     for (size_t i = 0; i <= n_guess; i++) outr[i] = (int32_t)(n_pending - 1 + i);
-    for (size_t i = 0; i < n_guess; i++) tok[n_pending + i] = p->guess[i], pos[n_pending + i] = r.root_pos + 1 + (int32_t)i;
+    for (size_t i = 0; i < n_guess; i++) {
+        tok[n_pending + i] = p->guess[i];
+        pos[n_pending + i] = r.root_pos + 1 + (int32_t)i;
+    }
     weft_batch b = {.struct_size = sizeof b, .n_tokens = n_pending + n_guess, .tokens = tok, .positions = pos,
                     .n_out = 1 + n_guess, .out_rows = outr, .logits = x->buf[B_LOGITS],
                     .n_layers_run = p->n_layers_run};
