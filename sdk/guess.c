@@ -11,12 +11,13 @@ static const weft_drafter_vtable *from_vt(const weft_guesser *g) { return g->fro
 
 weft_status weft_guesser_init(weft_guesser *g, const weft_env *env, const weft_value *args) {
     *g = (weft_guesser){.env = env, .max = (size_t)args[0].u.i};
-    g->from = args[1].present ? args[1].u.component : NULL;
+    /* with no guesses, a guesser would follow the text for nothing */
+    g->from = args[1].present && g->max > 0 ? args[1].u.component : NULL;
     if (g->from && g->from->desc->kind != WEFT_KIND_DRAFTER) {
         weft_error(env, "'guess_from' must be a drafter");
         return WEFT_ERR_INVALID;
     }
-    if (!g->from || g->max == 0) return WEFT_OK;
+    if (!g->from) return WEFT_OK;
     weft_tree *t = &g->tree;
     const size_t n = g->max + 1;
     *t = (weft_tree){.struct_size = sizeof *t, .capacity = g->max};

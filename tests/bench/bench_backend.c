@@ -92,6 +92,16 @@ static void rollback_all(bench *b) {
     if (kv_cache_keep(&b->kv, kv_cache_len(&b->kv), NULL, 0, err, sizeof err) != WEFT_OK) die("rollback", err);
 }
 
+/* Evaluates the k-token chain toks (all rows' logits), timed by t if given,
+ * then rolls it back. */
+static void chain_batch(bench *b, const int32_t *toks, int k, timing *t) {
+    char err[256];
+    if (t) tic(t);
+    eval(b, toks, k, k);
+    if (t) toc(t);
+    if (kv_cache_keep(&b->kv, k, NULL, 0, err, sizeof err) != WEFT_OK) die("rollback", err);
+}
+
 /* ---- memory bandwidth: sum a buffer far larger than the caches ---- */
 
 typedef struct bw_job {
@@ -181,10 +191,7 @@ int main(int argc, char **argv) {
         eval(&b, toks, CTX_BATCH, 1);
         timing t = timing_new(threads);
         tic(&t);
-        for (int r = 0; r < 20 * BATCH_REPS; r++) {
-            eval(&b, toks + CTX_BATCH, batch_only, batch_only);
-            if (kv_cache_keep(&b.kv, batch_only, NULL, 0, err, sizeof err) != WEFT_OK) die("rollback", err);
-        }
+        for (int r = 0; r < 20 * BATCH_REPS; r++) chain_batch(&b, toks + CTX_BATCH, batch_only, NULL);
         toc(&t);
         printf("batch %d      %9.3f %9.3f  (wall, cpu ms per batch)\n", batch_only, 1e3 * t.wall / (20 * BATCH_REPS),
                1e3 * t.cpu / (20 * BATCH_REPS));
@@ -222,12 +229,7 @@ int main(int argc, char **argv) {
     eval(&b, toks, CTX_BATCH, 1);
     for (int i = 0; i < 5; i++) {
         batch[i] = timing_new(threads);
-        for (int r = 0; r < BATCH_REPS; r++) {
-            tic(&batch[i]);
-            eval(&b, toks + CTX_BATCH, ks[i], ks[i]);
-            toc(&batch[i]);
-            if (kv_cache_keep(&b.kv, ks[i], NULL, 0, err, sizeof err) != WEFT_OK) die("rollback", err);
-        }
+        for (int r = 0; r < BATCH_REPS; r++) chain_batch(&b, toks + CTX_BATCH, ks[i], &batch[i]);
     }
     rollback_all(&b);
 

@@ -1,13 +1,15 @@
 /* A scripted drafter for testing drafters that nest others (fallback,
- * adaptive): it drafts a chain (or a fan under the root) of a set length,
- * and counts the calls it gets and the budgets it was given. */
+ * adaptive, a model drafter's guesser): it drafts a chain (or a fan under
+ * the root) of a set length, and counts the calls it gets and the budgets
+ * it was given. */
 #ifndef WEFT_TEST_STUB_DRAFTER_H
 #define WEFT_TEST_STUB_DRAFTER_H
 
 #include "drafter_env.h"
 
 typedef struct stub {
-    int id;          /* drafts tokens id * 10 + i */
+    int id;          /* drafts tokens id * 10 + i ... */
+    const weft_token *script; /* ... or these, when set */
     size_t len;      /* nodes it wants to draft */
     bool fan;        /* all nodes under the root (depth 1) instead of a chain */
     bool with_q;     /* reports a draft distribution at the root */
@@ -34,7 +36,7 @@ static weft_status stub_draft(void *self, const weft_draft_ctx *ctx, weft_tree *
     if (!s->fan && n > ctx->max_depth) n = ctx->max_depth;
     if (s->fan && ctx->max_depth == 0) n = 0;
     for (size_t i = 0; i < n; i++) {
-        out->tokens[i] = s->id * 10 + (weft_token)i;
+        out->tokens[i] = s->script ? s->script[i] : s->id * 10 + (weft_token)i;
         out->parents[i] = s->fan ? -1 : (int32_t)i - 1;
         if (s->with_q && out->draft_p) out->draft_p[i] = 0.5f;
     }

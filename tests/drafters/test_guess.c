@@ -10,6 +10,7 @@
 #include <weft/sdk.h>
 
 #include "drafter_env.h"
+#include "stub_drafter.h"
 #include "test_paths.h"
 
 static test_env te;
@@ -98,14 +99,6 @@ static int draft_with(counted *c, size_t top_k, double min_prob, const weft_toke
     return n_evals;
 }
 
-static void expect_same_tree(const pf_tree *a, const pf_tree *b, const char *what) {
-    cr_assert_eq(b->t.n_nodes, a->t.n_nodes, "%s: %zu nodes, want %zu", what, b->t.n_nodes, a->t.n_nodes);
-    for (size_t i = 0; i < a->t.n_nodes; i++) {
-        cr_assert_eq(b->tokens[i], a->tokens[i], "%s: node %zu", what, i);
-        cr_assert_eq(b->parents[i], a->parents[i], "%s: parent of node %zu", what, i);
-    }
-}
-
 Test(guess, expand_guesses_save_evals_and_change_nothing_else) {
     counted c;
     open_counted(&c);
@@ -121,14 +114,14 @@ Test(guess, expand_guesses_save_evals_and_change_nothing_else) {
 
     /* all right, and longer than the chain: one eval */
     cr_assert_eq(draft_with(&c, 1, 0, g, DEPTH + 2, &got, &x), 1);
-    expect_same_tree(&plain, &got, "all right");
+    test_expect_tree(&got, plain.tokens, plain.parents, plain.t.n_nodes);
     /* right for k tokens, then wrong: k evals saved */
     for (size_t k = 0; k <= DEPTH; k++) {
         weft_token w[DEPTH];
         memcpy(w, g, sizeof w);
         if (k < DEPTH) w[k] = (weft_token)((w[k] + 1) % 16);
         int e = draft_with(&c, 1, 0, w, DEPTH, &got, &x);
-        expect_same_tree(&plain, &got, "partly right");
+        test_expect_tree(&got, plain.tokens, plain.parents, plain.t.n_nodes);
         cr_assert_eq(e, k < DEPTH - 1 ? e0 - (int)k : 1, "right for %zu tokens: %d evals", k, e);
     }
     /* a chain that ends before its guesses do (min_prob) leaves none */
@@ -136,50 +129,18 @@ Test(guess, expand_guesses_save_evals_and_change_nothing_else) {
     draft_with(&c, 1, 0.3, NULL, 0, &short_plain, &x);
     cr_assert_lt(short_plain.t.n_nodes, (size_t)DEPTH - 1, "min_prob 0.3 should stop the chain early");
     draft_with(&c, 1, 0.3, g, DEPTH, &got, &x);
-    expect_same_tree(&short_plain, &got, "stopped early");
+    test_expect_tree(&got, short_plain.tokens, short_plain.parents, short_plain.t.n_nodes);
     /* a tree ignores guesses */
     pf_tree tree;
     int et = draft_with(&c, 2, 0, NULL, 0, &tree, &x);
     cr_assert_gt(tree.t.n_nodes, (size_t)DEPTH, "not a tree");
     cr_assert_eq(draft_with(&c, 2, 0, g, DEPTH, &got, &x), et);
-    expect_same_tree(&tree, &got, "tree");
+    test_expect_tree(&got, tree.tokens, tree.parents, tree.t.n_nodes);
     weft_expander_free(&x);
     pf_close(&c.pf);
 }
 
 /* ---- early-exit with a nested guesser, on stories260K ---- */
-
-typedef struct script {
-    const weft_token *tokens;
-    size_t n;
-    int starts, observes;
-} script;
-
-static weft_status script_start(void *self, const weft_token *prompt, size_t n) {
-    (void)prompt, (void)n;
-    ((script *)self)->starts++;
-    return WEFT_OK;
-}
-
-static weft_status script_draft(void *self, const weft_draft_ctx *ctx, weft_tree *out) {
-    const script *s = self;
-    size_t n = s->n < ctx->max_nodes ? s->n : ctx->max_nodes;
-    for (size_t i = 0; i < n; i++) out->tokens[i] = s->tokens[i], out->parents[i] = (int32_t)i - 1;
-    out->n_nodes = n;
-    return WEFT_OK;
-}
-
-static weft_status script_observe(void *self, const weft_observe *obs) {
-    (void)obs;
-    ((script *)self)->observes++;
-    return WEFT_OK;
-}
-
-static const weft_drafter_vtable script_vt = {.struct_size = sizeof script_vt, .start = script_start,
-                                              .draft = script_draft, .observe = script_observe};
-static const weft_component_desc script_desc = {.struct_size = sizeof script_desc, .abi_major = WEFT_ABI_MAJOR,
-                                                .abi_minor = WEFT_ABI_MINOR, .kind = WEFT_KIND_DRAFTER,
-                                                .name = "script", .version = "1", .vtable = &script_vt};
 
 Test(guess, early_exit_with_a_guesser_drafts_the_same) {
     char model[2048];
@@ -205,8 +166,8 @@ Test(guess, early_exit_with_a_guesser_drafts_the_same) {
     weft_token g[5];
     memcpy(g, plain.tokens, sizeof g);
     g[3] = (weft_token)((g[3] + 1) % mi->n_vocab);
-    script sc = {.tokens = g, .n = 5};
-    weft_instance gi = {.struct_size = sizeof gi, .desc = &script_desc, .self = &sc, .env = te.env};
+    stub sc = {.script = g, .len = 5};
+    weft_instance gi = stub_instance(&sc, te.env);
     pf_open(&guessed_fx, WEFT_KIND_DRAFTER, "early-exit",
             PF_ARGS(PF_INT("max_draft", 5), ((pf_arg){.name = "guess_from", .value = {.present = true, .u.component = &gi}})));
     cr_assert_eq(PF_DRAFTER(&guessed_fx)->start(guessed_fx.self, h, n - 1), WEFT_OK);
@@ -214,7 +175,7 @@ Test(guess, early_exit_with_a_guesser_drafts_the_same) {
     pf_tree got;
     pf_tree_init(&got);
     cr_assert_eq(PF_DRAFTER(&guessed_fx)->draft(guessed_fx.self, &ctx, &got.t), WEFT_OK, "%s", pf_error(&guessed_fx));
-    expect_same_tree(&plain, &got, "early-exit");
+    test_expect_tree(&got, plain.tokens, plain.parents, plain.t.n_nodes);
     cr_assert_eq(BACKEND_VT(&t)->kv_len(t.self), (int32_t)n - 1, "the draft left rows in the target's cache");
     weft_observe obs = {.struct_size = sizeof obs, .tree = &got.t, .history = h, .n_history = n, .eval_seconds = 1e-3};
     cr_assert_eq(PF_DRAFTER(&guessed_fx)->observe(guessed_fx.self, &obs), WEFT_OK);

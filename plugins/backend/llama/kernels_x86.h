@@ -135,9 +135,10 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
 
 /* DEFINE_X8_GROUP(name, dots, prefetch_q8_row) defines `name`, a one-group
  * x8_tile_fn body for a compile-time B around the ISA's block dots: per
- * block, acc[j] = fma(dot, dw * dx, acc[j]), in block order. `dots(qk, xr, k, osum, B, q8, d)` sets
- * d[j] lane l to row l's dot with batch row j's block k, less its offset sum
- * osum[j][k] (kernels_internal.h); qk is the group's quants of block k.
+ * block, acc[j] = fma(dot, dw * dx, acc[j]), in block order.
+ * `dots(qk, xr, k, osum, B, q8, d)` sets d[j] lane l to row l's dot with
+ * batch row j's block k, less its offset sum osum[j][k]
+ * (kernels_internal.h); qk is the group's quants of block k.
  * prefetch_q8_row: whether one Q8_0_X8 batch row asks for its bytes ahead
  * (x8_prefetch). A macro, not a function pointer: always_inline through a
  * pointer fails to compile at -O0 and under the sanitizers. */
