@@ -386,11 +386,16 @@ Test(kernels, matmul_split_invariant) { for_each_simd_isa(split_invariant); }
  * computed alone (n_batch = 1): the tile shape a pair lands in, and whether
  * the call takes the decode or the batched path, must not change it. */
 static void batch_invariant(void) {
-    const int nbs[] = {2, 3, 4, 5, 7, 8, 9, 16, 17};
-    for (int ti = 0; ti < N_TYPES; ti++) {
-        const ggml_type t = all_types[ti];
+    /* 25, 50: past a batch block of the blocked float path (FZ_BB) */
+    const int nbs[] = {2, 3, 4, 5, 7, 8, 9, 16, 17, 25, 50};
+    for (int ti = 0; ti < 2 * N_TYPES; ti++) {
+        const ggml_type t = all_types[ti % N_TYPES];
         const int ROWS = rows_for(t);
-        const int n = 768, maxb = 17;
+        /* second pass, float types: three k blocks of the blocked path, an
+         * odd last 8-element chunk and a scalar tail */
+        const bool is_float = t == GGML_TYPE_F32 || t == GGML_TYPE_F16;
+        if (ti >= N_TYPES && !is_float) continue;
+        const int n = ti < N_TYPES ? 768 : 1149, maxb = 50;
         uint8_t *w = make_weights(t, ROWS, n), *x = make_acts(t, maxb, n);
         float *one = malloc(sizeof(float) * ROWS * maxb), *many = malloc(sizeof(float) * ROWS * maxb);
         for (int b = 0; b < maxb; b++)

@@ -16,10 +16,9 @@
 
 /* F32 / F16 (kernels_float_x86.h): two chains per (row, batch row), so up
  * to 4 batch rows are computed one weight row at a time, as one memory
- * stream (F16 decode 2.2x faster than the AVX2 tiles on Zen 4); 32
- * registers hold the 3 x 4 x 2 accumulators of larger batches' tiles. F16
- * tiles of 5-8 batch rows ran 1.3x faster as 3 x 4 tiles with prefetch than
- * one row at a time. */
+ * stream (F16 decode 2.2x faster than the AVX2 tiles on Zen 4). Larger
+ * batches go to the 512-bit tiles below (FLOAT_LARGE_MATMUL), so the
+ * header's 3 x 4 tiles (FLOAT_RB x FLOAT_BT) are not used here. */
 #define FLOAT_CHAINS 2
 #define FLOAT_SMALL_BATCH 4
 #define FLOAT_SMALL_BT 4
@@ -27,7 +26,133 @@
 #define FLOAT_RB 3
 #define FLOAT_BT 4
 #define FLOAT_PREFETCH_F16 1
+static void fz_matmul(const mm_args *a, int64_t r0, int64_t r1, int n_batch, int is_f16);
+#define FLOAT_LARGE_MATMUL fz_matmul /* batches over FLOAT_SMALL_BATCH rows, below */
 #include "kernels_float_x86.h"
+
+/* ---- F32 / F16 against batches of 5+ rows: 4 x 6 tiles on 512-bit vectors ----
+ *
+ * The 3 x 4 tiles of kernels_float_x86.h spend 7 loads on 12 FMAs of 8
+ * lanes and reduce each (row, batch row) on its own; a 512-bit 4 x 6 tile
+ * spends 10 loads on 24 FMAs of 16 lanes, its 6 activation rows stay in L1
+ * while the weight rows pass, and it reduces eight sums at once. A 64-row
+ * product of a 2048 x 768 matrix: 59 GFLOP/s before, 100-106 with these
+ * (docs/performance.md, "Float tiles of 512 bits").
+ *
+ * Rows go in blocks of FZ_RB: the first batch tile reads a block from
+ * memory, asking for the rows two tiles ahead (verify batches of 5-16 rows
+ * are bound by that read), and the others find it in L2.
+ *
+ * Bit-identical to the 256-bit path: a zmm accumulator's lanes 0-7 are
+ * chain 0 (chunks 2m) and lanes 8-15 chain 1 (chunks 2m + 1), each lane
+ * adds its products in the same order, and the finish (odd last chunk into
+ * chain 0, chains added, hsum_ps's tree, scalar tail) adds the same pairs. */
+#define FZ_R 4   /* weight rows per tile */
+#define FZ_B 6   /* batch rows per tile: 24 accumulators + 4 + 1 of 32 registers */
+#define FZ_RB 32 /* rows per block: read from memory once, from L2 for the other batch tiles */
+
+ALWAYS_INLINE __m512 load_w16(const uint8_t *row, int64_t i, const int is_f16) {
+    return is_f16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i)))
+                  : _mm512_loadu_ps((const float *)row + i);
+}
+
+/* hsum_ps of eight vectors with the same additions: s = low + high 128
+ * bits, then s0 + s2 and s1 + s3, then their sum. The result's lanes are
+ * [v0 v2 v4 v6 | v1 v3 v5 v7]. */
+ALWAYS_INLINE __m256 hsum8_ps(const __m256 v[8]) {
+    __m256 p[4];
+    for (int k = 0; k < 4; k++)
+        p[k] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x20),
+                             _mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x31));
+    const __m256 q0 = _mm256_add_ps(_mm256_shuffle_ps(p[0], p[1], 0x44), _mm256_shuffle_ps(p[0], p[1], 0xEE));
+    const __m256 q1 = _mm256_add_ps(_mm256_shuffle_ps(p[2], p[3], 0x44), _mm256_shuffle_ps(p[2], p[3], 0xEE));
+    return _mm256_add_ps(_mm256_shuffle_ps(q0, q1, 0x88), _mm256_shuffle_ps(q0, q1, 0xDD));
+}
+
+/* Rows [r, r+R) against batch rows [b, b+B) over all n elements; pf: ask
+ * for the rows two tiles ahead. */
+ALWAYS_INLINE void fz_tile(const mm_args *a, int64_t r, int b, bool pf, const int R, const int B,
+                           const int is_f16) {
+    const uint8_t *wr[FZ_R];
+    const float *xr[FZ_B];
+    for (int i = 0; i < R; i++) wr[i] = a->w + (size_t)(r + i) * a->ws;
+    for (int j = 0; j < B; j++) xr[j] = (const float *)(a->x + (size_t)(b + j) * a->xs);
+    __m512 acc[FZ_R][FZ_B];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < B; j++) acc[i][j] = _mm512_setzero_ps();
+    const int64_t n16 = a->n / 16 * 16, n8 = a->n / 8 * 8;
+    for (int64_t k = 0; k < n16; k += 16) {
+        __m512 wv[FZ_R];
+        if (pf && (!is_f16 || k % 32 == 0))
+            for (int i = 0; i < R; i++) prefetch_line(wr[i] + 2 * R * a->ws + (is_f16 ? 2 : 4) * k);
+        for (int i = 0; i < R; i++) wv[i] = load_w16(wr[i], k, is_f16);
+        for (int j = 0; j < B; j++) {
+            const __m512 xv = _mm512_loadu_ps(xr[j] + k);
+            for (int i = 0; i < R; i++) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
+        }
+    }
+    __m256 v[FZ_R][FZ_B]; /* chain 0 (with an odd last chunk) + chain 1 */
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < B; j++) {
+            __m256 c0 = _mm512_castps512_ps256(acc[i][j]);
+            if (n16 < n8) c0 = _mm256_fmadd_ps(load_w8(wr[i], n16, is_f16), _mm256_loadu_ps(xr[j] + n16), c0);
+            v[i][j] = _mm256_add_ps(c0, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[i][j]), 1)));
+        }
+    if (R == FZ_R) { /* batch rows two at a time: 4 rows each */
+        for (int j = 0; j < B; j += 2) {
+            const int j1 = j + 1 < B ? j + 1 : j;
+            const __m256 in[8] = {v[0][j], v[0][j1], v[1][j], v[1][j1], v[2][j], v[2][j1], v[3][j], v[3][j1]};
+            const __m256 h = hsum8_ps(in);
+            _mm_storeu_ps(a->y + (b + j) * a->ldy + r, _mm256_castps256_ps128(h));
+            if (j1 != j) _mm_storeu_ps(a->y + (b + j1) * a->ldy + r, _mm256_extractf128_ps(h, 1));
+        }
+    } else {
+        for (int i = 0; i < R; i++)
+            for (int j = 0; j < B; j++) a->y[(b + j) * a->ldy + r + i] = hsum_ps(v[i][j]);
+    }
+    for (int64_t t = n8; t < a->n; t++) /* scalar tail, in the 256-bit path's order */
+        for (int i = 0; i < R; i++)
+            for (int j = 0; j < B; j++) a->y[(b + j) * a->ldy + r + i] += load_w1(wr[i], t, is_f16) * xr[j][t];
+}
+
+typedef void (*fz_tile_fn)(const mm_args *a, int64_t r, int b, bool pf);
+
+#define FZ_TILE(R, B)                                                                                          \
+    static void fz_f32_##R##x##B(const mm_args *a, int64_t r, int b, bool pf) {                                \
+        fz_tile(a, r, b, pf, R, B, 0);                                                                         \
+    }                                                                                                          \
+    static void fz_f16_##R##x##B(const mm_args *a, int64_t r, int b, bool pf) {                                \
+        fz_tile(a, r, b, pf, R, B, 1);                                                                         \
+    }
+FZ_TILE(4, 1) FZ_TILE(4, 2) FZ_TILE(4, 3) FZ_TILE(4, 4) FZ_TILE(4, 5) FZ_TILE(4, 6)
+FZ_TILE(1, 1) FZ_TILE(1, 2) FZ_TILE(1, 3) FZ_TILE(1, 4) FZ_TILE(1, 5) FZ_TILE(1, 6)
+
+/* [is_f16][R == FZ_R][B - 1]: full tiles and, for the last rows, single rows */
+static const fz_tile_fn fz_tiles[2][2][FZ_B] = {
+    {{fz_f32_1x1, fz_f32_1x2, fz_f32_1x3, fz_f32_1x4, fz_f32_1x5, fz_f32_1x6},
+     {fz_f32_4x1, fz_f32_4x2, fz_f32_4x3, fz_f32_4x4, fz_f32_4x5, fz_f32_4x6}},
+    {{fz_f16_1x1, fz_f16_1x2, fz_f16_1x3, fz_f16_1x4, fz_f16_1x5, fz_f16_1x6},
+     {fz_f16_4x1, fz_f16_4x2, fz_f16_4x3, fz_f16_4x4, fz_f16_4x5, fz_f16_4x6}},
+};
+
+static void fz_matmul(const mm_args *a, int64_t r0, int64_t r1, int n_batch, int is_f16) {
+    /* batch tiles as even as they go: 64 rows as 6 x 9 + 5 x 2, not 6 x 10 + 4 */
+    const int n_tiles = (n_batch + FZ_B - 1) / FZ_B, small = n_batch / n_tiles, n_big = n_batch % n_tiles;
+    for (int64_t rb = r0; rb < r1; rb += FZ_RB) {
+        const int64_t re = rb + FZ_RB < r1 ? rb + FZ_RB : r1;
+        for (int t = 0, b = 0; t < n_tiles; t++) {
+            const int B = small + (t < n_big);
+            for (int64_t r = rb; r < re;) {
+                const int R = re - r >= FZ_R ? FZ_R : 1;
+                fz_tiles[is_f16][R == FZ_R][B - 1](a, r, b, t == 0);
+                r += R;
+            }
+            b += B;
+        }
+    }
+}
+
+
 
 
 /* Batch rows per group pass: 32 vector registers hold 8 weight vectors, 8

@@ -8,6 +8,10 @@
  *   FLOAT_RB           rows per tile for larger batches
  *   FLOAT_BT           batch rows per tile for larger batches (3 or more)
  *   FLOAT_PREFETCH_F16 1: F16 tiles ask for their rows two tiles ahead
+ *   FLOAT_LARGE_MATMUL optional: a function (const mm_args *, r0, r1,
+ *                      n_batch, is_f16) that takes batches over
+ *                      FLOAT_SMALL_BATCH rows instead of the tiles here; it
+ *                      must give the same bits
  *
  * Result order: element chunk m (8 elements) of a row goes to chain
  * m % FLOAT_CHAINS; the chains are added, reduced, and the n % 8 tail added
@@ -131,6 +135,12 @@ ALWAYS_INLINE void float_matmul(const void *w, int64_t n, int64_t r0, int64_t r1
     const ggml_type t = is_f16 ? GGML_TYPE_F16 : GGML_TYPE_F32;
     const mm_args a = {w, row_bytes(t, n), xq, act_bytes(t, n), n, y, ldy};
     const bool small = n_batch <= FLOAT_SMALL_BATCH;
+#ifdef FLOAT_LARGE_MATMUL
+    if (!small) {
+        FLOAT_LARGE_MATMUL(&a, r0, r1, n_batch, is_f16);
+        return;
+    }
+#endif
     drive(&a, r0, r1, n_batch, small ? FLOAT_SMALL_R : FLOAT_RB, small ? FLOAT_SMALL_BT : FLOAT_BT,
           is_f16 ? f16_tiles : f32_tiles);
 }
