@@ -239,8 +239,8 @@ ALWAYS_INLINE void x8_pair_group(const uint8_t *ga, size_t gbytes, int64_t n, co
         const __m128i hb = _mm_loadu_si128((const __m128i *)(gb + 16 * k));
         const __m512 dw = _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(ha), hb, 1));
         const uint8_t *ka = qa + (size_t)k * bbytes, *kb = qb + (size_t)k * bbytes;
-        x8_prefetch(ka, bbytes);
-        x8_prefetch(kb, bbytes);
+        x8_prefetch(ka, bbytes, X8_PREFETCH_BYTES);
+        x8_prefetch(kb, bbytes, X8_PREFETCH_BYTES);
         __m512i v[8]; /* v[c]: elements 4c .. 4c+3 of the 16 rows */
         if (q8) {
             for (int c = 0; c < 8; c++) v[c] = pair256(ka + 32 * c, kb + 32 * c);

@@ -38,16 +38,26 @@ ALWAYS_INLINE void prefetch_line(const uint8_t *p) {
  * that 2 KB is less than the memory latency ahead: asking for the bytes
  * 16 KB further on into L2 as well made them 1.3-1.6x faster on Zen 4
  * (wide q8_0, 8 rows: 7.8 -> 5.8 ms on one thread), one row no slower.
+ * One batch row consumes a group several times faster than 8 do, and 2 KB
+ * was too short for it on Zen 4: Q4_0_X8 decode of the random 134M model
+ * took 3.5-3.7 ms a token with 2 KB, 2.8-3.0 with 4, 6 or 8 KB, so single
+ * rows ask X8_PREFETCH_ROW_BYTES ahead.
  * Past the last group these only touch addresses a prefetch may touch:
  * they never fault. */
+#ifndef X8_PREFETCH_BYTES
 #define X8_PREFETCH_BYTES 2048
-#define X8_PREFETCH_L2_BYTES (X8_PREFETCH_BYTES + 16384)
+#endif
+#ifndef X8_PREFETCH_ROW_BYTES
+#define X8_PREFETCH_ROW_BYTES 6144
+#endif
+#define X8_PREFETCH_L2_EXTRA 16384
 
-/* Prefetches for the X8 block at qk, bbytes long. */
-ALWAYS_INLINE void x8_prefetch(const uint8_t *qk, size_t bbytes) {
+/* Prefetches for the X8 block at qk, bbytes long, `ahead` bytes on into L1
+ * and X8_PREFETCH_L2_EXTRA further into L2. */
+ALWAYS_INLINE void x8_prefetch(const uint8_t *qk, size_t bbytes, size_t ahead) {
     for (size_t o = 0; o < bbytes; o += 64) {
-        _mm_prefetch((const char *)qk + X8_PREFETCH_BYTES + o, _MM_HINT_T0);
-        _mm_prefetch((const char *)qk + X8_PREFETCH_L2_BYTES + o, _MM_HINT_T1);
+        _mm_prefetch((const char *)qk + ahead + o, _MM_HINT_T0);
+        _mm_prefetch((const char *)qk + ahead + X8_PREFETCH_L2_EXTRA + o, _MM_HINT_T1);
     }
 }
 
@@ -157,7 +167,8 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
         for (int64_t k = 0; k < nb; k++) {                                                                     \
             const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(group + 16 * k)));             \
             const uint8_t *qk = qs + (size_t)k * bbytes;                                                       \
-            if (B > 1 || !q8 || (prefetch_q8_row)) x8_prefetch(qk, bbytes);                                   \
+            if (B > 1 || !q8 || (prefetch_q8_row))                                                           \
+                x8_prefetch(qk, bbytes, B == 1 ? X8_PREFETCH_ROW_BYTES : X8_PREFETCH_BYTES);                   \
             __m256i d[X8_MAX_TILE];                                                                            \
             dots(qk, xr, k, osum, B, q8, d);                                                                   \
             for (int j = 0; j < B; j++)                                                                        \
