@@ -216,8 +216,9 @@ ALWAYS_INLINE void x8_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, c
             const bool whole = g * 8 >= r0 && (g + span) * 8 <= r1;
             for (int j = 0; j < B; j++) {
                 float *yj = y + (b0 + j) * ldy;
-                if (whole) {
-                    memcpy(yj + g * 8, out + X8_OUT * j, sizeof(float) * 8 * (size_t)span);
+                if (whole) { /* constant sizes: a variable one became rep movsq, 6% of a batch */
+                    memcpy(yj + g * 8, out + X8_OUT * j, sizeof(float) * 8);
+                    if (span == 2) memcpy(yj + g * 8 + 8, out + X8_OUT * j + 8, sizeof(float) * 8);
                     continue;
                 }
                 for (int l = 0; l < 8 * span; l++) {
