@@ -300,12 +300,12 @@ static void simd_matches_reference(void) {
 
 Test(kernels, matmul_simd_matches_reference) { for_each_simd_isa(simd_matches_reference); }
 
-/* The AVX-512 X8 kernels form the AVX2 ones' integer dots and float steps:
- * their results must be the same bits, at every batch size. */
-Test(kernels, x8_avx512_is_avx2_bit_for_bit) {
+/* The AVX-512 X8 and K-quant kernels form the AVX2 ones' integer dots and
+ * float steps: their results must be the same bits, at every batch size. */
+Test(kernels, avx512_is_avx2_bit_for_bit) {
     if (best_isa() < KERNEL_AVX512) cr_skip_test("no AVX-512 VNNI");
-    const ggml_type types[] = {WEFT_TYPE_Q4_0_X8, WEFT_TYPE_Q8_0_X8};
-    for (int ti = 0; ti < 2; ti++) {
+    const ggml_type types[] = {WEFT_TYPE_Q4_0_X8, WEFT_TYPE_Q8_0_X8, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
+    for (int ti = 0; ti < 4; ti++) {
         const ggml_type t = types[ti];
         const int ROWS = rows_for(t), maxb = 17;
         int ns[4];

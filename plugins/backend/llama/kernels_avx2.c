@@ -506,27 +506,12 @@ static void matmul_x8(const void *w, int64_t n, int64_t r0, int64_t r1, const vo
  * super-block; the reference's scalar expression rounds differently, within
  * the test's bound. */
 
-#define K_BATCH_TILE 16
-
-/* Q4_K scales[12] -> 8 scales and 8 mins as bytes (see q4_K_scale_min):
- * words u0, u1 hold the low 6 bits of scales/mins 0..3 and, in their top 2
- * bits, the high bits of scales/mins 4..7, whose low nibbles are in u2. */
-ALWAYS_INLINE void q4_K_scales_mins(const uint8_t *s, uint32_t sc[2], uint32_t mn[2]) {
-    uint32_t u[3];
-    memcpy(u, s, 12);
-    sc[0] = u[0] & 0x3f3f3f3f;
-    sc[1] = (u[2] & 0x0f0f0f0f) | ((u[0] >> 6) & 0x03030303) << 4;
-    mn[0] = u[1] & 0x3f3f3f3f;
-    mn[1] = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 6) & 0x03030303) << 4;
-}
-
 /* Broadcast int16 lane j of both 128-bit halves of v. */
 ALWAYS_INLINE __m256i bcast_i16(__m256i v, int j) {
     return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)((2 * j + 1) << 8 | 2 * j)));
 }
 
-static void q4_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
-    (void)R;
+ALWAYS_INLINE void q4_K_rowtile_body(const mm_args *a, int64_t r, int b0, const int B) {
     const blk_q4_K *w = (const blk_q4_K *)(a->w + (size_t)r * a->ws);
     const __m256i m4 = _mm256_set1_epi8(0xF);
     __m256 acc[K_BATCH_TILE];
@@ -535,13 +520,10 @@ static void q4_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
         const blk_q4_K *bw = &w[k];
         uint32_t sc[2], mn[2];
         q4_K_scales_mins(bw->scales, sc, mn);
-        /* scales as int16 in both halves; mins as int16 pairs m0 m0 m1 m1 ...
-         * to meet the 16 bsums (two per 32-element sub-block) */
+        /* scales as int16 in both halves */
         const __m256i sc16 = _mm256_broadcastsi128_si256(
             _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
-        const __m128i mn16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
-        const __m256i mins =
-            _mm256_set_m128i(_mm_unpackhi_epi16(mn16, mn16), _mm_unpacklo_epi16(mn16, mn16));
+        const __m256i mins = q4_K_min_pairs(mn);
         __m256i q[8], s[8];
         for (int j = 0; j < 4; j++) { /* sub-block 2j: low nibbles, 2j+1: high */
             const __m256i raw = loadu256(bw->qs + 32 * j);
@@ -557,19 +539,26 @@ static void q4_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
                 const __m256i p = _mm256_maddubs_epi16(q[j], loadu256(bx->qs + 32 * j));
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, s[j]));
             }
-            const __m256i imin = _mm256_madd_epi16(loadu256(bx->bsums), mins);
-            acc[b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(bx->d * d), acc[b]);
-            acc[b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_set1_ps(-(bx->d * dmin)), acc[b]);
+            acc[b] = q4_K_step(acc[b], isum, mins, bx, d, dmin);
         }
     }
     for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = hsum_ps(acc[b]);
 }
 
+/* One batch row (decode) with B a constant: its accumulator stays in a
+ * register instead of a store and a load per super-block. */
+static void q4_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
+    (void)R;
+    if (B == 1)
+        q4_K_rowtile_body(a, r, b0, 1);
+    else
+        q4_K_rowtile_body(a, r, b0, B);
+}
+
 /* Q6_K: 8 groups of 32 (t = 4*half + quarter), each the 4 low bits from a
  * nibble of ql and 2 high bits from qh (see q6_K_value). q stays unsigned
  * (0..63) for maddubs; the -32 offset is folded in through the bsums. */
-static void q6_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
-    (void)R;
+ALWAYS_INLINE void q6_K_rowtile_body(const mm_args *a, int64_t r, int b0, const int B) {
     const blk_q6_K *w = (const blk_q6_K *)(a->w + (size_t)r * a->ws);
     const __m256i m4 = _mm256_set1_epi8(0xF);
     __m256 acc[K_BATCH_TILE];
@@ -606,12 +595,20 @@ static void q6_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
                 const __m256i p = _mm256_maddubs_epi16(q[t], loadu256(bx->qs + 32 * t));
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, s[t]));
             }
-            const __m256i off = _mm256_madd_epi16(sc16, loadu256(bx->bsums));
-            isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
-            acc[b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(bx->d * d), acc[b]);
+            acc[b] = q6_K_step(acc[b], isum, sc16, bx, d);
         }
     }
     for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = hsum_ps(acc[b]);
+}
+
+/* One batch row (decode) with B a constant: its accumulator stays in a
+ * register instead of a store and a load per super-block. */
+static void q6_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
+    (void)R;
+    if (B == 1)
+        q6_K_rowtile_body(a, r, b0, 1);
+    else
+        q6_K_rowtile_body(a, r, b0, B);
 }
 
 /* ---- activation quantizers ----------------------------------------------
@@ -689,8 +686,8 @@ void quant_q8_K_avx2(const float *x, void *dst, int64_t n) {
         drive(&a, r0, r1, n_batch, rmax, bt, tiles);                                                   \
     }
 
-DEFINE_MATMUL(matmul_q4_K_avx2, GGML_TYPE_Q4_K, q4_K_rowtile, 1, K_BATCH_TILE)
-DEFINE_MATMUL(matmul_q6_K_avx2, GGML_TYPE_Q6_K, q6_K_rowtile, 1, K_BATCH_TILE)
+static DEFINE_MATMUL(matmul_q4_K_avx2, GGML_TYPE_Q4_K, q4_K_rowtile, 1, K_BATCH_TILE)
+static DEFINE_MATMUL(matmul_q6_K_avx2, GGML_TYPE_Q6_K, q6_K_rowtile, 1, K_BATCH_TILE)
 
 /* One kind of a kernel family that takes its kind as a last argument. */
 #define DEFINE_KIND_MATMUL(name, family, kind)                                                        \
@@ -711,4 +708,6 @@ const kernel_table kernels_avx2_table = {
     .matmul[SLOT_F16] = float_matmul_f16,
     .matmul[SLOT_Q4_0_X8] = matmul_q4_0_x8_avx2,
     .matmul[SLOT_Q8_0_X8] = matmul_q8_0_x8_avx2,
+    .matmul[SLOT_Q4_K] = matmul_q4_K_avx2,
+    .matmul[SLOT_Q6_K] = matmul_q6_K_avx2,
 };

@@ -107,15 +107,13 @@ typedef struct kernel_table {
 
 extern const kernel_table kernels_avx2_table;
 extern const kernel_table kernels_avx512_table;
-/* The AVX2 entries that the AVX-512 table shares: all but the float and X8
- * kernels. */
-matmul_kernel matmul_q8_0_avx2, matmul_q4_0_avx2, matmul_q4_K_avx2,
-    matmul_q6_K_avx2, matmul_q8_0_split_avx2;
+/* The AVX2 entries that the AVX-512 table shares: all but the float, X8
+ * and K-quant kernels. */
+matmul_kernel matmul_q8_0_avx2, matmul_q4_0_avx2, matmul_q8_0_split_avx2;
 void quant_q8_0_avx2(const float *x, void *xq, int64_t n);
 void quant_q8_K_avx2(const float *x, void *xq, int64_t n);
 #define KERNELS_AVX2_SHARED                                                                                    \
     .matmul[SLOT_Q8_0] = matmul_q8_0_avx2, .matmul[SLOT_Q4_0] = matmul_q4_0_avx2,                              \
-    .matmul[SLOT_Q4_K] = matmul_q4_K_avx2, .matmul[SLOT_Q6_K] = matmul_q6_K_avx2,                              \
     .matmul[SLOT_Q8_0_SPLIT] = matmul_q8_0_split_avx2, .quant_q8_0 = quant_q8_0_avx2,                          \
     .quant_q8_K = quant_q8_K_avx2, .attn_scores = attn_scores_avx2, .attn_values = attn_values_avx2,           \
     .softmax = softmax_avx2, .swiglu = swiglu_avx2

@@ -110,6 +110,46 @@ static inline void drive(const mm_args *a, int64_t r0, int64_t r1, int n_batch, 
     }
 }
 
+/* ---- K-quants (kernels_avx2.c, kernels_avx512.c) ---- */
+
+#define K_BATCH_TILE 16
+
+/* Q4_K scales[12] -> 8 scales and 8 mins as bytes (see q4_K_scale_min):
+ * words u0, u1 hold the low 6 bits of scales/mins 0..3 and, in their top 2
+ * bits, the high bits of scales/mins 4..7, whose low nibbles are in u2. */
+ALWAYS_INLINE void q4_K_scales_mins(const uint8_t *s, uint32_t sc[2], uint32_t mn[2]) {
+    uint32_t u[3];
+    memcpy(u, s, 12);
+    sc[0] = u[0] & 0x3f3f3f3f;
+    sc[1] = (u[2] & 0x0f0f0f0f) | ((u[0] >> 6) & 0x03030303) << 4;
+    mn[0] = u[1] & 0x3f3f3f3f;
+    mn[1] = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 6) & 0x03030303) << 4;
+}
+
+/* Q4_K mins as int16 pairs m0 m0 m1 m1 ... to meet the 16 bsums (two per
+ * 32-element sub-block). */
+ALWAYS_INLINE __m256i q4_K_min_pairs(const uint32_t mn[2]) {
+    const __m128i mn16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
+    return _mm256_set_m128i(_mm_unpackhi_epi16(mn16, mn16), _mm_unpacklo_epi16(mn16, mn16));
+}
+
+/* A Q4_K super-block's float step for one batch row: isum (8 lanes of
+ * scaled integer dots) and the mins term against bx's bsums. */
+ALWAYS_INLINE __m256 q4_K_step(__m256 acc, __m256i isum, __m256i min_pairs, const blk_q8_K *bx, float d,
+                               float dmin) {
+    const __m256i imin = _mm256_madd_epi16(loadu256(bx->bsums), min_pairs);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(bx->d * d), acc);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_set1_ps(-(bx->d * dmin)), acc);
+}
+
+/* A Q6_K super-block's float step: isum less the -32 offset (through the
+ * bsums and the 16 scales sc16), scaled. */
+ALWAYS_INLINE __m256 q6_K_step(__m256 acc, __m256i isum, __m256i sc16, const blk_q8_K *bx, float d) {
+    const __m256i off = _mm256_madd_epi16(sc16, loadu256(bx->bsums));
+    isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(bx->d * d), acc);
+}
+
 /* ---- the X8 kernels' outer loop (layouts: kernels.h, kernels_avx2.c) ---- */
 
 #define X8_MAX_TILE 8
