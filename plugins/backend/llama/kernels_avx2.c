@@ -545,15 +545,7 @@ ALWAYS_INLINE void q4_K_rowtile_body(const mm_args *a, int64_t r, int b0, const 
     for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = hsum_ps(acc[b]);
 }
 
-/* One batch row (decode) with B a constant: its accumulator stays in a
- * register instead of a store and a load per super-block. */
-static void q4_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
-    (void)R;
-    if (B == 1)
-        q4_K_rowtile_body(a, r, b0, 1);
-    else
-        q4_K_rowtile_body(a, r, b0, B);
-}
+DEFINE_K_TILE(q4_K_rowtile, q4_K_rowtile_body)
 
 /* Q6_K: 8 groups of 32 (t = 4*half + quarter), each the 4 low bits from a
  * nibble of ql and 2 high bits from qh (see q6_K_value). q stays unsigned
@@ -601,15 +593,7 @@ ALWAYS_INLINE void q6_K_rowtile_body(const mm_args *a, int64_t r, int b0, const 
     for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = hsum_ps(acc[b]);
 }
 
-/* One batch row (decode) with B a constant: its accumulator stays in a
- * register instead of a store and a load per super-block. */
-static void q6_K_rowtile(const mm_args *a, int64_t r, int R, int b0, int B) {
-    (void)R;
-    if (B == 1)
-        q6_K_rowtile_body(a, r, b0, 1);
-    else
-        q6_K_rowtile_body(a, r, b0, B);
-}
+DEFINE_K_TILE(q6_K_rowtile, q6_K_rowtile_body)
 
 /* ---- activation quantizers ----------------------------------------------
  * Same arithmetic as quantize_q8_0_ref / quantize_q8_K_ref (cvtps_epi32

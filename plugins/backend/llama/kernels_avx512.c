@@ -305,8 +305,14 @@ ALWAYS_INLINE __m512i pick_i16(__m256i v, __m512i idx) {
     return _mm512_permutexvar_epi16(idx, _mm512_castsi256_si512(v));
 }
 
-ALWAYS_INLINE __m256i sum_halves(__m512i v) {
-    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+/* A super-block's scaled integer dots with bx, from its 256 weights as 4
+ * vectors of two sub-blocks and their int16 scales: the two halves' sums
+ * added, lane l the AVX2 tile's lane l. */
+ALWAYS_INLINE __m256i k_dots_512(const __m512i q[4], const __m512i s[4], const blk_q8_K *bx) {
+    __m512i isum = _mm512_setzero_si512();
+    for (int p = 0; p < 4; p++)
+        isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(q[p], _mm512_loadu_si512(bx->qs + 64 * p)), s[p]);
+    return _mm256_add_epi32(_mm512_castsi512_si256(isum), _mm512_extracti64x4_epi64(isum, 1));
 }
 
 /* Row r against batch rows [b0, b0+B). */
@@ -329,27 +335,13 @@ ALWAYS_INLINE void q4_K_tile_512_body(const mm_args *a, int64_t r, int b0, const
         const float d = f16(bw->d), dmin = f16(bw->dmin);
         for (int b = 0; b < B; b++) {
             const blk_q8_K *bx = (const blk_q8_K *)(a->x + (size_t)(b0 + b) * a->xs) + k;
-            __m512i isum = _mm512_setzero_si512();
-            for (int j = 0; j < 4; j++)
-                isum = _mm512_dpwssd_epi32(
-                    isum, _mm512_maddubs_epi16(q[j], _mm512_loadu_si512(bx->qs + 64 * j)), s[j]);
-            acc[b] = q4_K_step(acc[b], sum_halves(isum), mins, bx, d, dmin);
+            acc[b] = q4_K_step(acc[b], k_dots_512(q, s, bx), mins, bx, d, dmin);
         }
     }
     for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = hsum_ps(acc[b]);
 }
 
-/* One batch row (decode) with B a constant: its accumulator stays in a
- * register instead of a store and a load per super-block (Q4_K_M decode
- * 185 -> 211 tok/s). Two or four rows per tile, for more independent
- * chains, measured slower (170-178). */
-static void q4_K_tile_512(const mm_args *a, int64_t r, int R, int b0, int B) {
-    (void)R;
-    if (B == 1)
-        q4_K_tile_512_body(a, r, b0, 1);
-    else
-        q4_K_tile_512_body(a, r, b0, B);
-}
+DEFINE_K_TILE(q4_K_tile_512, q4_K_tile_512_body)
 
 /* Q6_K groups t, t+1 (64 bytes of ql, in order) pair up: group 4h + i
  * takes its low 4 bits from nibble i / 2 of ql bytes (h, i % 2) and its
@@ -379,23 +371,13 @@ ALWAYS_INLINE void q6_K_tile_512_body(const mm_args *a, int64_t r, int b0, const
         const float d = f16(bw->d);
         for (int b = 0; b < B; b++) {
             const blk_q8_K *bx = (const blk_q8_K *)(a->x + (size_t)(b0 + b) * a->xs) + k;
-            __m512i isum = _mm512_setzero_si512();
-            for (int p = 0; p < 4; p++)
-                isum = _mm512_dpwssd_epi32(
-                    isum, _mm512_maddubs_epi16(q[p], _mm512_loadu_si512(bx->qs + 64 * p)), s[p]);
-            acc[b] = q6_K_step(acc[b], sum_halves(isum), sc16, bx, d);
+            acc[b] = q6_K_step(acc[b], k_dots_512(q, s, bx), sc16, bx, d);
         }
     }
     for (int b = 0; b < B; b++) a->y[(b0 + b) * a->ldy + r] = hsum_ps(acc[b]);
 }
 
-static void q6_K_tile_512(const mm_args *a, int64_t r, int R, int b0, int B) {
-    (void)R;
-    if (B == 1)
-        q6_K_tile_512_body(a, r, b0, 1);
-    else
-        q6_K_tile_512_body(a, r, b0, B);
-}
+DEFINE_K_TILE(q6_K_tile_512, q6_K_tile_512_body)
 
 static void matmul_q4_K_512(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y,
                             int64_t ldy) {
