@@ -1,7 +1,7 @@
 /* weft-bench-backend: speed of the llama backend's forward pass.
  *
  *   weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0] [--prefill-only]
- *                      [--max-batch N] [--batch-only K]
+ *                      [--max-batch N] [--batch-only K] [--depth D]
  *
  * Reports prefill tok/s (512 tokens in one batch), decode tok/s (128 tokens
  * one at a time, logits each step), the cost of a k-token chain batch
@@ -11,7 +11,8 @@
  * best of several runs. --prefill-only stops after prefill (to profile it);
  * --max-batch sets the rows per forward chunk (the plugin's max_batch, 64).
  * --batch-only K times only K-token chain batches, many times (to profile
- * the verify batch).
+ * the verify batch). --depth D times only single-token steps after D cached
+ * tokens (llama-bench's -d D), where attention reads the whole cache.
  *
  * On a shared machine wall time includes time spent descheduled, so every
  * number is also given from process CPU time divided by the thread count
@@ -27,7 +28,7 @@
 #include "host.h"
 #include "kernels.h"
 
-enum { N_PREFILL = 512, N_DECODE = 128, CTX_BATCH = 64, REPS = 3, BATCH_REPS = 20 };
+enum { N_PREFILL = 512, N_DECODE = 128, CTX_BATCH = 64, REPS = 3, BATCH_REPS = 20, N_DEPTH_DECODE = 32 };
 
 typedef struct bench {
     weft_runtime *rt;
@@ -150,7 +151,7 @@ int main(int argc, char **argv) {
     const char *path = NULL, *json = NULL, *kv_name = "f32";
     int threads = 1;
     bool prefill_only = false;
-    int max_batch = 64, batch_only = 0;
+    int max_batch = 64, batch_only = 0, depth = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
@@ -158,14 +159,16 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--prefill-only")) prefill_only = true;
         else if (!strcmp(argv[i], "--max-batch") && i + 1 < argc) max_batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--batch-only") && i + 1 < argc) batch_only = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--depth") && i + 1 < argc) depth = atoi(argv[++i]);
         else if (argv[i][0] != '-') path = argv[i];
         else {
-            fprintf(stderr, "usage: weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0] [--prefill-only] [--max-batch N] [--batch-only K]\n");
+            fprintf(stderr, "usage: weft-bench-backend MODEL.gguf [--threads N] [--json FILE] [--kv f32|f16|q8_0] [--prefill-only] [--max-batch N] [--batch-only K] [--depth D]\n");
             return 2;
         }
     }
     if (!path) die("usage", "a model file is required");
     if (batch_only < 0 || batch_only > 16) die("usage", "--batch-only takes 1..16");
+    if (depth < 0 || depth > 1 << 20) die("usage", "--depth takes 0..1048576");
     const weft_kv_type kv_type = !strcmp(kv_name, "f16") ? WEFT_KV_F16 : !strcmp(kv_name, "q8_0") ? WEFT_KV_Q8_0 : WEFT_KV_F32;
 
     char err[1024];
@@ -176,16 +179,34 @@ int main(int argc, char **argv) {
     b.m = model_load(path, err, sizeof err);
     if (!b.m) die("load", err);
     const model_config *c = &b.m->cfg;
-    if (!kv_cache_init(&b.kv, c, kv_type, N_PREFILL + N_DECODE, err, sizeof err)) die("kv", err);
+    const int n_ctx = depth ? depth + N_DEPTH_DECODE : N_PREFILL + N_DECODE;
+    if (!kv_cache_init(&b.kv, c, kv_type, n_ctx, err, sizeof err)) die("kv", err);
     b.fs = forward_new(b.m, &b.kv, max_batch, b.env, err, sizeof err);
     if (!b.fs) die("forward", err);
     b.logits = malloc((size_t)16 * c->n_vocab * sizeof(float));
-    int32_t *toks = malloc(N_PREFILL * sizeof(int32_t));
-    for (int i = 0; i < N_PREFILL; i++) toks[i] = (int32_t)((i * 7919u + 13u) % (unsigned)c->n_vocab);
+    const int n_toks = depth + N_DEPTH_DECODE > N_PREFILL ? depth + N_DEPTH_DECODE : N_PREFILL;
+    int32_t *toks = malloc((size_t)n_toks * sizeof(int32_t));
+    for (int i = 0; i < n_toks; i++) toks[i] = (int32_t)((i * 7919u + 13u) % (unsigned)c->n_vocab);
 
     /* warm-up: page in the weights */
     eval(&b, toks, 16, 1);
     rollback_all(&b);
+
+    if (depth) { /* single-token steps after `depth` cached tokens, rolled back each time */
+        eval(&b, toks, depth, 1);
+        timing t = timing_new(threads);
+        for (int r = 0; r < REPS; r++) {
+            tic(&t);
+            for (int i = 0; i < N_DEPTH_DECODE; i++) eval(&b, toks + depth + i, 1, 1);
+            toc(&t);
+            if (kv_cache_keep(&b.kv, N_DEPTH_DECODE, NULL, 0, err, sizeof err) != WEFT_OK) die("rollback", err);
+        }
+        printf("decode %d at depth %d  %9.1f %9.1f  (wall, cpu tok/s; kv %s)\n", N_DEPTH_DECODE, depth,
+               N_DEPTH_DECODE / t.wall, N_DEPTH_DECODE / t.cpu, kv_name);
+        bench_free(&b);
+        free(toks);
+        return 0;
+    }
 
     if (batch_only) {
         eval(&b, toks, CTX_BATCH, 1);

@@ -895,6 +895,39 @@ Test(kernels, attn_values_match_reference) {
     kernels_init(-1);
 }
 
+/* Half rows (an F16 cache): scores and weighted values, SIMD and
+ * reference, are the bits of the float kernels on the rows converted
+ * first. */
+Test(kernels, attn_on_half_rows_is_attn_on_converted_rows) {
+    static uint16_t hk[ATT_KEYS][ATT_MAX_HD], hv[ATT_KEYS][ATT_MAX_HD];
+    static float fk[ATT_KEYS][ATT_MAX_HD], fv[ATT_KEYS][ATT_MAX_HD], q[ATT_MAX_HD], p[ATT_KEYS];
+    const uint16_t *hkr[ATT_KEYS], *hvr[ATT_KEYS];
+    const float *fkr[ATT_KEYS], *fvr[ATT_KEYS];
+    for (int pass = 0; pass < 2; pass++) { /* reference, then the best SIMD table */
+        pass ? init_best() : (void)kernels_init(KERNEL_SCALAR);
+        for (size_t di = 0; di < sizeof att_dims / sizeof att_dims[0]; di++) {
+            const int hd = att_dims[di];
+            fill(q, hd);
+            fill(p, ATT_KEYS);
+            for (int s = 0; s < ATT_KEYS; s++) {
+                for (int i = 0; i < hd; i++) {
+                    hk[s][i] = fp32_to_fp16(frand()), hv[s][i] = fp32_to_fp16(frand());
+                    fk[s][i] = fp16_to_fp32(hk[s][i]), fv[s][i] = fp16_to_fp32(hv[s][i]);
+                }
+                hkr[s] = hk[s], hvr[s] = hv[s], fkr[s] = fk[s], fvr[s] = fv[s];
+            }
+            float sh[ATT_KEYS], sf[ATT_KEYS], oh[ATT_MAX_HD] = {0}, of[ATT_MAX_HD] = {0};
+            attn_scores_f16(q, hkr, ATT_KEYS, hd, 0.125f, sh);
+            attn_scores(q, fkr, ATT_KEYS, hd, 0.125f, sf);
+            cr_assert(memcmp(sh, sf, sizeof sh) == 0, "pass %d hd %d: half-row scores differ", pass, hd);
+            attn_values_f16(oh, p, hvr, ATT_KEYS, hd);
+            attn_values(of, p, fvr, ATT_KEYS, hd);
+            cr_assert(memcmp(oh, of, sizeof oh) == 0, "pass %d hd %d: half-row values differ", pass, hd);
+        }
+    }
+    kernels_init(-1);
+}
+
 /* softmax and SwiGLU: SIMD == reference bit for bit, on lengths with and
  * without a tail, and both within a few ulp of double precision. */
 Test(kernels, softmax_and_swiglu_match_reference) {

@@ -213,19 +213,33 @@ static void attend_slots(const row_group *rg, bool values, int j0, int j1, int i
     const forward_state *fs = rg->fs;
     const int hd = rg->hd;
     const float *rows[ATT_GROUP];
+    const uint16_t *halves[ATT_GROUP]; /* F16 cache rows, read as they are */
     for (int j = j0; j < j1; j += ATT_GROUP) {
         const int G = j1 - j < ATT_GROUP ? j1 - j : ATT_GROUP;
-        for (int s = 0; s < G; s++) {
+        bool half = fs->kv->type == WEFT_KV_F16;
+        for (int s = 0; s < G && half; s++) {
+            const int32_t slot = visible_slot(&rg->vis[i0], j + s);
+            half = slot >= rg->L->nq;
+            if (half) halves[s] = (const uint16_t *)kv_row(fs->kv, values ? rg->L->v : rg->L->k, slot, rg->g);
+        }
+        for (int s = 0; s < G && !half; s++) {
             const int32_t slot = visible_slot(&rg->vis[i0], j + s);
             rows[s] = values ? kv_value(fs->kv, rg->L, slot, rg->g, rg->w->vrow + s * hd)
                              : kv_key(fs->kv, rg->L, slot, rg->g, rg->w->krow + s * hd);
         }
+        /* the next group's rows, while this one is computed */
+        for (int s = j + G; s < j1 && s < j + G + ATT_GROUP; s++)
+            kv_prefetch(fs->kv, rg->L, visible_slot(&rg->vis[i0], s), rg->g, values);
         for (int i = i0; i < i1; i++) {
             const size_t head = (size_t)(rg->first + i) * rg->q_dim + (size_t)rg->g * rg->n_rep * hd;
             for (int r = 0; r < rg->n_rep; r++) {
                 float *p = group_scores(rg, i, r) + j;
-                if (values)
+                if (values && half)
+                    attn_values_f16(fs->att + head + r * hd, p, halves, G, hd);
+                else if (values)
                     attn_values(fs->att + head + r * hd, p, rows, G, hd);
+                else if (half)
+                    attn_scores_f16(fs->q + head + r * hd, halves, G, hd, rg->scale, p);
                 else
                     attn_scores(fs->q + head + r * hd, rows, G, hd, rg->scale, p);
             }

@@ -275,11 +275,7 @@ void dequantize_matrix_row(ggml_type t, const void *w, int64_t r, int64_t n, flo
 void dequantize_row(ggml_type t, const void *src, float *dst, int64_t n) {
     switch (t) {
     case GGML_TYPE_F32: memcpy(dst, src, (size_t)n * sizeof(float)); return;
-    case GGML_TYPE_F16: {
-        const uint16_t *s = src;
-        for (int64_t i = 0; i < n; i++) dst[i] = fp16_to_fp32(s[i]);
-        return;
-    }
+    case GGML_TYPE_F16: fp16_row_to_fp32(src, dst, n); return;
     case GGML_TYPE_BF16: {
         const uint16_t *s = src;
         for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_fp32(s[i]);
@@ -609,14 +605,23 @@ void matmul_rows_ref(ggml_type wt, const void *w, int64_t n, int64_t r0, int64_t
 
 /* ---- dispatch ------------------------------------------------------------ */
 
+static void fp16_row_to_fp32_ref(const uint16_t *src, float *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = fp16_to_fp32(src[i]);
+}
+
+void fp16_row_to_fp32(const uint16_t *src, float *dst, int64_t n) { kernels_active()->f16_to_f32(src, dst, n); }
+
 static const kernel_table scalar_table = {
     .isa = KERNEL_SCALAR,
     .quant_q8_0 = quantize_q8_0_ref,
     .quant_q8_K = quantize_q8_K_ref,
     .attn_scores = attn_scores_ref,
     .attn_values = attn_values_ref,
+    .attn_scores_f16 = attn_scores_f16_ref,
+    .attn_values_f16 = attn_values_f16_ref,
     .softmax = softmax_ref,
     .swiglu = swiglu_ref,
+    .f16_to_f32 = fp16_row_to_fp32_ref,
 };
 
 /* The one global: which immutable table is in use (NULL until init). */

@@ -25,6 +25,9 @@ int kernel_isa_from_name(const char *name);
 /* fp16 <-> fp32 (IEEE half). */
 float fp16_to_fp32(uint16_t h);
 uint16_t fp32_to_fp16(float f);
+/* n halves to floats: F16C where the CPU has it (an F16 KV cache converts
+ * every cached row it attends to). Exact, so the same bits either way. */
+void fp16_row_to_fp32(const uint16_t *src, float *dst, int64_t n);
 
 /* Split layouts (WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_X8, WEFT_TYPE_Q8_0_X8
  * in gguf.h): the loader rewrites Q8_0 / Q4_0 weight matrices in place into
@@ -103,6 +106,12 @@ void attn_scores(const float *q, const float *const *k, int n_keys, int hd, floa
 void attn_values(float *out, const float *p, const float *const *v, int n_values, int hd);
 void attn_scores_ref(const float *q, const float *const *k, int n_keys, int hd, float scale, float *out);
 void attn_values_ref(float *out, const float *p, const float *const *v, int n_values, int hd);
+/* The same on half rows (an F16 cache), converted as they are read: the
+ * bits of attn_scores / attn_values on the rows converted first. */
+void attn_scores_f16(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out);
+void attn_values_f16(float *out, const float *p, const uint16_t *const *v, int n_values, int hd);
+void attn_scores_f16_ref(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out);
+void attn_values_f16_ref(float *out, const float *p, const uint16_t *const *v, int n_values, int hd);
 
 /* exp(x) for x clamped to [-87, 88], where the result is a normal float:
  * within 2 ulp. Softmax and SwiGLU use it (scalar and SIMD alike). */

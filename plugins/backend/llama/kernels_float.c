@@ -34,25 +34,47 @@ float exp_ref(float x) {
     return y * scale;
 }
 
-void attn_scores_ref(const float *q, const float *const *k, int n_keys, int hd, float scale,
-                     float *out) {
+/* Element i of row s: float rows kf, or half rows kh when given. */
+static inline float row_elem(const float *const *kf, const uint16_t *const *kh, int s, int i) {
+    return kh ? fp16_to_fp32(kh[s][i]) : kf[s][i];
+}
+
+static void scores_ref(const float *q, const float *const *kf, const uint16_t *const *kh, int n_keys, int hd,
+                       float scale, float *out) {
     const int hd8 = hd / ATTN_LANES * ATTN_LANES;
     for (int s = 0; s < n_keys; s++) {
         float lane[ATTN_LANES] = {0};
         for (int i = 0; i < hd8; i += ATTN_LANES)
-            for (int l = 0; l < ATTN_LANES; l++) lane[l] = fmaf(q[i + l], k[s][i + l], lane[l]);
+            for (int l = 0; l < ATTN_LANES; l++) lane[l] = fmaf(q[i + l], row_elem(kf, kh, s, i + l), lane[l]);
         float d = attn_lane_tree(lane);
-        for (int i = hd8; i < hd; i++) d = fmaf(q[i], k[s][i], d);
+        for (int i = hd8; i < hd; i++) d = fmaf(q[i], row_elem(kf, kh, s, i), d);
         out[s] = d * scale;
     }
 }
 
-void attn_values_ref(float *out, const float *p, const float *const *v, int n_values, int hd) {
+static void values_ref(float *out, const float *p, const float *const *vf, const uint16_t *const *vh, int n_values,
+                       int hd) {
     for (int i = 0; i < hd; i++) {
         float o = out[i];
-        for (int s = 0; s < n_values; s++) o = fmaf(p[s], v[s][i], o);
+        for (int s = 0; s < n_values; s++) o = fmaf(p[s], row_elem(vf, vh, s, i), o);
         out[i] = o;
     }
+}
+
+void attn_scores_ref(const float *q, const float *const *k, int n_keys, int hd, float scale, float *out) {
+    scores_ref(q, k, NULL, n_keys, hd, scale, out);
+}
+
+void attn_values_ref(float *out, const float *p, const float *const *v, int n_values, int hd) {
+    values_ref(out, p, v, NULL, n_values, hd);
+}
+
+void attn_scores_f16_ref(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out) {
+    scores_ref(q, NULL, k, n_keys, hd, scale, out);
+}
+
+void attn_values_f16_ref(float *out, const float *p, const uint16_t *const *v, int n_values, int hd) {
+    values_ref(out, p, NULL, v, n_values, hd);
 }
 
 void softmax_ref(float *x, int n) {
@@ -78,6 +100,14 @@ void attn_scores(const float *q, const float *const *k, int n_keys, int hd, floa
 
 void attn_values(float *out, const float *p, const float *const *v, int n_values, int hd) {
     kernels_active()->attn_values(out, p, v, n_values, hd);
+}
+
+void attn_scores_f16(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out) {
+    kernels_active()->attn_scores_f16(q, k, n_keys, hd, scale, out);
+}
+
+void attn_values_f16(float *out, const float *p, const uint16_t *const *v, int n_values, int hd) {
+    kernels_active()->attn_values_f16(out, p, v, n_values, hd);
 }
 
 void softmax(float *x, int n) { kernels_active()->softmax(x, n); }

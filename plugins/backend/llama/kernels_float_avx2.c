@@ -24,8 +24,19 @@ static inline float lane_tree1(__m256 a) {
     return _mm_cvtss_f32(_mm_add_ps(_mm256_castps256_ps128(hh), _mm256_extractf128_ps(hh, 1)));
 }
 
-void attn_scores_avx2(const float *q, const float *const *k, int n_keys, int hd, float scale,
-                      float *out) {
+#define ATTN_INLINE static inline __attribute__((always_inline))
+
+/* Row s of the keys or values: float rows kf, or half rows kh when `half`
+ * (an F16 cache, converted in registers: exact, so the same bits). */
+ATTN_INLINE __m256 row8(const float *const *kf, const uint16_t *const *kh, int s, int i, const bool half) {
+    return half ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kh[s] + i))) : _mm256_loadu_ps(kf[s] + i);
+}
+ATTN_INLINE float row1(const float *const *kf, const uint16_t *const *kh, int s, int i, const bool half) {
+    return half ? _cvtsh_ss(kh[s][i]) : kf[s][i];
+}
+
+ATTN_INLINE void scores(const float *q, const float *const *kf, const uint16_t *const *kh, int n_keys, int hd,
+                        float scale, float *out, const bool half) {
     const int hd8 = hd / ATTN_LANES * ATTN_LANES;
     const __m256 vscale = _mm256_set1_ps(scale);
     int s = 0;
@@ -34,14 +45,14 @@ void attn_scores_avx2(const float *q, const float *const *k, int n_keys, int hd,
         for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_ps();
         for (int i = 0; i < hd8; i += ATTN_LANES) {
             const __m256 qi = _mm256_loadu_ps(q + i);
-            for (int j = 0; j < 8; j++) acc[j] = _mm256_fmadd_ps(qi, _mm256_loadu_ps(k[s + j] + i), acc[j]);
+            for (int j = 0; j < 8; j++) acc[j] = _mm256_fmadd_ps(qi, row8(kf, kh, s + j, i, half), acc[j]);
         }
         __m256 d = lane_trees8(acc);
         if (hd8 < hd) {
             float t[8];
             _mm256_storeu_ps(t, d);
             for (int j = 0; j < 8; j++)
-                for (int i = hd8; i < hd; i++) t[j] = fmaf(q[i], k[s + j][i], t[j]);
+                for (int i = hd8; i < hd; i++) t[j] = fmaf(q[i], row1(kf, kh, s + j, i, half), t[j]);
             d = _mm256_loadu_ps(t);
         }
         _mm256_storeu_ps(out + s, _mm256_mul_ps(d, vscale));
@@ -49,17 +60,26 @@ void attn_scores_avx2(const float *q, const float *const *k, int n_keys, int hd,
     for (; s < n_keys; s++) {
         __m256 acc = _mm256_setzero_ps();
         for (int i = 0; i < hd8; i += ATTN_LANES)
-            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k[s] + i), acc);
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), row8(kf, kh, s, i, half), acc);
         float d = lane_tree1(acc);
-        for (int i = hd8; i < hd; i++) d = fmaf(q[i], k[s][i], d);
+        for (int i = hd8; i < hd; i++) d = fmaf(q[i], row1(kf, kh, s, i, half), d);
         out[s] = d * scale;
     }
+}
+
+void attn_scores_avx2(const float *q, const float *const *k, int n_keys, int hd, float scale, float *out) {
+    scores(q, k, NULL, n_keys, hd, scale, out, false);
+}
+
+void attn_scores_f16_avx2(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out) {
+    scores(q, NULL, k, n_keys, hd, scale, out, true);
 }
 
 /* Up to 64 output floats stay in registers while all values pass. */
 enum { OUT_VECS = 8 };
 
-void attn_values_avx2(float *out, const float *p, const float *const *v, int n_values, int hd) {
+ATTN_INLINE void values(float *out, const float *p, const float *const *vf, const uint16_t *const *vh,
+                        int n_values, int hd, const bool half) {
     const int hd8 = hd / ATTN_LANES * ATTN_LANES;
     for (int i0 = 0; i0 < hd8; i0 += OUT_VECS * ATTN_LANES) {
         const int nv = (hd8 - i0) / ATTN_LANES < OUT_VECS ? (hd8 - i0) / ATTN_LANES : OUT_VECS;
@@ -68,25 +88,32 @@ void attn_values_avx2(float *out, const float *p, const float *const *v, int n_v
             for (int c = 0; c < OUT_VECS; c++) o[c] = _mm256_loadu_ps(out + i0 + c * ATTN_LANES);
             for (int s = 0; s < n_values; s++) {
                 const __m256 ps = _mm256_broadcast_ss(p + s);
-                const float *vs = v[s] + i0;
                 for (int c = 0; c < OUT_VECS; c++)
-                    o[c] = _mm256_fmadd_ps(ps, _mm256_loadu_ps(vs + c * ATTN_LANES), o[c]);
+                    o[c] = _mm256_fmadd_ps(ps, row8(vf, vh, s, i0 + c * ATTN_LANES, half), o[c]);
             }
             for (int c = 0; c < OUT_VECS; c++) _mm256_storeu_ps(out + i0 + c * ATTN_LANES, o[c]);
         } else {
             for (int c = 0; c < nv; c++) {
                 __m256 oc = _mm256_loadu_ps(out + i0 + c * ATTN_LANES);
                 for (int s = 0; s < n_values; s++)
-                    oc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + s), _mm256_loadu_ps(v[s] + i0 + c * ATTN_LANES), oc);
+                    oc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + s), row8(vf, vh, s, i0 + c * ATTN_LANES, half), oc);
                 _mm256_storeu_ps(out + i0 + c * ATTN_LANES, oc);
             }
         }
     }
     for (int i = hd8; i < hd; i++) {
         float o = out[i];
-        for (int s = 0; s < n_values; s++) o = fmaf(p[s], v[s][i], o);
+        for (int s = 0; s < n_values; s++) o = fmaf(p[s], row1(vf, vh, s, i, half), o);
         out[i] = o;
     }
+}
+
+void attn_values_avx2(float *out, const float *p, const float *const *v, int n_values, int hd) {
+    values(out, p, v, NULL, n_values, hd, false);
+}
+
+void attn_values_f16_avx2(float *out, const float *p, const uint16_t *const *v, int n_values, int hd) {
+    values(out, p, NULL, v, n_values, hd, true);
 }
 
 /* exp_ref on 8 lanes, operation for operation. */
@@ -165,4 +192,10 @@ void swiglu_avx2(float *g, const float *u, int64_t n) {
         const int m = (int)(n - n8);
         store_part(g + n8, swiglu8(load_part(g + n8, m), load_part(u + n8, m)), m);
     }
+}
+
+void f16_to_f32_avx2(const uint16_t *src, float *dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = _cvtsh_ss(src[i]);
 }

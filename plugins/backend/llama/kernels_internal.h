@@ -78,8 +78,12 @@ typedef void (*quant_fn)(const float *x, void *xq, int64_t n);
 typedef void (*attn_scores_fn)(const float *q, const float *const *k, int n_keys, int hd, float scale,
                                float *out);
 typedef void (*attn_values_fn)(float *out, const float *p, const float *const *v, int n_values, int hd);
+typedef void (*attn_scores_f16_fn)(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale,
+                                   float *out);
+typedef void (*attn_values_f16_fn)(float *out, const float *p, const uint16_t *const *v, int n_values, int hd);
 typedef void (*softmax_fn)(float *x, int n);
 typedef void (*swiglu_fn)(float *g, const float *u, int64_t n);
+typedef void (*f16_row_fn)(const uint16_t *src, float *dst, int64_t n);
 
 enum kernel_slot {
     SLOT_F32,
@@ -101,8 +105,11 @@ typedef struct kernel_table {
     quant_fn quant_q8_K; /* activations for K-quant weights */
     attn_scores_fn attn_scores;
     attn_values_fn attn_values;
+    attn_scores_f16_fn attn_scores_f16;
+    attn_values_f16_fn attn_values_f16;
     softmax_fn softmax;
     swiglu_fn swiglu;
+    f16_row_fn f16_to_f32;
 } kernel_table;
 
 extern const kernel_table kernels_avx2_table;
@@ -112,11 +119,13 @@ extern const kernel_table kernels_avx512_table;
 matmul_kernel matmul_q8_0_avx2, matmul_q4_0_avx2, matmul_q8_0_split_avx2;
 void quant_q8_0_avx2(const float *x, void *xq, int64_t n);
 void quant_q8_K_avx2(const float *x, void *xq, int64_t n);
+void f16_to_f32_avx2(const uint16_t *src, float *dst, int64_t n);
 #define KERNELS_AVX2_SHARED                                                                                    \
     .matmul[SLOT_Q8_0] = matmul_q8_0_avx2, .matmul[SLOT_Q4_0] = matmul_q4_0_avx2,                              \
     .matmul[SLOT_Q8_0_SPLIT] = matmul_q8_0_split_avx2, .quant_q8_0 = quant_q8_0_avx2,                          \
     .quant_q8_K = quant_q8_K_avx2, .attn_scores = attn_scores_avx2, .attn_values = attn_values_avx2,           \
-    .softmax = softmax_avx2, .swiglu = swiglu_avx2
+    .softmax = softmax_avx2, .swiglu = swiglu_avx2, .f16_to_f32 = f16_to_f32_avx2,                             \
+    .attn_scores_f16 = attn_scores_f16_avx2, .attn_values_f16 = attn_values_f16_avx2
 /* The table in use (kernels_init() on first call). */
 const kernel_table *kernels_active(void);
 
@@ -142,6 +151,8 @@ void softmax_avx2(float *x, int n);
 void swiglu_avx2(float *g, const float *u, int64_t n);
 void attn_scores_avx2(const float *q, const float *const *k, int n_keys, int hd, float scale, float *out);
 void attn_values_avx2(float *out, const float *p, const float *const *v, int n_values, int hd);
+void attn_scores_f16_avx2(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out);
+void attn_values_f16_avx2(float *out, const float *p, const uint16_t *const *v, int n_values, int hd);
 
 /* Activations for split weight types (kernels.h): the Q8_0 blocks, then,
  * 4-byte aligned, the block scales as floats (zero up to a multiple of 8

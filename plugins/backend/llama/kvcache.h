@@ -126,6 +126,15 @@ static inline const float *kv_value(const kv_cache *c, const kv_layer *L, int32_
     return kv_read_row(c, kv_row(c, L->v, slot, h), tmp);
 }
 
+/* Asks for the key (value) row of head h at `slot` ahead of its use:
+ * attention walks one head's rows, n_kv_heads rows apart, a stride the
+ * hardware prefetcher follows late. Quantized-store slots are left alone. */
+static inline void kv_prefetch(const kv_cache *c, const kv_layer *L, int32_t slot, int h, bool value) {
+    if (slot < L->nq) return;
+    const uint8_t *row = kv_row(c, value ? L->v : L->k, slot, h);
+    for (size_t o = 0; o < c->row_stride; o += 64) __builtin_prefetch(row + o);
+}
+
 /* Readies slots [len, len + n) of every layer for new tokens: positions set,
  * attention sums zeroed. The caller then fills keys/values and advances len. */
 void kv_cache_append(kv_cache *c, const int32_t *positions, int32_t n);
