@@ -1,8 +1,10 @@
 /* AVX-512 VNNI kernels (with AVX512VL, on 256- and 512-bit vectors). Compiled with
  * -mavx512f -mavx512bw -mavx512vl -mavx512vnni; reached only through
- * kernels_avx512_table, which kernels_init() selects after cpuid. Only the
- * X8 kernels have an AVX-512 form: the table takes every other entry from
- * the AVX2 file.
+ * kernels_avx512_table, which kernels_init() selects after cpuid. The X8,
+ * F32/F16 (batches of 5+ rows) and K-quant matmuls have an AVX-512 form
+ * here; the table takes every other entry (Q8_0/Q4_0 file layouts, split
+ * rows, activation quantizers, attention, softmax, SwiGLU) from the AVX2
+ * files.
  *
  * X8 groups (layouts: kernels.h, kernels_avx2.c): vpdpbusd multiplies
  * unsigned weight bytes by signed activation bytes and adds each lane's 4
