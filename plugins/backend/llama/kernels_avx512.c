@@ -19,15 +19,11 @@
 /* F32 / F16 (kernels_float_x86.h): two chains per (row, batch row), so up
  * to 4 batch rows are computed one weight row at a time, as one memory
  * stream (F16 decode 2.2x faster than the AVX2 tiles on Zen 4). Larger
- * batches go to the 512-bit tiles below (FLOAT_LARGE_MATMUL), so the
- * header's 3 x 4 tiles (FLOAT_RB x FLOAT_BT) are not used here. */
+ * batches go to the 512-bit tiles below (FLOAT_LARGE_MATMUL). */
 #define FLOAT_CHAINS 2
 #define FLOAT_SMALL_BATCH 4
 #define FLOAT_SMALL_BT 4
 #define FLOAT_SMALL_R 1
-#define FLOAT_RB 3
-#define FLOAT_BT 4
-#define FLOAT_PREFETCH_F16 1
 static void fz_matmul(const mm_args *a, int64_t r0, int64_t r1, int n_batch, int is_f16);
 #define FLOAT_LARGE_MATMUL fz_matmul /* batches over FLOAT_SMALL_BATCH rows, below */
 #include "kernels_float_x86.h"

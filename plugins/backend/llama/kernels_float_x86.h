@@ -5,13 +5,14 @@
  *   FLOAT_SMALL_BATCH  up to this many batch rows, tiles are FLOAT_SMALL_R
  *   FLOAT_SMALL_R      rows by FLOAT_SMALL_BT batch rows (FLOAT_SMALL_R 1:
  *   FLOAT_SMALL_BT     one row at a time, a single weight stream)
- *   FLOAT_RB           rows per tile for larger batches
- *   FLOAT_BT           batch rows per tile for larger batches (3 or more)
- *   FLOAT_PREFETCH_F16 1: F16 tiles ask for their rows two tiles ahead
  *   FLOAT_LARGE_MATMUL optional: a function (const mm_args *, r0, r1,
  *                      n_batch, is_f16) that takes batches over
- *                      FLOAT_SMALL_BATCH rows instead of the tiles here; it
- *                      must give the same bits
+ *                      FLOAT_SMALL_BATCH rows; it must give the same bits.
+ *                      Without it, larger batches use these tiles:
+ *   FLOAT_RB           rows per tile for larger batches
+ *   FLOAT_BT           batch rows per tile for larger batches (3 or more)
+ *   FLOAT_PREFETCH_F16 1: F16 tiles of several rows ask for their rows two
+ *                      tiles ahead
  *
  * Result order: element chunk m (8 elements) of a row goes to chain
  * m % FLOAT_CHAINS; the chains are added, reduced, and the n % 8 tail added
@@ -25,8 +26,8 @@
  * of 2-4 rows read that many streams side by side, which Zen 4 delivered at
  * 12-13 GB/s where one stream gets 31-34 (docs/performance.md, "Float
  * weights one row at a time"). Large batches reuse each row across many
- * batch rows and keep 3 x 4 tiles; with two chains those need 24
- * accumulators, so only the 32-register ISA takes FLOAT_CHAINS 2. */
+ * batch rows: the AVX2 file keeps 3 x 4 tiles here, the AVX-512 file its
+ * own 512-bit tiles (FLOAT_LARGE_MATMUL). */
 #ifndef WEFT_LLAMA_KERNELS_FLOAT_X86_H
 #define WEFT_LLAMA_KERNELS_FLOAT_X86_H
 
@@ -34,7 +35,11 @@
 #error "FLOAT_CHAINS must be 1 or 2"
 #endif
 
-#if FLOAT_BT < 3 || FLOAT_SMALL_BT > FLOAT_BT
+#ifdef FLOAT_LARGE_MATMUL /* only small tiles are built */
+#define FLOAT_RB FLOAT_SMALL_R
+#define FLOAT_BT FLOAT_SMALL_BT
+#define FLOAT_PREFETCH_F16 0
+#elif FLOAT_BT < 3 || FLOAT_SMALL_BT > FLOAT_BT
 #error "FLOAT_BT must be 3 or more, and FLOAT_SMALL_BT at most FLOAT_BT"
 #endif
 
@@ -122,8 +127,10 @@ ALWAYS_INLINE void float_tiles(const mm_args *a, int64_t r, int R, int b0, int B
         FLOAT_TILE_R(a, r, 1, b0, B, is_f16, FLOAT_BT);
     else if (R == FLOAT_SMALL_R)
         FLOAT_TILE_R(a, r, FLOAT_SMALL_R, b0, B, is_f16, FLOAT_SMALL_BT);
+#ifndef FLOAT_LARGE_MATMUL
     else
         FLOAT_TILE_R(a, r, FLOAT_RB, b0, B, is_f16, FLOAT_BT);
+#endif
 }
 
 static void f32_tiles(const mm_args *a, int64_t r, int R, int b0, int B) { float_tiles(a, r, R, b0, B, 0); }
