@@ -602,6 +602,56 @@ Test(model, split_rows_match_file_layout, .timeout = 120) {
     }
 }
 
+/* Q4_K / Q6_K matrices interleaved by 8 on load (kernels.h) go to kernels
+ * that form the scalar reference's integers and float steps, so a model of
+ * them gives, under the best ISA, exactly the logits of its file layout
+ * under the scalar reference (WEFT_KERNEL_ISA=scalar): every other kernel
+ * a K-quant model reaches (attention, softmax, SwiGLU, Q8_K activations)
+ * matches its reference bit for bit too. */
+Test(model, k_quant_rows_are_the_reference, .timeout = 120) {
+    int32_t seq[256];
+    const int n = reference_sequence(seq);
+    const ggml_type types[2] = {GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
+    for (int k = 0; k < 2; k++) {
+        rm_spec spec = LLAMA_SPEC;
+        spec.type = types[k];
+        char path[256], err[512];
+        make_random(path, sizeof path, &spec);
+        for (int i = 0; i < n; i++) seq[i] %= spec.vocab;
+        FILE *fp = fopen(path, "rb");
+        cr_assert(fp);
+        fseek(fp, 0, SEEK_END);
+        const long size = ftell(fp);
+        rewind(fp);
+        uint8_t *bytes = malloc((size_t)size);
+        cr_assert(fread(bytes, 1, (size_t)size, fp) == (size_t)size);
+        fclose(fp);
+        gguf_file *f = gguf_open_memory(bytes, (size_t)size, path, err, sizeof err);
+        cr_assert(f, "%s", err);
+        model *mem = model_from_gguf(f, err, sizeof err);
+        cr_assert(mem, "%s", err);
+        llm A, B;
+        llm_open(&A, path, 1, WEFT_KV_F32, 0, 64);
+        llm_open_model(&B, mem, 1, WEFT_KV_F32, 0, 64);
+        cr_assert_eq(A.m->w.layers[0].w_down.type, kernels_split_type(types[k], spec.dim, spec.ffn), "split on load");
+        cr_assert_neq(A.m->w.layers[0].w_down.type, types[k]);
+        cr_assert_eq(B.m->w.layers[0].w_down.type, types[k], "a caller's buffer keeps the file layout");
+        float *a = logits_buf(&A, n), *b = logits_buf(&B, n);
+        kernels_init(-1);
+        llm_eval(&A, seq, n, NULL, NULL, a);
+        kernels_init(KERNEL_SCALAR);
+        llm_eval(&B, seq, n, NULL, NULL, b);
+        kernels_init(-1);
+        cr_assert(memcmp(a, b, sizeof(float) * (size_t)n * A.n_vocab) == 0, "%s: max |dlogit| %g",
+                  ggml_type_name(types[k]), (double)max_abs_diff(a, b, (size_t)n * A.n_vocab));
+        free(a), free(b);
+        llm_close(&A);
+        llm_close(&B);
+        free(bytes);
+        unlink(path);
+    }
+}
+
 /* --------------------------------------------------- limits and signals */
 
 Test(model, context_overflow_leaves_cache_unchanged) {

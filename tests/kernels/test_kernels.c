@@ -137,6 +137,8 @@ static const char *type_name(ggml_type t) {
     return t == WEFT_TYPE_Q8_0_SPLIT   ? "Q8_0 split"
            : t == WEFT_TYPE_Q4_0_X8    ? "Q4_0 x8"
            : t == WEFT_TYPE_Q8_0_X8    ? "Q8_0 x8"
+           : t == WEFT_TYPE_Q4_K_X8    ? "Q4_K x8"
+           : t == WEFT_TYPE_Q6_K_X8    ? "Q6_K x8"
                                        : ggml_type_name(t);
 }
 
@@ -147,6 +149,13 @@ static uint8_t *make_weights(ggml_type t, int rows, int n) {
     const size_t rb = row_bytes(t, n);
     uint8_t *w = malloc(rb * rows);
     cr_assert(w);
+    if (t == WEFT_TYPE_Q4_K_X8 || t == WEFT_TYPE_Q6_K_X8) {
+        uint8_t *f = make_weights(kernels_file_type(t), rows, n);
+        memcpy(w, f, rb * rows);
+        free(f);
+        cr_assert(kernels_split_rows(kernels_file_type(t), w, rows, n));
+        return w;
+    }
     if (t == GGML_TYPE_Q4_K || t == GGML_TYPE_Q6_K) {
         for (size_t i = 0; i < rb * rows; i++) w[i] = (uint8_t)rnd();
         for (size_t b = 0; b < rb * rows / (t == GGML_TYPE_Q4_K ? 144 : 210); b++) {
@@ -215,7 +224,8 @@ static const ggml_type all_types[] = {GGML_TYPE_F32,        GGML_TYPE_F16,
                                       GGML_TYPE_Q8_0,       GGML_TYPE_Q4_0,
                                       GGML_TYPE_Q4_K,       GGML_TYPE_Q6_K,
                                       GGML_TYPE_BF16,       WEFT_TYPE_Q8_0_SPLIT,
-                                      WEFT_TYPE_Q4_0_X8,    WEFT_TYPE_Q8_0_X8};
+                                      WEFT_TYPE_Q4_0_X8,    WEFT_TYPE_Q8_0_X8,
+                                      WEFT_TYPE_Q4_K_X8,    WEFT_TYPE_Q6_K_X8};
 #define N_TYPES (int)(sizeof all_types / sizeof all_types[0])
 static const int batches[] = {1, 2, 3, 4, 5, 8, 16, 17};
 #define N_BATCHES (int)(sizeof batches / sizeof batches[0])
@@ -251,7 +261,11 @@ static int sizes_for(ggml_type t, int *out) {
 
 /* 37 rows: 4- and 2-row tiles, leftovers, a 16-row block boundary; the X8
  * types need whole groups of 8, and 40 rows give 5 of them. */
-static int rows_for(ggml_type t) { return t == WEFT_TYPE_Q4_0_X8 || t == WEFT_TYPE_Q8_0_X8 ? 40 : 37; }
+static int rows_for(ggml_type t) {
+    return t == WEFT_TYPE_Q4_0_X8 || t == WEFT_TYPE_Q8_0_X8 || t == WEFT_TYPE_Q4_K_X8 || t == WEFT_TYPE_Q6_K_X8
+               ? 40
+               : 37;
+}
 #define MAX_ROWS 40
 #define LDY_PAD 3
 #define SENTINEL -12345.0f
@@ -283,6 +297,11 @@ static void simd_matches_reference(void) {
                         for (int i = 0; i < n; i++) S += (double)wmag[i] * fabsf(xv[i]);
                         const double tol = (m + 4) * FLT_EPSILON * S;
                         const float a = ys[b * ldy + r], e = yr[b * ldy + r];
+                        /* K-quant X8 kernels form the reference's integers
+                         * and float steps: the same bits */
+                        if (t == WEFT_TYPE_Q4_K_X8 || t == WEFT_TYPE_Q6_K_X8)
+                            cr_assert(memcmp(&a, &e, sizeof a) == 0, "%s %s n=%d batch=%d/%d row=%d: %.9g != %.9g",
+                                      ISA, type_name(t), n, b, nb, r, a, e);
                         cr_assert(fabs((double)a - e) <= tol,
                                   "%s %s n=%d batch=%d/%d row=%d: simd %.9g ref %.9g (tol %.3g)", ISA,
                                   type_name(t), n, b, nb, r, a, e, tol);
@@ -304,8 +323,9 @@ Test(kernels, matmul_simd_matches_reference) { for_each_simd_isa(simd_matches_re
  * float steps: their results must be the same bits, at every batch size. */
 Test(kernels, avx512_is_avx2_bit_for_bit) {
     if (best_isa() < KERNEL_AVX512) cr_skip_test("no AVX-512 VNNI");
-    const ggml_type types[] = {WEFT_TYPE_Q4_0_X8, WEFT_TYPE_Q8_0_X8, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
-    for (int ti = 0; ti < 4; ti++) {
+    const ggml_type types[] = {WEFT_TYPE_Q4_0_X8, WEFT_TYPE_Q8_0_X8, WEFT_TYPE_Q4_K_X8, WEFT_TYPE_Q6_K_X8,
+                               GGML_TYPE_Q4_K,    GGML_TYPE_Q6_K};
+    for (int ti = 0; ti < 6; ti++) {
         const ggml_type t = types[ti];
         const int ROWS = rows_for(t), maxb = 17;
         int ns[4];
@@ -421,7 +441,15 @@ Test(kernels, split_rows_keep_the_values) {
     cr_assert_eq(kernels_split_type(GGML_TYPE_Q8_0, 16, 96), WEFT_TYPE_Q8_0_X8);
     cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_0, 16, 96), WEFT_TYPE_Q4_0_X8);
     cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_0, 12, 96), GGML_TYPE_Q4_0, "not whole groups of 8");
-    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_K, 8, 256), GGML_TYPE_Q4_K);
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_K, 8, 256), WEFT_TYPE_Q4_K_X8);
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q4_K, 12, 256), GGML_TYPE_Q4_K, "not whole groups of 8");
+    cr_assert_eq(kernels_file_type(WEFT_TYPE_Q4_K_X8), GGML_TYPE_Q4_K);
+    cr_assert_eq(row_bytes(WEFT_TYPE_Q4_K_X8, 512), row_bytes(GGML_TYPE_Q4_K, 512));
+    cr_assert_eq(act_bytes(WEFT_TYPE_Q4_K_X8, 512), act_bytes(GGML_TYPE_Q4_K, 512));
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q6_K, 16, 256), WEFT_TYPE_Q6_K_X8);
+    cr_assert_eq(kernels_split_type(GGML_TYPE_Q6_K, 9, 256), GGML_TYPE_Q6_K, "not whole groups of 8");
+    cr_assert_eq(kernels_file_type(WEFT_TYPE_Q6_K_X8), GGML_TYPE_Q6_K);
+    cr_assert_eq(row_bytes(WEFT_TYPE_Q6_K_X8, 512), row_bytes(GGML_TYPE_Q6_K, 512));
     cr_assert_eq(kernels_file_type(WEFT_TYPE_Q4_0_X8), GGML_TYPE_Q4_0);
     cr_assert_eq(row_bytes(WEFT_TYPE_Q4_0_X8, 320), row_bytes(GGML_TYPE_Q4_0, 320));
     cr_assert_eq(kernels_file_type(WEFT_TYPE_Q8_0_X8), GGML_TYPE_Q8_0);
@@ -489,6 +517,58 @@ Test(kernels, split_rows_keep_the_values) {
     dequantize_matrix_row(WEFT_TYPE_Q8_0_X8, w8, 1, 64, got);
     cr_assert(memcmp(want, got, sizeof want) == 0 && got[32 + 5] < 0.0f, "-128 in a Q8_0 x8 row");
     free(w8);
+}
+
+/* Q4_K_X8 and Q6_K_X8: the layouts kernels.h documents, the same values
+ * and the same reference products as the file layout. */
+static void k_x8_layout(const uint8_t *fb, const uint8_t *sb, int l, bool q4, int r) {
+    if (q4) {
+        cr_assert(memcmp(sb + 2 * l, fb, 2) == 0 && memcmp(sb + 16 + 2 * l, fb + 2, 2) == 0, "row %d d, dmin", r);
+        for (int i = 0; i < 12; i++) cr_assert_eq(sb[32 + 8 * i + l], fb[4 + i], "row %d scale byte %d", r, i);
+    } else {
+        cr_assert(memcmp(sb + 2 * l, fb + 208, 2) == 0, "row %d d", r);
+        for (int j = 0; j < 16; j++) cr_assert_eq(sb[16 + 8 * j + l], fb[192 + j], "row %d scale %d", r, j);
+    }
+    for (int c = 0; c < 8; c++)
+        for (int e = 0; e < 32; e++) {
+            const int i = 32 * c + e; /* element of the super-block */
+            int q;
+            if (q4) {
+                q = (fb[16 + 32 * (c / 2) + e] >> (4 * (c & 1))) & 0xF;
+            } else { /* ggml's Q6_K: ql, qh halves of 128 elements */
+                const int h = i / 128, k = i % 128 / 32;
+                q = ((fb[64 * h + e + 32 * (k & 1)] >> (4 * (k >> 1))) & 0xF) | ((fb[128 + 32 * h + e] >> (2 * k)) & 3) << 4;
+            }
+            const uint8_t nb = sb[(q4 ? 128 : 144) + 128 * c + 32 * (e / 8) + 4 * l + e % 4];
+            int got = (e / 4) & 1 ? nb >> 4 : nb & 0xF;
+            if (!q4) got |= ((sb[1168 + 64 * c + 32 * (e / 16) + 4 * l + e % 4] >> (2 * (e / 4 % 4))) & 3) << 4;
+            cr_assert_eq(got, q, "row %d element %d", r, i);
+        }
+}
+
+Test(kernels, k_quant_x8_keeps_the_values) {
+    enum { ROWS = 16, N = 512, NBATCH = 3 };
+    for (int q4 = 0; q4 < 2; q4++) {
+        const ggml_type ft = q4 ? GGML_TYPE_Q4_K : GGML_TYPE_Q6_K, st = kernels_split_type(ft, ROWS, N);
+        const size_t rb = row_bytes(ft, N), bb = q4 ? 144 : 210;
+        uint8_t *w = make_weights(ft, ROWS, N), *sw = malloc(rb * ROWS);
+        memcpy(sw, w, rb * ROWS);
+        cr_assert(kernels_split_rows(ft, sw, ROWS, N));
+        float a[N], b[N];
+        for (int r = 0; r < ROWS; r++) {
+            dequantize_row(ft, w + r * rb, a, N);
+            dequantize_matrix_row(st, sw, r, N, b);
+            cr_assert(memcmp(a, b, sizeof a) == 0, "%s row %d", type_name(st), r);
+            for (int k = 0; k < N / 256; k++)
+                k_x8_layout(w + r * rb + bb * k, sw + (r / 8) * 8 * rb + 8 * bb * k, r % 8, q4, r);
+        }
+        uint8_t *x = make_acts(ft, NBATCH, N);
+        float ya[ROWS * NBATCH], yb[ROWS * NBATCH];
+        matmul_rows_ref(ft, w, N, 0, ROWS, x, NBATCH, ya, ROWS);
+        matmul_rows_ref(st, sw, N, 0, ROWS, x, NBATCH, yb, ROWS);
+        cr_assert(memcmp(ya, yb, sizeof ya) == 0, "%s reference", type_name(st));
+        free(w), free(sw), free(x);
+    }
 }
 
 /* ---- quantization round trips ------------------------------------------------ */

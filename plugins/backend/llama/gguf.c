@@ -57,7 +57,9 @@ static const type_traits *type_info(ggml_type t) {
     case GGML_TYPE_Q8_K: return &q8_k;
     case WEFT_TYPE_Q8_0_SPLIT:
     case WEFT_TYPE_Q4_0_X8:
-    case WEFT_TYPE_Q8_0_X8: return NULL; /* memory layouts, not file types */
+    case WEFT_TYPE_Q8_0_X8:
+    case WEFT_TYPE_Q4_K_X8:
+    case WEFT_TYPE_Q6_K_X8: return NULL; /* memory layouts, not file types */
     }
     return NULL;
 }

@@ -47,6 +47,8 @@ typedef enum ggml_type {
     WEFT_TYPE_Q8_0_SPLIT = 1000,
     WEFT_TYPE_Q4_0_X8 = 1001,
     WEFT_TYPE_Q8_0_X8 = 1002,
+    WEFT_TYPE_Q4_K_X8 = 1003,
+    WEFT_TYPE_Q6_K_X8 = 1004,
 } ggml_type;
 
 typedef struct gguf_str {

@@ -84,6 +84,8 @@ ggml_type kernels_file_type(ggml_type t) {
     case WEFT_TYPE_Q8_0_SPLIT: return GGML_TYPE_Q8_0;
     case WEFT_TYPE_Q4_0_X8: return GGML_TYPE_Q4_0;
     case WEFT_TYPE_Q8_0_X8: return GGML_TYPE_Q8_0;
+    case WEFT_TYPE_Q4_K_X8: return GGML_TYPE_Q4_K;
+    case WEFT_TYPE_Q6_K_X8: return GGML_TYPE_Q6_K;
     default: return t;
     }
 }
@@ -105,6 +107,8 @@ static int slot_of(ggml_type t) {
     case WEFT_TYPE_Q8_0_SPLIT: return SLOT_Q8_0_SPLIT;
     case WEFT_TYPE_Q4_0_X8: return SLOT_Q4_0_X8;
     case WEFT_TYPE_Q8_0_X8: return SLOT_Q8_0_X8;
+    case WEFT_TYPE_Q4_K_X8: return SLOT_Q4_K_X8;
+    case WEFT_TYPE_Q6_K_X8: return SLOT_Q6_K_X8;
     default: return -1;
     }
 }
@@ -117,11 +121,12 @@ static _Noreturn void unsupported(const char *what, ggml_type t) {
 bool kernels_matmul_supported(ggml_type t) { return slot_of(t) >= 0 || t == GGML_TYPE_BF16; }
 
 size_t act_bytes(ggml_type wt, int64_t n) {
-    if (kernels_file_type(wt) != wt) /* split types: blocks and tables (kernels_internal.h) */
-        return act_tables_at(n) + (size_t)(act_blocks_padded(n) + n / QK8_0) * 4;
-    switch (wt) {
+    switch (kernels_file_type(wt)) {
     case GGML_TYPE_Q8_0:
-    case GGML_TYPE_Q4_0: return (size_t)n / QK8_0 * sizeof(blk_q8_0);
+    case GGML_TYPE_Q4_0:
+        if (kernels_file_type(wt) != wt) /* split types: blocks and tables (kernels_internal.h) */
+            return act_tables_at(n) + (size_t)(act_blocks_padded(n) + n / QK8_0) * 4;
+        return (size_t)n / QK8_0 * sizeof(blk_q8_0);
     case GGML_TYPE_Q4_K:
     case GGML_TYPE_Q6_K: return (size_t)n / QK_K * sizeof(blk_q8_K);
     default: return (size_t)n * sizeof(float);
@@ -147,8 +152,21 @@ static void decode_q4_K(const blk_q4_K *b, uint8_t q[QK_K], uint8_t sc[8], uint8
     }
 }
 
+/* Q6_K element i of a 128-element half h: ql/qh/scales advance by 64/32/8
+ * per half; within a half, quarter k = i / 32 takes nibble k>>1 of
+ * ql[(i & 31) + 32*(k&1)] and bits 2k..2k+1 of qh[i & 31]. Loops by
+ * quarter, which vectorize: loading a model decodes every block. */
+static size_t q6_K_ql_byte(int e) { return 64 * (size_t)(e / 128) + e % 32 + 32 * (size_t)((e % 128 / 32) & 1); }
+static int q6_K_ql_shift(int e) { return 4 * ((e % 128 / 32) >> 1); }
+static size_t q6_K_qh_byte(int e) { return 32 * (size_t)(e / 128) + e % 32; }
+static int q6_K_qh_shift(int e) { return 2 * (e % 128 / 32); }
+
 static void decode_q6_K(const blk_q6_K *b, int8_t q[QK_K]) {
-    for (int i = 0; i < QK_K; i++) q[i] = (int8_t)q6_K_value(b, i);
+    for (int h = 0; h < 2; h++)
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 32; i++)
+                q[128 * h + 32 * k + i] = (int8_t)((((b->ql[64 * h + i + 32 * (k & 1)] >> (4 * (k >> 1))) & 0xF) |
+                                                    ((b->qh[32 * h + i] >> (2 * k)) & 3) << 4) - 32);
 }
 
 static int32_t isum_i8(const int8_t *a, const int8_t *b, int n) {
@@ -160,6 +178,10 @@ static int32_t isum_i8(const int8_t *a, const int8_t *b, int n) {
 /* ---- split rows (kernels.h) -------------------------------------------- */
 
 ggml_type kernels_split_type(ggml_type t, int64_t rows, int64_t n) {
+    if (rows % 8 == 0 && n % QK_K == 0) {
+        if (t == GGML_TYPE_Q4_K) return WEFT_TYPE_Q4_K_X8;
+        if (t == GGML_TYPE_Q6_K) return WEFT_TYPE_Q6_K_X8;
+    }
     if (n % QK8_0 != 0) return t;
     if (t == GGML_TYPE_Q8_0) return rows % 8 == 0 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q8_0_SPLIT;
     if (t == GGML_TYPE_Q4_0 && rows % 8 == 0) return WEFT_TYPE_Q4_0_X8;
@@ -174,12 +196,100 @@ static size_t x8_byte(int l, int e) { return (size_t)(32 * (e / 8) + 4 * l + e %
 static int x8_shift(int e) { return (e / 4) & 1 ? 4 : 0; }
 static size_t q8x8_byte(int l, int e) { return (size_t)(32 * (e / 4) + 4 * l + e % 4); }
 
+/* Element e (0..255) of row l in the nibbles of a Q4_K_X8 / Q6_K_X8
+ * super-block: its byte from where they start (the nibble as x8_shift(e %
+ * 32) says), and the byte and shift of the same element in a blk_q4_K's qs
+ * (decode_q4_K). */
+static size_t k_x8_nibble_byte(int l, int e) { return 128 * (size_t)(e / 32) + x8_byte(l, e % 32); }
+static size_t q4_K_qs_byte(int e) { return 32 * (size_t)(e / 64) + e % 32; }
+static int q4_K_qs_shift(int e) { return (e / 32) & 1 ? 4 : 0; }
+
+/* Row l's nibbles of one 32-element chunk (u: its 32 values, low 4 bits
+ * taken) into the chunk's 128 bytes of an X8 layout (x8_byte, x8_shift):
+ * whole bytes at a time, as loading a model repacks every one. */
+static void x8_pack_nibbles(uint8_t *chunk, int l, const uint8_t u[32]) {
+    for (int m = 0; m < 4; m++)
+        for (int i = 0; i < 4; i++)
+            chunk[32 * m + 4 * l + i] = (uint8_t)((u[8 * m + i] & 0xF) | (u[8 * m + 4 + i] & 0xF) << 4);
+}
+
+/* Row l's block b into a Q4_K_X8 super-block sb, and out of one. */
+static void q4_K_x8_put(uint8_t *sb, int l, const blk_q4_K *b) {
+    memcpy(sb + 2 * l, &b->d, 2);
+    memcpy(sb + Q4_K_X8_DMIN + 2 * l, &b->dmin, 2);
+    for (int i = 0; i < 12; i++) sb[Q4_K_X8_SCALES + 8 * i + l] = b->scales[i];
+    for (int j = 0; j < 8; j++) {
+        uint8_t u[32];
+        for (int e = 0; e < 32; e++) u[e] = (uint8_t)(b->qs[32 * (j / 2) + e] >> (4 * (j & 1)));
+        x8_pack_nibbles(sb + Q4_K_X8_QS + 128 * j, l, u);
+    }
+}
+
+static void q4_K_x8_get(const uint8_t *sb, int l, blk_q4_K *b) {
+    memcpy(&b->d, sb + 2 * l, 2);
+    memcpy(&b->dmin, sb + Q4_K_X8_DMIN + 2 * l, 2);
+    for (int i = 0; i < 12; i++) b->scales[i] = sb[Q4_K_X8_SCALES + 8 * i + l];
+    memset(b->qs, 0, sizeof b->qs);
+    for (int e = 0; e < QK_K; e++) {
+        const int q = (sb[Q4_K_X8_QS + k_x8_nibble_byte(l, e)] >> x8_shift(e % 32)) & 0xF;
+        b->qs[q4_K_qs_byte(e)] |= (uint8_t)(q << q4_K_qs_shift(e));
+    }
+}
+
+/* Element e (0..255) of row l in a Q6_K_X8 super-block: the byte and
+ * shift of its high 2 bits (its low 4 are where Q4_K_X8 keeps a nibble,
+ * from Q6_K_X8_QL). */
+static size_t q6_K_x8_hbyte(int l, int e) {
+    const int c = e / 32, i = e % 32;
+    return Q6_K_X8_QH + 64 * (size_t)c + 32 * (size_t)(i / 16) + 4 * (size_t)l + i % 4;
+}
+static int q6_K_x8_hshift(int e) { return 2 * ((e % 32 / 4) % 4); }
+static void q6_K_x8_put(uint8_t *sb, int l, const blk_q6_K *b) {
+    memcpy(sb + 2 * l, &b->d, 2);
+    for (int j = 0; j < QK_K / 16; j++) sb[Q6_K_X8_SCALES + 8 * j + l] = (uint8_t)b->scales[j];
+    int8_t q[QK_K];
+    uint8_t u[QK_K];
+    decode_q6_K(b, q);
+    for (int e = 0; e < QK_K; e++) u[e] = (uint8_t)(q[e] + 32);
+    for (int c = 0; c < QK_K / 32; c++) {
+        x8_pack_nibbles(sb + Q6_K_X8_QL + 128 * c, l, u + 32 * c);
+        for (int i = 0; i < 32; i += 4 * 4) /* 16 elements: 4 high-bit pairs in each of 4 bytes */
+            for (int k = 0; k < 4; k++) {
+                uint8_t hb = 0;
+                for (int t = 0; t < 4; t++) hb |= (uint8_t)((u[32 * c + i + 4 * t + k] >> 4) << (2 * t));
+                sb[q6_K_x8_hbyte(l, 32 * c + i + k)] = hb;
+            }
+    }
+}
+
+static void q6_K_x8_get(const uint8_t *sb, int l, blk_q6_K *b) {
+    memcpy(&b->d, sb + 2 * l, 2);
+    for (int j = 0; j < QK_K / 16; j++) b->scales[j] = (int8_t)sb[Q6_K_X8_SCALES + 8 * j + l];
+    memset(b->ql, 0, sizeof b->ql);
+    memset(b->qh, 0, sizeof b->qh);
+    for (int e = 0; e < QK_K; e++) {
+        const int lo = (sb[Q6_K_X8_QL + k_x8_nibble_byte(l, e)] >> x8_shift(e % 32)) & 0xF;
+        const int hi = (sb[q6_K_x8_hbyte(l, e)] >> q6_K_x8_hshift(e)) & 3;
+        b->ql[q6_K_ql_byte(e)] |= (uint8_t)(lo << q6_K_ql_shift(e));
+        b->qh[q6_K_qh_byte(e)] |= (uint8_t)(hi << q6_K_qh_shift(e));
+    }
+}
+
 /* Block k of row r of a split matrix (rows of n elements), in the file's
  * block layout. */
 static void split_block(ggml_type st, const uint8_t *w, int64_t n, int64_t r, int64_t k, void *out) {
     const int64_t nb = n / QK8_0;
     const size_t rb = row_bytes(st, n);
     uint16_t d;
+    if (st == WEFT_TYPE_Q4_K_X8 || st == WEFT_TYPE_Q6_K_X8) {
+        const bool q4 = st == WEFT_TYPE_Q4_K_X8;
+        const uint8_t *sb = w + (size_t)(r / 8) * 8 * rb + (size_t)k * (q4 ? Q4_K_X8_BYTES : Q6_K_X8_BYTES);
+        if (q4)
+            q4_K_x8_get(sb, (int)(r % 8), out);
+        else
+            q6_K_x8_get(sb, (int)(r % 8), out);
+        return;
+    }
     if (st == WEFT_TYPE_Q8_0_SPLIT) {
         const uint8_t *row = w + (size_t)r * rb;
         blk_q8_0 *b = out;
@@ -224,6 +334,17 @@ bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n) {
     for (int64_t r0 = 0; r0 < rows; r0 += per) {
         uint8_t *dst = (uint8_t *)data + (size_t)r0 * rb;
         memcpy(tmp, dst, rb * per);
+        if (st == WEFT_TYPE_Q4_K_X8 || st == WEFT_TYPE_Q6_K_X8) {
+            memset(dst, 0, rb * per);
+            for (int64_t k = 0; k < n / QK_K; k++)
+                for (int l = 0; l < 8; l++) {
+                    if (st == WEFT_TYPE_Q4_K_X8)
+                        q4_K_x8_put(dst + (size_t)k * Q4_K_X8_BYTES, l, (const blk_q4_K *)(tmp + (size_t)l * rb) + k);
+                    else
+                        q6_K_x8_put(dst + (size_t)k * Q6_K_X8_BYTES, l, (const blk_q6_K *)(tmp + (size_t)l * rb) + k);
+                }
+            continue;
+        }
         for (int64_t k = 0; k < nb; k++) {
             if (st == WEFT_TYPE_Q8_0_SPLIT) {
                 const blk_q8_0 *b = (const blk_q8_0 *)tmp + k;
@@ -263,10 +384,11 @@ void dequantize_matrix_row(ggml_type t, const void *w, int64_t r, int64_t n, flo
         dequantize_row(t, (const uint8_t *)w + (size_t)r * row_bytes(t, n), dst, n);
         return;
     }
-    _Alignas(4) uint8_t blk[sizeof(blk_q8_0)];
-    for (int64_t k = 0; k < n / QK8_0; k++, dst += QK8_0) {
+    const int64_t bn = ggml_blck_size(ft);
+    _Alignas(4) uint8_t blk[sizeof(blk_q6_K)]; /* the largest file block */
+    for (int64_t k = 0; k < n / bn; k++, dst += bn) {
         split_block(t, w, n, r, k, blk);
-        dequantize_row(ft, blk, dst, QK8_0);
+        dequantize_row(ft, blk, dst, bn);
     }
 }
 
@@ -450,10 +572,8 @@ static void quantize_q6_K(const float *x, void *dst, int64_t n) {
                 b[i].scales[j] = (int8_t)(d > 0.0f ? fminf(127.0f, ceilf(step[j] / d)) : 0);
             const float ds = d * b[i].scales[j], id = ds > 0.0f ? 1.0f / ds : 0.0f;
             const int q = round_even(x[idx] * id), v = (q < -32 ? -32 : q > 31 ? 31 : q) + 32;
-            /* inverse of q6_K_value */
-            const int h = idx / 128, k = idx % 128 / 32, l = idx % 32;
-            b[i].ql[64 * h + l + 32 * (k & 1)] |= (uint8_t)((v & 0xF) << (4 * (k >> 1)));
-            b[i].qh[32 * h + l] |= (uint8_t)((v >> 4) << (2 * k));
+            b[i].ql[q6_K_ql_byte(idx)] |= (uint8_t)((v & 0xF) << q6_K_ql_shift(idx));
+            b[i].qh[q6_K_qh_byte(idx)] |= (uint8_t)((v >> 4) << q6_K_qh_shift(idx));
         }
     }
 }
@@ -575,16 +695,16 @@ static dot_fn ref_dot(ggml_type t) {
 static void matmul_split_ref(ggml_type st, const void *w, int64_t n, int64_t r0, int64_t r1,
                              const void *xq, int n_batch, float *y, int64_t ldy) {
     const ggml_type ft = kernels_file_type(st);
-    const size_t xs = act_bytes(st, n);
-    _Alignas(4) uint8_t blk[sizeof(blk_q8_0)];
+    const dot_fn dot = ref_dot(ft);
+    const int64_t bn = ggml_blck_size(ft);
+    const size_t xs = act_bytes(st, n), xblk = act_bytes(ft, bn);
+    _Alignas(4) uint8_t blk[sizeof(blk_q6_K)]; /* the largest file block */
     for (int64_t r = r0; r < r1; r++) {
         for (int b = 0; b < n_batch; b++) y[b * ldy + r] = 0.0f;
-        for (int64_t k = 0; k < n / QK8_0; k++) {
+        for (int64_t k = 0; k < n / bn; k++) {
             split_block(st, w, n, r, k, blk); /* once for every batch row */
-            for (int b = 0; b < n_batch; b++) {
-                const blk_q8_0 *x = (const blk_q8_0 *)((const char *)xq + b * xs) + k;
-                y[b * ldy + r] += ft == GGML_TYPE_Q8_0 ? dot_q8_0(blk, x, QK8_0) : dot_q4_0(blk, x, QK4_0);
-            }
+            for (int b = 0; b < n_batch; b++)
+                y[b * ldy + r] += dot(blk, (const char *)xq + b * xs + k * xblk, bn);
         }
     }
 }

@@ -29,8 +29,9 @@ uint16_t fp32_to_fp16(float f);
  * every cached row it attends to). Exact, so the same bits either way. */
 void fp16_row_to_fp32(const uint16_t *src, float *dst, int64_t n);
 
-/* Split layouts (WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_X8, WEFT_TYPE_Q8_0_X8
- * in gguf.h): the loader rewrites Q8_0 / Q4_0 weight matrices in place into
+/* Split layouts (WEFT_TYPE_Q8_0_SPLIT and WEFT_TYPE_{Q4_0,Q8_0,Q4_K,Q6_K}_X8
+ * in gguf.h): the loader rewrites Q8_0 / Q4_0 / Q4_K / Q6_K weight matrices
+ * in place into
  * these, same bytes in all. The X8 layouts interleave rows in groups of 8
  * (the matrix must have whole groups): a group holds the 8 rows' scales of
  * block 0, of block 1, ... (16 bytes each), then the quants block by block.
@@ -42,11 +43,23 @@ void fp16_row_to_fp32(const uint16_t *src, float *dst, int64_t n);
  * dot for 8 rows at once (docs/performance.md, "Split weight rows"). Q8_0
  * matrices without whole groups use split rows: each row holds its nb block
  * scales (fp16) first, then 32 quant bytes per block. Rows of a split
- * matrix are not separately addressable: use dequantize_matrix_row. */
+ * matrix are not separately addressable: use dequantize_matrix_row.
+ * Q4_K_X8 (whole groups of 8 rows): a group is its super-blocks in order,
+ * 1152 bytes each: the 8 rows' d (fp16, 16 bytes), their dmin (16), their
+ * 12 scale bytes (byte b of row l at 32 + 8 b + l), then sub-block j
+ * (elements 32 j .. 32 j + 31, as nibbles) at 128 + 128 j in Q4_0_X8's
+ * block layout. Q6_K_X8 (whole groups of 8 rows), 1680 bytes a
+ * super-block: the 8 rows' d (16 bytes), their 16 scales (scale j of row l
+ * at 16 + 8 j + l), the low 4 bits of the quants + 32 (0..63) at 144 in
+ * Q4_K_X8's nibble layout, then their high 2 bits at 1168: element e of
+ * sub-block pair c (elements 32 c + e) of row l in bits 2 ((e / 4) % 4) of
+ * byte 64 c + 32 (e / 16) + 4 l + e % 4. A lane's quants meet Q8_K bytes
+ * in one dpbusd, and the 8 rows' scales decode in 8 lanes at once
+ * (docs/performance.md, "K-quant rows interleaved by 8"). */
 
 /* The split type for a matrix of `rows` rows of type t and length n, or t
- * if it has none (Q4_0 needs rows in whole groups of 8; Q8_0 without them
- * gets split rows). */
+ * if it has none (Q4_0, Q4_K and Q6_K need rows in whole groups of 8; Q8_0
+ * without them gets split rows). */
 ggml_type kernels_split_type(ggml_type t, int64_t rows, int64_t n);
 /* Rewrite a matrix of `rows` rows of type t (length n) in place as
  * kernels_split_type(t, rows, n). False, and nothing rewritten, when it has

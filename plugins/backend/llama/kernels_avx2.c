@@ -490,11 +490,46 @@ ALWAYS_INLINE void x8_dots_avx2(const uint8_t *qk, const blk_q8_0 *const *xr, in
 
 DEFINE_X8_GROUP(x8_group_avx2, x8_dots_avx2, true)
 
-DEFINE_X8_TILE(x8_tile, x8_group_avx2, X8_BATCH)
+DEFINE_X8_TILE(x8_tile, x8_group_avx2, X8_BATCH, blk_q8_0)
 
 static void matmul_x8(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
                       float *y, int64_t ldy, const bool q8) {
-    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, q8, X8_BATCH, x8_tile, NULL);
+    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, q8 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8, X8_BATCH, x8_tile, NULL);
+}
+
+/* Q4_K_X8 / Q6_K_X8 (kernels_x86.h): maddubs pairs add up in int16 while
+ * they fit (Q4_K: 2 * 15 * 128 a lane, 8 of them: 30720; Q6_K: 2 * 63 *
+ * 128, 2 of them: 32256), and madd with the scale pairs gives sc * dot in
+ * int32. */
+ALWAYS_INLINE __m256i maddubs_run(const __m256i *v, const int8_t *x, int n) {
+    __m256i s = _mm256_maddubs_epi16(v[0], bcast4(x));
+    for (int c = 1; c < n; c++) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[c], bcast4(x + 4 * c)));
+    return s;
+}
+
+ALWAYS_INLINE __m256i q4_K_x8_chunk_avx2(const __m256i v[8], const int8_t *x, const q4_K_x8_sc *s, int c) {
+    return _mm256_madd_epi16(maddubs_run(v, x, 8), s->sc[c]);
+}
+
+ALWAYS_INLINE __m256i q6_K_x8_chunk_avx2(const __m256i v[8], const int8_t *x, const q6_K_x8_sc *s, int c) {
+    __m256i d = _mm256_setzero_si256();
+    for (int h = 0; h < 4; h++) d = _mm256_add_epi32(d, _mm256_madd_epi16(maddubs_run(v + 2 * h, x + 8 * h, 2), s->sc[2 * c + h / 2]));
+    return d;
+}
+
+DEFINE_K_X8_GROUP(q4_K_x8_group_avx2, q4_K, Q4_K_X8_BYTES, q4_K_x8_chunk_avx2, true)
+DEFINE_K_X8_GROUP(q6_K_x8_group_avx2, q6_K, Q6_K_X8_BYTES, q6_K_x8_chunk_avx2, true)
+DEFINE_X8_TILE(q4_K_x8_tile_avx2, q4_K_x8_group_avx2, X8_BATCH, blk_q8_K)
+DEFINE_X8_TILE(q6_K_x8_tile_avx2, q6_K_x8_group_avx2, X8_BATCH, blk_q8_K)
+
+static void matmul_q4_K_x8_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                                float *y, int64_t ldy) {
+    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, WEFT_TYPE_Q4_K_X8, X8_BATCH, q4_K_x8_tile_avx2, NULL);
+}
+
+static void matmul_q6_K_x8_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                                float *y, int64_t ldy) {
+    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, WEFT_TYPE_Q6_K_X8, X8_BATCH, q6_K_x8_tile_avx2, NULL);
 }
 
 /* ---- K-quants, Q8_K activations -------------------------------------------
@@ -548,7 +583,7 @@ ALWAYS_INLINE void q4_K_rowtile_body(const mm_args *a, int64_t r, int b0, const 
 DEFINE_K_TILE(q4_K_rowtile, q4_K_rowtile_body)
 
 /* Q6_K: 8 groups of 32 (t = 4*half + quarter), each the 4 low bits from a
- * nibble of ql and 2 high bits from qh (see q6_K_value). q stays unsigned
+ * nibble of ql and 2 high bits from qh (see decode_q6_K). q stays unsigned
  * (0..63) for maddubs; the -32 offset is folded in through the bsums. */
 ALWAYS_INLINE void q6_K_rowtile_body(const mm_args *a, int64_t r, int b0, const int B) {
     const blk_q6_K *w = (const blk_q6_K *)(a->w + (size_t)r * a->ws);
@@ -692,6 +727,8 @@ const kernel_table kernels_avx2_table = {
     .matmul[SLOT_F16] = float_matmul_f16,
     .matmul[SLOT_Q4_0_X8] = matmul_q4_0_x8_avx2,
     .matmul[SLOT_Q8_0_X8] = matmul_q8_0_x8_avx2,
+    .matmul[SLOT_Q4_K_X8] = matmul_q4_K_x8_avx2,
+    .matmul[SLOT_Q6_K_X8] = matmul_q6_K_x8_avx2,
     .matmul[SLOT_Q4_K] = matmul_q4_K_avx2,
     .matmul[SLOT_Q6_K] = matmul_q6_K_avx2,
 };

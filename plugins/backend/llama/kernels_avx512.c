@@ -192,7 +192,7 @@ ALWAYS_INLINE void x8_dots_vnni(const uint8_t *qk, const blk_q8_0 *const *xr, in
  * 3.7-3.9 with x8_prefetch. Q4_0_X8 rows and batches lose without it. */
 DEFINE_X8_GROUP(x8_group_vnni, x8_dots_vnni, false)
 
-DEFINE_X8_TILE(x8_tile_vnni, x8_group_vnni, X8_TILE)
+DEFINE_X8_TILE(x8_tile_vnni, x8_group_vnni, X8_TILE, blk_q8_0)
 
 /* ---- two groups at once, in 512-bit vectors ----
  * With 8 batch rows the one-group loop above issues a load for every
@@ -263,11 +263,11 @@ ALWAYS_INLINE void x8_pair_group(const uint8_t *ga, size_t gbytes, int64_t n, co
     for (int j = 0; j < B; j++) _mm512_storeu_ps(out + X8_OUT * j, acc[j]);
 }
 
-DEFINE_X8_TILE(x8_pair_tile, x8_pair_group, X8_TILE)
+DEFINE_X8_TILE(x8_pair_tile, x8_pair_group, X8_TILE, blk_q8_0)
 
 ALWAYS_INLINE void x8_matmul_vnni(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
                                   float *y, int64_t ldy, bool q8) {
-    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, q8, X8_TILE, x8_tile_vnni,
+    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, q8 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8, X8_TILE, x8_tile_vnni,
               n_batch >= X8_PAIR_MIN_BATCH ? x8_pair_tile : NULL);
 }
 
@@ -279,6 +279,41 @@ static void matmul_q4_0_x8_vnni(const void *w, int64_t n, int64_t r0, int64_t r1
 static void matmul_q8_0_x8_vnni(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
                                 float *y, int64_t ldy) {
     x8_matmul_vnni(w, n, r0, r1, xq, n_batch, y, ldy, true);
+}
+
+/* Q4_K_X8 / Q6_K_X8 (kernels_x86.h): a sub-block's dot in dpbusd, times
+ * its scale. */
+ALWAYS_INLINE __m256i dpbusd_run(const __m256i *v, const int8_t *x, int n) {
+    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256(); /* two chains */
+    for (int c = 0; c < n; c += 2) {
+        s0 = dpbusd_bcast(s0, v[c], x + 4 * c);
+        s1 = dpbusd_bcast(s1, v[c + 1], x + 4 * c + 4);
+    }
+    return _mm256_add_epi32(s0, s1);
+}
+
+ALWAYS_INLINE __m256i q4_K_x8_chunk_vnni(const __m256i v[8], const int8_t *x, const q4_K_x8_sc *s, int c) {
+    return _mm256_mullo_epi32(dpbusd_run(v, x, 8), s->sc[c]);
+}
+
+ALWAYS_INLINE __m256i q6_K_x8_chunk_vnni(const __m256i v[8], const int8_t *x, const q6_K_x8_sc *s, int c) {
+    return _mm256_add_epi32(_mm256_mullo_epi32(dpbusd_run(v, x, 4), s->sc[2 * c]),
+                            _mm256_mullo_epi32(dpbusd_run(v + 4, x + 16, 4), s->sc[2 * c + 1]));
+}
+
+DEFINE_K_X8_GROUP(q4_K_x8_group_vnni, q4_K, Q4_K_X8_BYTES, q4_K_x8_chunk_vnni, false)
+DEFINE_K_X8_GROUP(q6_K_x8_group_vnni, q6_K, Q6_K_X8_BYTES, q6_K_x8_chunk_vnni, false)
+DEFINE_X8_TILE(q4_K_x8_tile_vnni, q4_K_x8_group_vnni, X8_TILE, blk_q8_K)
+DEFINE_X8_TILE(q6_K_x8_tile_vnni, q6_K_x8_group_vnni, X8_TILE, blk_q8_K)
+
+static void matmul_q4_K_x8_vnni(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                                float *y, int64_t ldy) {
+    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, WEFT_TYPE_Q4_K_X8, X8_TILE, q4_K_x8_tile_vnni, NULL);
+}
+
+static void matmul_q6_K_x8_vnni(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
+                                float *y, int64_t ldy) {
+    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, WEFT_TYPE_Q6_K_X8, X8_TILE, q6_K_x8_tile_vnni, NULL);
 }
 
 /* ---- K-quants: two sub-blocks per 512-bit instruction ----
@@ -396,6 +431,8 @@ const kernel_table kernels_avx512_table = {
     .matmul[SLOT_F16] = float_matmul_f16,
     .matmul[SLOT_Q4_0_X8] = matmul_q4_0_x8_vnni,
     .matmul[SLOT_Q8_0_X8] = matmul_q8_0_x8_vnni,
+    .matmul[SLOT_Q4_K_X8] = matmul_q4_K_x8_vnni,
+    .matmul[SLOT_Q6_K_X8] = matmul_q6_K_x8_vnni,
     .matmul[SLOT_Q4_K] = matmul_q4_K_512,
     .matmul[SLOT_Q6_K] = matmul_q6_K_512,
 };

@@ -34,6 +34,11 @@ typedef struct blk_q6_K {
     uint16_t d; /* fp16 */
 } blk_q6_K;
 
+/* Q4_K_X8 (kernels.h): a super-block of 8 rows, and where its parts start */
+enum { Q4_K_X8_BYTES = 8 * 144, Q4_K_X8_DMIN = 16, Q4_K_X8_SCALES = 32, Q4_K_X8_QS = 128 };
+/* Q6_K_X8 (kernels.h): the same for Q6_K */
+enum { Q6_K_X8_BYTES = 8 * 210, Q6_K_X8_SCALES = 16, Q6_K_X8_QL = 144, Q6_K_X8_QH = 144 + 1024 };
+
 /* Activation format for K-quant dots; bsums[j] = sum of qs[16j..16j+15]. */
 typedef struct blk_q8_K {
     float d;
@@ -58,16 +63,6 @@ static inline void q4_K_scale_min(const uint8_t *s, int j, uint8_t *sc, uint8_t 
         *sc = (uint8_t)((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
         *m = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
     }
-}
-
-/* Q6_K element i of a 128-element half h: ql/qh/scales advance by 64/32/8
- * per half; within a half, quarter k = i / 32 takes nibble k>>1 of
- * ql[(i & 31) + 32*(k&1)] and bits 2k..2k+1 of qh[i & 31]. */
-static inline int q6_K_value(const blk_q6_K *b, int idx) {
-    const int h = idx / 128, i = idx % 128, k = i / 32, l = i % 32;
-    const uint8_t ql = b->ql[64 * h + l + 32 * (k & 1)];
-    const uint8_t qh = b->qh[32 * h + l];
-    return (((ql >> (4 * (k >> 1))) & 0xF) | (((qh >> (2 * k)) & 3) << 4)) - 32;
 }
 
 /* Per-type kernels; NULL means "use the scalar reference". */
@@ -95,6 +90,8 @@ enum kernel_slot {
     SLOT_Q8_0_SPLIT,
     SLOT_Q4_0_X8,
     SLOT_Q8_0_X8,
+    SLOT_Q4_K_X8,
+    SLOT_Q6_K_X8,
     SLOT_COUNT
 };
 

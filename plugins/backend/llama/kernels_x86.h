@@ -175,7 +175,7 @@ ALWAYS_INLINE __m256 q6_K_step(__m256 acc, __m256i isum, __m256i sc16, const blk
  * kernels_internal.h). out[X8_OUT * j + l] gets row l's result for batch
  * row j. q8: the groups are Q8_0_X8, else Q4_0_X8. */
 #define X8_OUT 16
-typedef void (*x8_tile_fn)(const uint8_t *group, size_t gbytes, int64_t n, const blk_q8_0 *const *xr, int B,
+typedef void (*x8_tile_fn)(const uint8_t *group, size_t gbytes, int64_t n, const void *const *xr, int B,
                            float *out, bool q8);
 
 /* Batch row j's block scales and offset sums (kernels_internal.h). */
@@ -233,12 +233,129 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
         for (int j = 0; j < B; j++) _mm256_storeu_ps(out + X8_OUT * j, acc[j]);                                \
     }
 
-/* DEFINE_X8_TILE(name, group, max_b) defines the x8_tile_fn `name`, which
- * calls `group` (a DEFINE_X8_GROUP-like body) with B as a constant, for B
- * up to max_b. */
-#define DEFINE_X8_TILE(name, group, max_b)                                                                       \
-    static void name(const uint8_t *g, size_t gbytes, int64_t n, const blk_q8_0 *const *xr, int B, float *out,  \
+/* ---- Q4_K_X8 and Q6_K_X8 (kernels.h): a vector lane per row, Q8_K
+ * activations ----
+ * The 8 rows' sub-block scales (and Q4_K's mins) decode in 8 int32 lanes
+ * once per super-block. Per 32 elements c the ISA's `chunk_dot(v, x, s, c)`
+ * gives lane l the scaled dot of row l's quants v (8 vectors of 4 elements
+ * a lane, as in Q4_0_X8) with the 32 activation bytes x: one sub-block's
+ * for Q4_K, two for Q6_K. Their sum and the offset terms (Q4_K's mins
+ * against the bsums, Q6_K's -32 against them) are the scalar reference's
+ * integers exactly (dot_q4_K, dot_q6_K), and the float step is its own,
+ * lane by lane. So results are the reference's bits, at every batch size. */
+
+typedef struct q4_K_x8_sc {
+    __m256i sc[8];  /* sub-block j's scales (pairs: as int16 (sc, sc)) */
+    __m256i mn2[8]; /* its mins as int16 (m, m), against a bsums pair */
+} q4_K_x8_sc;
+
+typedef struct q6_K_x8_sc {
+    __m256i sc[16]; /* sub-block j's scales (pairs: as int16 (sc, sc)) */
+    __m256i scp[8]; /* scales 2p, 2p+1 as an int16 pair, against bsums 2p, 2p+1 */
+} q6_K_x8_sc;
+
+/* int32 lanes (int16 range) as int16 pairs (lo, hi) */
+ALWAYS_INLINE __m256i i16_pair(__m256i lo, __m256i hi) {
+    return _mm256_or_si256(_mm256_and_si256(lo, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(hi, 16));
+}
+
+ALWAYS_INLINE __m256i x8_bytes_u32(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+
+/* q4_K_scale_min's unpacking, on the 8 rows' bytes at once */
+ALWAYS_INLINE void q4_K_x8_scales(const uint8_t *sb, q4_K_x8_sc *s, const bool pairs) {
+    __m256i b[12], mn[8];
+    for (int i = 0; i < 12; i++) b[i] = x8_bytes_u32(sb + Q4_K_X8_SCALES + 8 * i);
+    const __m256i m63 = _mm256_set1_epi32(63), m15 = _mm256_set1_epi32(15);
+    for (int j = 0; j < 4; j++) {
+        s->sc[j] = _mm256_and_si256(b[j], m63);
+        mn[j] = _mm256_and_si256(b[j + 4], m63);
+        s->sc[j + 4] = _mm256_or_si256(_mm256_and_si256(b[j + 8], m15), _mm256_slli_epi32(_mm256_srli_epi32(b[j], 6), 4));
+        mn[j + 4] = _mm256_or_si256(_mm256_srli_epi32(b[j + 8], 4), _mm256_slli_epi32(_mm256_srli_epi32(b[j + 4], 6), 4));
+    }
+    for (int j = 0; j < 8; j++) {
+        s->mn2[j] = i16_pair(mn[j], mn[j]);
+        if (pairs) s->sc[j] = i16_pair(s->sc[j], s->sc[j]);
+    }
+}
+
+ALWAYS_INLINE void q6_K_x8_scales(const uint8_t *sb, q6_K_x8_sc *s, const bool pairs) {
+    for (int j = 0; j < 16; j++)
+        s->sc[j] = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(sb + Q6_K_X8_SCALES + 8 * j)));
+    for (int p = 0; p < 8; p++) s->scp[p] = i16_pair(s->sc[2 * p], s->sc[2 * p + 1]);
+    if (pairs)
+        for (int j = 0; j < 16; j++) s->sc[j] = i16_pair(s->sc[j], s->sc[j]);
+}
+
+ALWAYS_INLINE void q4_K_x8_quants(const uint8_t *sb, int c, __m256i v[8]) {
+    x8_q4_0_nibbles(sb + Q4_K_X8_QS + 128 * c, v);
+}
+
+/* q + 32: the low nibbles as Q4_K_X8's, bits 4-5 from the high bits */
+ALWAYS_INLINE void q6_K_x8_quants(const uint8_t *sb, int c, __m256i v[8]) {
+    x8_q4_0_nibbles(sb + Q6_K_X8_QL + 128 * c, v);
+    const __m256i m30 = _mm256_set1_epi8(0x30);
+    for (int h = 0; h < 2; h++) {
+        const __m256i hb = loadu256(sb + Q6_K_X8_QH + 64 * c + 32 * h);
+        const __m256i hi[4] = {_mm256_slli_epi16(hb, 4), _mm256_slli_epi16(hb, 2), hb, _mm256_srli_epi16(hb, 2)};
+        for (int t = 0; t < 4; t++) v[4 * h + t] = _mm256_or_si256(v[4 * h + t], _mm256_and_si256(hi[t], m30));
+    }
+}
+
+/* dot_q4_K's float step: acc + dx * (d * isc - dmin * imin) */
+ALWAYS_INLINE __m256 q4_K_x8_step(__m256 acc, __m256i isc, const q4_K_x8_sc *s, const uint8_t *sb, const blk_q8_K *x) {
+    __m256i imin = _mm256_setzero_si256();
+    for (int j = 0; j < 8; j++)
+        imin = _mm256_add_epi32(imin, _mm256_madd_epi16(s->mn2[j], bcast4((const int8_t *)(x->bsums + 2 * j))));
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sb + Q4_K_X8_DMIN)));
+    const __m256 t = _mm256_sub_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(isc)), _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(imin)));
+    return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(x->d), t));
+}
+
+/* dot_q6_K's: isc less 32 sum_j sc_j bsums[j] (the quants' +32), then
+ * acc + (dx * d) * is */
+ALWAYS_INLINE __m256 q6_K_x8_step(__m256 acc, __m256i isc, const q6_K_x8_sc *s, const uint8_t *sb, const blk_q8_K *x) {
+    __m256i off = _mm256_setzero_si256();
+    for (int p = 0; p < 8; p++)
+        off = _mm256_add_epi32(off, _mm256_madd_epi16(s->scp[p], bcast4((const int8_t *)(x->bsums + 2 * p))));
+    const __m256i is = _mm256_sub_epi32(isc, _mm256_slli_epi32(off, 5));
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb));
+    return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(x->d), d), _mm256_cvtepi32_ps(is)));
+}
+
+/* DEFINE_K_X8_GROUP(name, kind, bytes, chunk_dot, sc_pairs) defines a
+ * one-group x8_tile_fn body for `kind` (q4_K or q6_K, super-blocks of
+ * `bytes`); sc_pairs: chunk_dot takes its scales as int16 pairs. */
+#define DEFINE_K_X8_GROUP(name, kind, bytes, chunk_dot, sc_pairs)                                              \
+    ALWAYS_INLINE void name(const uint8_t *group, size_t gbytes, int64_t n, const blk_q8_K *const *xr,         \
+                            const int B, float *out, const bool q8) {                                          \
+        (void)gbytes, (void)q8;                                                                                \
+        __m256 acc[X8_MAX_TILE];                                                                               \
+        for (int b = 0; b < B; b++) acc[b] = _mm256_setzero_ps();                                              \
+        for (int64_t k = 0; k < n / QK_K; k++) {                                                               \
+            const uint8_t *sb = group + (size_t)k * (bytes);                                                   \
+            x8_prefetch(sb, (bytes), B == 1 ? X8_PREFETCH_ROW_BYTES : X8_PREFETCH_BYTES);                       \
+            kind##_x8_sc s;                                                                                    \
+            kind##_x8_scales(sb, &s, sc_pairs);                                                                \
+            __m256i isc[X8_MAX_TILE];                                                                          \
+            for (int b = 0; b < B; b++) isc[b] = _mm256_setzero_si256();                                       \
+            for (int c = 0; c < QK_K / 32; c++) {                                                              \
+                __m256i v[8];                                                                                  \
+                kind##_x8_quants(sb, c, v);                                                                    \
+                for (int b = 0; b < B; b++) isc[b] = _mm256_add_epi32(isc[b], chunk_dot(v, xr[b][k].qs + 32 * c, &s, c)); \
+            }                                                                                                  \
+            for (int b = 0; b < B; b++) acc[b] = kind##_x8_step(acc[b], isc[b], &s, sb, &xr[b][k]);            \
+        }                                                                                                      \
+        for (int b = 0; b < B; b++) _mm256_storeu_ps(out + X8_OUT * b, acc[b]);                                \
+    }
+
+/* DEFINE_X8_TILE(name, group, max_b, xblk) defines the x8_tile_fn `name`,
+ * which calls `group` (a DEFINE_X8_GROUP-like body taking activation rows
+ * of blocks xblk) with B as a constant, for B up to max_b. */
+#define DEFINE_X8_TILE(name, group, max_b, xblk)                                                                 \
+    static void name(const uint8_t *g, size_t gbytes, int64_t n, const void *const *xv, int B, float *out,      \
                      bool q8) {                                                                                \
+        const xblk *const *xr = (const xblk *const *)xv;                                                       \
         switch (B) {                                                                                           \
         case 1: group(g, gbytes, n, xr, 1, out, q8); break;                                                    \
         case 2: if ((max_b) >= 2) group(g, gbytes, n, xr, 2, out, q8); break;                                  \
@@ -251,21 +368,21 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
         }                                                                                                      \
     }
 
-/* Groups in order, batch rows in tiles of `tile_rows`; with `two` (may be
+/* Groups of split type st in order, batch rows in tiles of `tile_rows`; with `two` (may be
  * NULL), groups two at a time where both are in range, the last odd one by
  * `one`. A tile is computed whole and only the rows in [r0, r1) are
  * written, so results do not depend on how rows are split between threads. */
 ALWAYS_INLINE void x8_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
-                             float *y, int64_t ldy, bool q8, int tile_rows, x8_tile_fn one, x8_tile_fn two) {
-    const ggml_type ft = q8 ? GGML_TYPE_Q8_0 : GGML_TYPE_Q4_0;
-    const size_t xs = act_bytes(q8 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8, n), gbytes = 8 * row_bytes(ft, n);
-    const blk_q8_0 *xr[X8_MAX_TILE];
+                             float *y, int64_t ldy, ggml_type st, int tile_rows, x8_tile_fn one, x8_tile_fn two) {
+    const bool q8 = st == WEFT_TYPE_Q8_0_X8;
+    const size_t xs = act_bytes(st, n), gbytes = 8 * row_bytes(st, n);
+    const void *xr[X8_MAX_TILE];
     for (int64_t g = r0 / 8; g * 8 < r1;) {
         const int span = two && (g + 1) * 8 < r1 ? 2 : 1;
         const uint8_t *group = (const uint8_t *)w + (size_t)g * gbytes;
         for (int b0 = 0; b0 < n_batch; b0 += tile_rows) {
             const int B = n_batch - b0 < tile_rows ? n_batch - b0 : tile_rows;
-            for (int j = 0; j < B; j++) xr[j] = (const blk_q8_0 *)((const uint8_t *)xq + (size_t)(b0 + j) * xs);
+            for (int j = 0; j < B; j++) xr[j] = (const uint8_t *)xq + (size_t)(b0 + j) * xs;
             _Alignas(64) float out[X8_OUT * X8_MAX_TILE];
             (span == 2 ? two : one)(group, gbytes, n, xr, B, out, q8);
             const bool whole = g * 8 >= r0 && (g + span) * 8 <= r1;
