@@ -39,7 +39,13 @@ static double now(void) {
  * fp16 super-block scales (K-quants). */
 static void fill_weights(ggml_type t, uint8_t *w, int rows, int n) {
     const size_t rb = row_bytes(t, n);
-    if (t == GGML_TYPE_Q4_K || t == GGML_TYPE_Q6_K) {
+    const ggml_type ft = kernels_file_type(t);
+    if (ft == GGML_TYPE_Q4_K || ft == GGML_TYPE_Q6_K) {
+        if (ft != t) {
+            fill_weights(ft, w, rows, n);
+            kernels_split_rows(ft, w, rows, n);
+            return;
+        }
         const size_t bs = t == GGML_TYPE_Q4_K ? 144 : 210, doff = t == GGML_TYPE_Q4_K ? 0 : 208;
         for (size_t i = 0; i < rb * rows; i++) w[i] = (uint8_t)rnd();
         for (size_t b = 0; b < rb * rows / bs; b++) {
@@ -50,7 +56,6 @@ static void fill_weights(ggml_type t, uint8_t *w, int rows, int n) {
         return;
     }
     float *f = malloc(sizeof(float) * n);
-    const ggml_type ft = kernels_file_type(t);
     for (int r = 0; r < rows; r++) {
         for (int i = 0; i < n; i++) f[i] = frand();
         quantize_row(ft, f, w + r * rb, n);
@@ -63,6 +68,8 @@ static const char *type_name(ggml_type t) {
     return t == WEFT_TYPE_Q8_0_SPLIT   ? "Q8_0s"
            : t == WEFT_TYPE_Q4_0_X8    ? "Q4_0x8"
            : t == WEFT_TYPE_Q8_0_X8    ? "Q8_0x8"
+           : t == WEFT_TYPE_Q4_K_X8    ? "Q4_Kx8"
+           : t == WEFT_TYPE_Q6_K_X8    ? "Q6_Kx8"
                                        : ggml_type_name(t);
 }
 
@@ -184,10 +191,10 @@ int main(int argc, char **argv) {
         }
         return split_ab(js);
     }
-    /* Q8_0s, Q4_0x8, Q8_0x8: the split matrices the loader makes of Q8_0 / Q4_0 (kernels.h) */
-    const ggml_type types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_Q8_0,
-                               GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K,
-                               WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_X8, WEFT_TYPE_Q8_0_X8};
+    /* Q8_0s and the x8 types: the split matrices the loader makes of Q8_0 / Q4_0 / Q4_K / Q6_K (kernels.h) */
+    const ggml_type types[] = {GGML_TYPE_F32,        GGML_TYPE_F16,     GGML_TYPE_Q8_0,    GGML_TYPE_Q4_0,
+                               GGML_TYPE_Q4_K,       GGML_TYPE_Q6_K,    WEFT_TYPE_Q8_0_SPLIT, WEFT_TYPE_Q4_0_X8,
+                               WEFT_TYPE_Q8_0_X8,    WEFT_TYPE_Q4_K_X8, WEFT_TYPE_Q6_K_X8};
     const int shapes[][2] = {{768, 2048}, {2048, 768}}, batches[] = {1, 2, 4, 8, 16};
     const size_t n_types = sizeof types / sizeof types[0];
     /* an option where the JSON path goes, or a type that does not exist,

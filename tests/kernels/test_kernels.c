@@ -539,9 +539,10 @@ static void k_x8_layout(const uint8_t *fb, const uint8_t *sb, int l, bool q4, in
                 const int h = i / 128, k = i % 128 / 32;
                 q = ((fb[64 * h + e + 32 * (k & 1)] >> (4 * (k >> 1))) & 0xF) | ((fb[128 + 32 * h + e] >> (2 * k)) & 3) << 4;
             }
-            const uint8_t nb = sb[(q4 ? 128 : 144) + 128 * c + 32 * (e / 8) + 4 * l + e % 4];
+            const uint8_t *chunk = q4 ? sb + 128 + 128 * c : sb + 144 + 192 * c;
+            const uint8_t nb = chunk[32 * (e / 8) + 4 * l + e % 4];
             int got = (e / 4) & 1 ? nb >> 4 : nb & 0xF;
-            if (!q4) got |= ((sb[1168 + 64 * c + 32 * (e / 16) + 4 * l + e % 4] >> (2 * (e / 4 % 4))) & 3) << 4;
+            if (!q4) got |= ((chunk[128 + 32 * (e / 16) + 4 * l + e % 4] >> (2 * (e / 4 % 4))) & 3) << 4;
             cr_assert_eq(got, q, "row %d element %d", r, i);
         }
 }

@@ -197,10 +197,10 @@ static int x8_shift(int e) { return (e / 4) & 1 ? 4 : 0; }
 static size_t q8x8_byte(int l, int e) { return (size_t)(32 * (e / 4) + 4 * l + e % 4); }
 
 /* Element e (0..255) of row l in the nibbles of a Q4_K_X8 / Q6_K_X8
- * super-block: its byte from where they start (the nibble as x8_shift(e %
- * 32) says), and the byte and shift of the same element in a blk_q4_K's qs
+ * super-block, whose 32-element chunks are `chunk` bytes apart: its byte
+ * from where they start (the nibble as x8_shift(e % 32) says), and the byte and shift of the same element in a blk_q4_K's qs
  * (decode_q4_K). */
-static size_t k_x8_nibble_byte(int l, int e) { return 128 * (size_t)(e / 32) + x8_byte(l, e % 32); }
+static size_t k_x8_nibble_byte(int l, int e, size_t chunk) { return chunk * (size_t)(e / 32) + x8_byte(l, e % 32); }
 static size_t q4_K_qs_byte(int e) { return 32 * (size_t)(e / 64) + e % 32; }
 static int q4_K_qs_shift(int e) { return (e / 32) & 1 ? 4 : 0; }
 
@@ -231,17 +231,16 @@ static void q4_K_x8_get(const uint8_t *sb, int l, blk_q4_K *b) {
     for (int i = 0; i < 12; i++) b->scales[i] = sb[Q4_K_X8_SCALES + 8 * i + l];
     memset(b->qs, 0, sizeof b->qs);
     for (int e = 0; e < QK_K; e++) {
-        const int q = (sb[Q4_K_X8_QS + k_x8_nibble_byte(l, e)] >> x8_shift(e % 32)) & 0xF;
+        const int q = (sb[Q4_K_X8_QS + k_x8_nibble_byte(l, e, 128)] >> x8_shift(e % 32)) & 0xF;
         b->qs[q4_K_qs_byte(e)] |= (uint8_t)(q << q4_K_qs_shift(e));
     }
 }
 
 /* Element e (0..255) of row l in a Q6_K_X8 super-block: the byte and
- * shift of its high 2 bits (its low 4 are where Q4_K_X8 keeps a nibble,
- * from Q6_K_X8_QL). */
+ * shift of its high 2 bits (its low 4 are a nibble, k_x8_nibble_byte). */
 static size_t q6_K_x8_hbyte(int l, int e) {
     const int c = e / 32, i = e % 32;
-    return Q6_K_X8_QH + 64 * (size_t)c + 32 * (size_t)(i / 16) + 4 * (size_t)l + i % 4;
+    return Q6_K_X8_QS + Q6_K_X8_CHUNK * (size_t)c + 128 + 32 * (size_t)(i / 16) + 4 * (size_t)l + i % 4;
 }
 static int q6_K_x8_hshift(int e) { return 2 * ((e % 32 / 4) % 4); }
 static void q6_K_x8_put(uint8_t *sb, int l, const blk_q6_K *b) {
@@ -252,7 +251,7 @@ static void q6_K_x8_put(uint8_t *sb, int l, const blk_q6_K *b) {
     decode_q6_K(b, q);
     for (int e = 0; e < QK_K; e++) u[e] = (uint8_t)(q[e] + 32);
     for (int c = 0; c < QK_K / 32; c++) {
-        x8_pack_nibbles(sb + Q6_K_X8_QL + 128 * c, l, u + 32 * c);
+        x8_pack_nibbles(sb + Q6_K_X8_QS + Q6_K_X8_CHUNK * c, l, u + 32 * c);
         for (int i = 0; i < 32; i += 4 * 4) /* 16 elements: 4 high-bit pairs in each of 4 bytes */
             for (int k = 0; k < 4; k++) {
                 uint8_t hb = 0;
@@ -268,7 +267,7 @@ static void q6_K_x8_get(const uint8_t *sb, int l, blk_q6_K *b) {
     memset(b->ql, 0, sizeof b->ql);
     memset(b->qh, 0, sizeof b->qh);
     for (int e = 0; e < QK_K; e++) {
-        const int lo = (sb[Q6_K_X8_QL + k_x8_nibble_byte(l, e)] >> x8_shift(e % 32)) & 0xF;
+        const int lo = (sb[Q6_K_X8_QS + k_x8_nibble_byte(l, e, Q6_K_X8_CHUNK)] >> x8_shift(e % 32)) & 0xF;
         const int hi = (sb[q6_K_x8_hbyte(l, e)] >> q6_K_x8_hshift(e)) & 3;
         b->ql[q6_K_ql_byte(e)] |= (uint8_t)(lo << q6_K_ql_shift(e));
         b->qh[q6_K_qh_byte(e)] |= (uint8_t)(hi << q6_K_qh_shift(e));

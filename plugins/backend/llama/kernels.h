@@ -50,10 +50,10 @@ void fp16_row_to_fp32(const uint16_t *src, float *dst, int64_t n);
  * (elements 32 j .. 32 j + 31, as nibbles) at 128 + 128 j in Q4_0_X8's
  * block layout. Q6_K_X8 (whole groups of 8 rows), 1680 bytes a
  * super-block: the 8 rows' d (16 bytes), their 16 scales (scale j of row l
- * at 16 + 8 j + l), the low 4 bits of the quants + 32 (0..63) at 144 in
- * Q4_K_X8's nibble layout, then their high 2 bits at 1168: element e of
- * sub-block pair c (elements 32 c + e) of row l in bits 2 ((e / 4) % 4) of
- * byte 64 c + 32 (e / 16) + 4 l + e % 4. A lane's quants meet Q8_K bytes
+ * at 16 + 8 j + l), then from 144 the quants + 32 (0..63) in chunks of 32
+ * elements, 192 bytes each: the low 4 bits as a Q4_0_X8 block (128 bytes),
+ * then the high 2 bits, element e of row l in bits 2 ((e / 4) % 4) of
+ * byte 128 + 32 (e / 16) + 4 l + e % 4. A lane's quants meet Q8_K bytes
  * in one dpbusd, and the 8 rows' scales decode in 8 lanes at once
  * (docs/performance.md, "K-quant rows interleaved by 8"). */
 

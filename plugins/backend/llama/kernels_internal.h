@@ -37,7 +37,7 @@ typedef struct blk_q6_K {
 /* Q4_K_X8 (kernels.h): a super-block of 8 rows, and where its parts start */
 enum { Q4_K_X8_BYTES = 8 * 144, Q4_K_X8_DMIN = 16, Q4_K_X8_SCALES = 32, Q4_K_X8_QS = 128 };
 /* Q6_K_X8 (kernels.h): the same for Q6_K */
-enum { Q6_K_X8_BYTES = 8 * 210, Q6_K_X8_SCALES = 16, Q6_K_X8_QL = 144, Q6_K_X8_QH = 144 + 1024 };
+enum { Q6_K_X8_BYTES = 8 * 210, Q6_K_X8_SCALES = 16, Q6_K_X8_QS = 144, Q6_K_X8_CHUNK = 128 + 64 };
 
 /* Activation format for K-quant dots; bsums[j] = sum of qs[16j..16j+15]. */
 typedef struct blk_q8_K {

@@ -244,6 +244,14 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
  * integers exactly (dot_q4_K, dot_q6_K), and the float step is its own,
  * lane by lane. So results are the reference's bits, at every batch size. */
 
+/* A K-quant X8 group is one sequential stream (a Q6_K_X8 chunk keeps its
+ * high bits next to its nibbles: apart, they made two streams that the
+ * hardware prefetcher followed at 9 GB/s). Up to 4 batch rows stream
+ * fastest without x8_prefetch: 768 x 2048 Q6_K_X8 from DRAM, one row 70-80
+ * -> 46-54 us, 4 rows 97-103 -> 79-87; 8 rows consume a group slowly
+ * enough to need it (with 131-144 us, without 137-195). */
+#define K_X8_PREFETCH_MIN_BATCH 5
+
 typedef struct q4_K_x8_sc {
     __m256i sc[8];  /* sub-block j's scales (pairs: as int16 (sc, sc)) */
     __m256i mn2[8]; /* its mins as int16 (m, m), against a bsums pair */
@@ -292,10 +300,11 @@ ALWAYS_INLINE void q4_K_x8_quants(const uint8_t *sb, int c, __m256i v[8]) {
 
 /* q + 32: the low nibbles as Q4_K_X8's, bits 4-5 from the high bits */
 ALWAYS_INLINE void q6_K_x8_quants(const uint8_t *sb, int c, __m256i v[8]) {
-    x8_q4_0_nibbles(sb + Q6_K_X8_QL + 128 * c, v);
+    const uint8_t *chunk = sb + Q6_K_X8_QS + Q6_K_X8_CHUNK * c;
+    x8_q4_0_nibbles(chunk, v);
     const __m256i m30 = _mm256_set1_epi8(0x30);
     for (int h = 0; h < 2; h++) {
-        const __m256i hb = loadu256(sb + Q6_K_X8_QH + 64 * c + 32 * h);
+        const __m256i hb = loadu256(chunk + 128 + 32 * h);
         const __m256i hi[4] = {_mm256_slli_epi16(hb, 4), _mm256_slli_epi16(hb, 2), hb, _mm256_srli_epi16(hb, 2)};
         for (int t = 0; t < 4; t++) v[4 * h + t] = _mm256_or_si256(v[4 * h + t], _mm256_and_si256(hi[t], m30));
     }
@@ -334,7 +343,7 @@ ALWAYS_INLINE __m256 q6_K_x8_step(__m256 acc, __m256i isc, const q6_K_x8_sc *s, 
         for (int b = 0; b < B; b++) acc[b] = _mm256_setzero_ps();                                              \
         for (int64_t k = 0; k < n / QK_K; k++) {                                                               \
             const uint8_t *sb = group + (size_t)k * (bytes);                                                   \
-            x8_prefetch(sb, (bytes), B == 1 ? X8_PREFETCH_ROW_BYTES : X8_PREFETCH_BYTES);                       \
+            if (B >= K_X8_PREFETCH_MIN_BATCH) x8_prefetch(sb, (bytes), X8_PREFETCH_BYTES);                   \
             kind##_x8_sc s;                                                                                    \
             kind##_x8_scales(sb, &s, sc_pairs);                                                                \
             __m256i isc[X8_MAX_TILE];                                                                          \
