@@ -457,14 +457,14 @@ Test(kernels, split_rows_keep_the_values) {
     /* Q8_0 in 15 rows (split rows), then in 16 (X8), Q4_0 in 16 (X8) */
     const ggml_type types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
     for (int ti = 0; ti < 3; ti++) {
-        const int n = 320, rows = ti == 0 ? 15 : 16, nb = n / 32, nbatch = 3;
+        const int n = 352, rows = ti == 0 ? 15 : 16, nb = n / 32, nbatch = 3; /* 11 blocks: a last odd one */
         const ggml_type ft = types[ti], st = kernels_split_type(ft, rows, n);
         cr_assert_eq(st, ti == 0 ? WEFT_TYPE_Q8_0_SPLIT : ti == 1 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8);
         const size_t rb = row_bytes(ft, n), bs = ft == GGML_TYPE_Q8_0 ? 34 : 18;
         uint8_t *w = make_weights(ft, rows, n), *sw = malloc(rb * rows);
         memcpy(sw, w, rb * rows);
         cr_assert(kernels_split_rows(ft, sw, rows, n));
-        float a[320], b[320];
+        float a[352], b[352];
         for (int r = 0; r < rows; r++) {
             const uint8_t *row = w + r * rb;
             dequantize_row(ft, row, a, n);
@@ -473,7 +473,10 @@ Test(kernels, split_rows_keep_the_values) {
             /* where the layout comment in kernels.h says each byte is */
             const uint8_t *group = sw + (r / 8) * 8 * rb;
             for (int k = 0; k < nb; k++) {
-                const uint8_t *scale = st == WEFT_TYPE_Q8_0_SPLIT ? sw + r * rb + 2 * k : group + 16 * k + 2 * (r % 8);
+                /* X8 blocks in pairs: 2 x 16 scale bytes, 2 x the quants (a last odd one: 16, the quants) */
+                const int qb = st == WEFT_TYPE_Q8_0_X8 ? 256 : 128, pair = (k / 2) * 2 * (16 + qb);
+                const int sat = pair + 16 * (k % 2), qat = k == nb - 1 && nb % 2 ? pair + 16 : pair + 32 + qb * (k % 2);
+                const uint8_t *scale = st == WEFT_TYPE_Q8_0_SPLIT ? sw + r * rb + 2 * k : group + sat + 2 * (r % 8);
                 cr_assert(memcmp(scale, row + bs * k, 2) == 0, "%s scale %d", type_name(st), k);
                 for (int e = 0; e < 32; e++) {
                     if (st == WEFT_TYPE_Q8_0_SPLIT) {
@@ -481,14 +484,14 @@ Test(kernels, split_rows_keep_the_values) {
                         continue;
                     }
                     if (st == WEFT_TYPE_Q8_0_X8) {
-                        const uint8_t xb = group[16 * nb + 256 * k + 32 * (e / 4) + 4 * (r % 8) + e % 4];
-                        cr_assert_eq(xb, (uint8_t)(row[bs * k + 2 + e] + 128), "row %d block %d element %d", r, k, e);
+                        const uint8_t q = group[qat + 32 * (e / 4) + 4 * (r % 8) + e % 4];
+                        cr_assert_eq(q, (uint8_t)(row[bs * k + 2 + e] + 128), "row %d block %d element %d", r, k, e);
                         continue;
                     }
                     const uint8_t fb = row[bs * k + 2 + (e & 15)];
                     const int q = e < 16 ? fb & 0xF : fb >> 4;
-                    const uint8_t xb = group[16 * nb + 128 * k + 32 * (e / 8) + 4 * (r % 8) + e % 4];
-                    cr_assert_eq((e / 4) & 1 ? xb >> 4 : xb & 0xF, q, "row %d block %d element %d", r, k, e);
+                    const uint8_t xq = group[qat + 32 * (e / 8) + 4 * (r % 8) + e % 4];
+                    cr_assert_eq((e / 4) & 1 ? xq >> 4 : xq & 0xF, q, "row %d block %d element %d", r, k, e);
                 }
             }
         }

@@ -298,9 +298,9 @@ static void split_block(ggml_type st, const uint8_t *w, int64_t n, int64_t r, in
         return;
     }
     const bool q8 = st == WEFT_TYPE_Q8_0_X8;
-    const uint8_t *group = w + (size_t)(r / 8) * 8 * rb, *q = group + 16 * nb + (size_t)k * (q8 ? 256 : 128);
+    const uint8_t *group = w + (size_t)(r / 8) * 8 * rb, *q = group + x8_quants_at(k, nb, q8);
     const int l = (int)(r % 8);
-    memcpy(&d, group + 16 * k + 2 * l, 2);
+    memcpy(&d, group + x8_scales_at(k, q8) + 2 * l, 2);
     if (q8) {
         blk_q8_0 *b = out;
         b->d = d;
@@ -354,12 +354,12 @@ bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n) {
             /* X8: the 8 rows' scales of block k (each block starts with its
              * fp16 scale), then their quants where kernels.h says */
             const bool q8 = st == WEFT_TYPE_Q8_0_X8;
-            const size_t qbytes = q8 ? 256 : 128, bsz = row_bytes(t, QK8_0);
-            uint8_t *q = dst + 16 * nb + (size_t)k * qbytes;
-            memset(q, 0, qbytes);
+            const size_t bsz = row_bytes(t, QK8_0);
+            uint8_t *q = dst + x8_quants_at(k, nb, q8);
+            memset(q, 0, x8_quant_bytes(q8));
             for (int l = 0; l < 8; l++) {
                 const uint8_t *blk = tmp + (size_t)l * rb + (size_t)k * bsz;
-                memcpy(dst + 16 * k + 2 * l, blk, 2);
+                memcpy(dst + x8_scales_at(k, q8) + 2 * l, blk, 2);
                 if (q8) {
                     const blk_q8_0 *b = (const blk_q8_0 *)blk;
                     for (int e = 0; e < QK8_0; e++) q[q8x8_byte(l, e)] = (uint8_t)b->qs[e] ^ 0x80;

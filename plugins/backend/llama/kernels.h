@@ -33,8 +33,11 @@ void fp16_row_to_fp32(const uint16_t *src, float *dst, int64_t n);
  * in gguf.h): the loader rewrites Q8_0 / Q4_0 / Q4_K / Q6_K weight matrices
  * in place into
  * these, same bytes in all. The X8 layouts interleave rows in groups of 8
- * (the matrix must have whole groups): a group holds the 8 rows' scales of
- * block 0, of block 1, ... (16 bytes each), then the quants block by block.
+ * (the matrix must have whole groups): a group holds its blocks in pairs,
+ * each pair the 8 rows' scales of its two blocks (16 bytes each), then the
+ * two blocks' quants (an odd last block: its scales, its quants), so a
+ * group is one stream and its quants 32-byte aligned where it is
+ * (x8_scales_at, x8_quants_at in kernels_internal.h).
  * Q4_0_X8: 128 bytes a block, in which element e of row l is the nibble of
  * byte 32 (e / 8) + 4 l + e % 4, high when (e / 4) is odd. Q8_0_X8: 256
  * bytes a block, element e of row l in byte 32 (e / 4) + 4 l + e % 4, as

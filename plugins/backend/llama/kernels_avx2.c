@@ -488,7 +488,7 @@ ALWAYS_INLINE void x8_dots_avx2(const uint8_t *qk, const blk_q8_0 *const *xr, in
     }
 }
 
-DEFINE_X8_GROUP(x8_group_avx2, x8_dots_avx2, true)
+DEFINE_X8_GROUP(x8_group_avx2, x8_dots_avx2)
 
 DEFINE_X8_TILE(x8_tile, x8_group_avx2, X8_BATCH, blk_q8_0)
 

@@ -187,10 +187,7 @@ ALWAYS_INLINE void x8_dots_vnni(const uint8_t *qk, const blk_q8_0 *const *xr, in
     }
 }
 
-/* One Q8_0_X8 batch row (decode) streams faster on Zen 4 with the hardware
- * prefetcher alone: 3.1-3.3 ms a token of wide q8_0 on one thread against
- * 3.7-3.9 with x8_prefetch. Q4_0_X8 rows and batches lose without it. */
-DEFINE_X8_GROUP(x8_group_vnni, x8_dots_vnni, false)
+DEFINE_X8_GROUP(x8_group_vnni, x8_dots_vnni)
 
 DEFINE_X8_TILE(x8_tile_vnni, x8_group_vnni, X8_TILE, blk_q8_0)
 
@@ -227,18 +224,18 @@ ALWAYS_INLINE void x8_pair_group(const uint8_t *ga, size_t gbytes, int64_t n, co
     const float *dx[X8_MAX_TILE];
     const int32_t *osum[X8_MAX_TILE];
     x8_act_tables(xr, n, B, dx, osum);
-    const size_t bbytes = q8 ? 256 : 128;
-    const uint8_t *qa = ga + 16 * nb, *qb = gb + 16 * nb;
+    const size_t bbytes = x8_quant_bytes(q8);
     const __m512i low4 = _mm512_set1_epi8(0xF);
     __m512 acc[X8_MAX_TILE];
     for (int j = 0; j < B; j++) acc[j] = _mm512_setzero_ps();
     for (int64_t k = 0; k < nb; k++) {
-        const __m128i ha = _mm_loadu_si128((const __m128i *)(ga + 16 * k));
-        const __m128i hb = _mm_loadu_si128((const __m128i *)(gb + 16 * k));
+        const size_t sat = x8_scales_at(k, q8), qat = x8_quants_at(k, nb, q8);
+        const uint8_t *ka = ga + qat, *kb = gb + qat;
+        const __m128i ha = _mm_loadu_si128((const __m128i *)(ga + sat));
+        const __m128i hb = _mm_loadu_si128((const __m128i *)(gb + sat));
         const __m512 dw = _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(ha), hb, 1));
-        const uint8_t *ka = qa + (size_t)k * bbytes, *kb = qb + (size_t)k * bbytes;
-        x8_prefetch(ka, bbytes, X8_PREFETCH_BYTES);
-        x8_prefetch(kb, bbytes, X8_PREFETCH_BYTES);
+        x8_prefetch_block(ga, k, bbytes); /* 4+ rows (X8_PREFETCH_MIN_BATCH) */
+        x8_prefetch_block(gb, k, bbytes);
         __m512i v[8]; /* v[c]: elements 4c .. 4c+3 of the 16 rows */
         if (q8) {
             for (int c = 0; c < 8; c++) v[c] = pair256(ka + 32 * c, kb + 32 * c);

@@ -3,6 +3,8 @@
 #ifndef WEFT_LLAMA_KERNELS_INTERNAL_H
 #define WEFT_LLAMA_KERNELS_INTERNAL_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernels.h"
@@ -33,6 +35,19 @@ typedef struct blk_q6_K {
     int8_t scales[QK_K / 16];
     uint16_t d; /* fp16 */
 } blk_q6_K;
+
+/* Q4_0_X8 / Q8_0_X8 (kernels.h): the offsets in a group of nb blocks of
+ * block k's 16 scale bytes and of its quants. Blocks go in pairs, the two
+ * blocks' scales and then their quants, so quants are 32-byte aligned
+ * where the group is (a last odd block: its scales, its quants). */
+static inline size_t x8_quant_bytes(bool q8) { return q8 ? 256 : 128; }
+static inline size_t x8_scales_at(int64_t k, bool q8) {
+    return (size_t)(k / 2) * 2 * (16 + x8_quant_bytes(q8)) + 16 * (size_t)(k % 2);
+}
+static inline size_t x8_quants_at(int64_t k, int64_t nb, bool q8) {
+    const size_t pair = (size_t)(k / 2) * 2 * (16 + x8_quant_bytes(q8));
+    return k == nb - 1 && nb % 2 ? pair + 16 : pair + 32 + x8_quant_bytes(q8) * (size_t)(k % 2);
+}
 
 /* Q4_K_X8 (kernels.h): a super-block of 8 rows, and where its parts start */
 enum { Q4_K_X8_BYTES = 8 * 144, Q4_K_X8_DMIN = 16, Q4_K_X8_SCALES = 32, Q4_K_X8_QS = 128 };

@@ -30,27 +30,23 @@ ALWAYS_INLINE void prefetch_line(const uint8_t *p) {
     _mm_prefetch((const char *)p, _MM_HINT_T0);
 }
 
-/* A group is one sequential stream, yet the hardware prefetcher alone left
- * each core short of bandwidth: asking for the bytes 2 KB ahead made
- * DRAM-bound Q8_0_X8 matmuls 1.05-1.3x faster at 1-8 batch rows on 2
- * threads, Q4_0_X8 1.1x up to 3 rows (1-8 KB measured alike;
- * docs/performance.md). Batches of 4-16 rows consume a group slowly enough
- * that 2 KB is less than the memory latency ahead: asking for the bytes
- * 16 KB further on into L2 as well made them 1.3-1.6x faster on Zen 4
- * (wide q8_0, 8 rows: 7.8 -> 5.8 ms on one thread), one row no slower.
- * One batch row consumes a group several times faster than 8 do, and 2 KB
- * was too short for it on Zen 4: Q4_0_X8 decode of the random 134M model
- * took 3.5-3.7 ms a token with 2 KB, 2.8-3.0 with 4, 6 or 8 KB, so single
- * rows ask X8_PREFETCH_ROW_BYTES ahead.
- * Past the last group these only touch addresses a prefetch may touch:
- * they never fault. */
+/* Every X8 layout is one sequential stream: each block's scales sit just
+ * before its quants (a separate scale table made two streams, which the
+ * hardware prefetcher followed at half speed: 768 x 2048 Q8_0_X8 from DRAM,
+ * one row 111 -> 60 us, once interleaved; a Q6_K_X8 chunk's high bits kept
+ * apart from its nibbles ran at 9 GB/s). One to three batch rows stream
+ * fastest with the hardware prefetcher alone (Q4_0_X8 one row 37-41 ->
+ * 31-35 us without x8_prefetch, two 55-60 -> 40-48). Tiles of 4+ rows
+ * consume a group slowly enough that they need it: the bytes 2 KB ahead
+ * into L1 and 16 KB further into L2 (wide q8_0, 8 rows: 7.8 -> 5.8 ms a
+ * batch on one thread; AVX2 768 x 2048 Q8_0_X8, 8 rows in two tiles of
+ * 4, 294-309 -> 234-240 us). Past the last group these only touch
+ * addresses a prefetch may touch: they never fault. */
 #ifndef X8_PREFETCH_BYTES
 #define X8_PREFETCH_BYTES 2048
 #endif
-#ifndef X8_PREFETCH_ROW_BYTES
-#define X8_PREFETCH_ROW_BYTES 6144
-#endif
 #define X8_PREFETCH_L2_EXTRA 16384
+#define X8_PREFETCH_MIN_BATCH 4
 
 /* Prefetches for the X8 block at qk, bbytes long, `ahead` bytes on into L1
  * and X8_PREFETCH_L2_EXTRA further into L2. */
@@ -59,6 +55,15 @@ ALWAYS_INLINE void x8_prefetch(const uint8_t *qk, size_t bbytes, size_t ahead) {
         _mm_prefetch((const char *)qk + ahead + o, _MM_HINT_T0);
         _mm_prefetch((const char *)qk + ahead + X8_PREFETCH_L2_EXTRA + o, _MM_HINT_T1);
     }
+}
+
+/* x8_prefetch for block k of a Q4_0_X8 / Q8_0_X8 group (bq quant bytes a
+ * block). Blocks lie in pairs (x8_quants_at), so the span is where block k
+ * would start were they all 16 + bq bytes long: consecutive spans cover
+ * every line of the group, which prefetching from its quants did not (one
+ * line in 9 was left to a demand miss: 8-row batches 15% slower). */
+ALWAYS_INLINE void x8_prefetch_block(const uint8_t *group, int64_t k, size_t bq) {
+    x8_prefetch(group + (size_t)k * (16 + bq), 16 + bq, X8_PREFETCH_BYTES);
 }
 
 ALWAYS_INLINE __m256i bcast4(const int8_t *p) {
@@ -198,16 +203,15 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
     }
 }
 
-/* DEFINE_X8_GROUP(name, dots, prefetch_q8_row) defines `name`, a one-group
+/* DEFINE_X8_GROUP(name, dots) defines `name`, a one-group
  * x8_tile_fn body for a compile-time B around the ISA's block dots: per
  * block, acc[j] = fma(dot, dw * dx, acc[j]), in block order.
  * `dots(qk, xr, k, osum, B, q8, d)` sets d[j] lane l to row l's dot with
  * batch row j's block k, less its offset sum osum[j][k]
- * (kernels_internal.h); qk is the group's quants of block k.
- * prefetch_q8_row: whether one Q8_0_X8 batch row asks for its bytes ahead
- * (x8_prefetch). A macro, not a function pointer: always_inline through a
- * pointer fails to compile at -O0 and under the sanitizers. */
-#define DEFINE_X8_GROUP(name, dots, prefetch_q8_row)                                                             \
+ * (kernels_internal.h); qk is the group's quants of block k. A macro, not
+ * a function pointer: always_inline through a pointer fails to compile at
+ * -O0 and under the sanitizers. */
+#define DEFINE_X8_GROUP(name, dots)                                                                              \
     ALWAYS_INLINE void name(const uint8_t *group, size_t gbytes, int64_t n, const blk_q8_0 *const *xr,         \
                             const int B, float *out, const bool q8) {                                          \
         (void)gbytes;                                                                                          \
@@ -215,15 +219,13 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
         const float *dx[X8_MAX_TILE];                                                                          \
         const int32_t *osum[X8_MAX_TILE];                                                                      \
         x8_act_tables(xr, n, B, dx, osum);                                                                     \
-        const uint8_t *qs = group + 16 * nb;                                                                   \
-        const size_t bbytes = q8 ? 256 : 128;                                                                  \
+        const size_t bbytes = x8_quant_bytes(q8);                                                              \
         __m256 acc[X8_MAX_TILE];                                                                               \
         for (int j = 0; j < B; j++) acc[j] = _mm256_setzero_ps();                                              \
         for (int64_t k = 0; k < nb; k++) {                                                                     \
-            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(group + 16 * k)));             \
-            const uint8_t *qk = qs + (size_t)k * bbytes;                                                       \
-            if (B > 1 || !q8 || (prefetch_q8_row))                                                           \
-                x8_prefetch(qk, bbytes, B == 1 ? X8_PREFETCH_ROW_BYTES : X8_PREFETCH_BYTES);                   \
+            const uint8_t *qk = group + x8_quants_at(k, nb, q8);                                               \
+            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(group + x8_scales_at(k, q8)))); \
+            if (B >= X8_PREFETCH_MIN_BATCH) x8_prefetch_block(group, k, bbytes);                               \
             __m256i d[X8_MAX_TILE];                                                                            \
             dots(qk, xr, k, osum, B, q8, d);                                                                   \
             for (int j = 0; j < B; j++)                                                                        \
@@ -243,14 +245,6 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
  * against the bsums, Q6_K's -32 against them) are the scalar reference's
  * integers exactly (dot_q4_K, dot_q6_K), and the float step is its own,
  * lane by lane. So results are the reference's bits, at every batch size. */
-
-/* A K-quant X8 group is one sequential stream (a Q6_K_X8 chunk keeps its
- * high bits next to its nibbles: apart, they made two streams that the
- * hardware prefetcher followed at 9 GB/s). Up to 4 batch rows stream
- * fastest without x8_prefetch: 768 x 2048 Q6_K_X8 from DRAM, one row 70-80
- * -> 46-54 us, 4 rows 97-103 -> 79-87; 8 rows consume a group slowly
- * enough to need it (with 131-144 us, without 137-195). */
-#define K_X8_PREFETCH_MIN_BATCH 5
 
 typedef struct q4_K_x8_sc {
     __m256i sc[8];  /* sub-block j's scales (pairs: as int16 (sc, sc)) */
@@ -343,7 +337,7 @@ ALWAYS_INLINE __m256 q6_K_x8_step(__m256 acc, __m256i isc, const q6_K_x8_sc *s, 
         for (int b = 0; b < B; b++) acc[b] = _mm256_setzero_ps();                                              \
         for (int64_t k = 0; k < n / QK_K; k++) {                                                               \
             const uint8_t *sb = group + (size_t)k * (bytes);                                                   \
-            if (B >= K_X8_PREFETCH_MIN_BATCH) x8_prefetch(sb, (bytes), X8_PREFETCH_BYTES);                   \
+            if (B >= X8_PREFETCH_MIN_BATCH) x8_prefetch(sb, (bytes), X8_PREFETCH_BYTES);                     \
             kind##_x8_sc s;                                                                                    \
             kind##_x8_scales(sb, &s, sc_pairs);                                                                \
             __m256i isc[X8_MAX_TILE];                                                                          \
