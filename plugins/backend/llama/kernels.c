@@ -198,8 +198,8 @@ static size_t q8x8_byte(int l, int e) { return (size_t)(32 * (e / 4) + 4 * l + e
 
 /* Element e (0..255) of row l in the nibbles of a Q4_K_X8 / Q6_K_X8
  * super-block, whose 32-element chunks are `chunk` bytes apart: its byte
- * from where they start (the nibble as x8_shift(e % 32) says), and the byte and shift of the same element in a blk_q4_K's qs
- * (decode_q4_K). */
+ * from where they start (the nibble as x8_shift(e % 32) says); and the
+ * byte and shift of the same element in a blk_q4_K's qs (decode_q4_K). */
 static size_t k_x8_nibble_byte(int l, int e, size_t chunk) { return chunk * (size_t)(e / 32) + x8_byte(l, e % 32); }
 static size_t q4_K_qs_byte(int e) { return 32 * (size_t)(e / 64) + e % 32; }
 static int q4_K_qs_shift(int e) { return (e / 32) & 1 ? 4 : 0; }
@@ -366,10 +366,9 @@ bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n) {
                     continue;
                 }
                 const blk_q4_0 *b = (const blk_q4_0 *)blk;
-                for (int e = 0; e < QK4_0; e++) {
-                    const int v = e < 16 ? b->qs[e] & 0xF : b->qs[e - 16] >> 4;
-                    q[x8_byte(l, e)] |= (uint8_t)(v << x8_shift(e));
-                }
+                uint8_t u[QK4_0];
+                for (int e = 0; e < QK4_0; e++) u[e] = (uint8_t)(e < 16 ? b->qs[e] & 0xF : b->qs[e - 16] >> 4);
+                x8_pack_nibbles(q, l, u);
             }
         }
     }
