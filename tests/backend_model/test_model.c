@@ -551,6 +551,43 @@ Test(model, quantized_weights_stay_close, .timeout = 120) {
     }
 }
 
+/* A random model of `spec` (file at path) opened twice: A from the file
+ * (gguf_open's own copy, which the loader splits), B from a caller's
+ * buffer (returned; close_file_and_buffer frees it), which keeps the file
+ * layout. The n tokens of seq are taken modulo the vocabulary. */
+static uint8_t *open_file_and_buffer(const rm_spec *spec, char *path, size_t cap, llm *A, llm *B, int32_t *seq,
+                                     int n) {
+    char err[512];
+    make_random(path, cap, spec);
+    FILE *fp = fopen(path, "rb");
+    cr_assert(fp);
+    fseek(fp, 0, SEEK_END);
+    const long size = ftell(fp);
+    rewind(fp);
+    uint8_t *bytes = malloc((size_t)size);
+    cr_assert(fread(bytes, 1, (size_t)size, fp) == (size_t)size);
+    fclose(fp);
+    gguf_file *f = gguf_open_memory(bytes, (size_t)size, path, err, sizeof err);
+    cr_assert(f, "%s", err);
+    model *mem = model_from_gguf(f, err, sizeof err);
+    cr_assert(mem, "%s", err);
+    llm_open(A, path, 1, WEFT_KV_F32, 0, 64);
+    llm_open_model(B, mem, 1, WEFT_KV_F32, 0, 64);
+    const ggml_type split = kernels_split_type(spec->type, spec->dim, spec->ffn);
+    cr_assert_neq(split, spec->type);
+    cr_assert_eq(A->m->w.layers[0].w_down.type, split, "split on load");
+    cr_assert_eq(B->m->w.layers[0].w_down.type, spec->type, "a caller's buffer keeps the file layout");
+    for (int i = 0; i < n; i++) seq[i] %= spec->vocab;
+    return bytes;
+}
+
+static void close_file_and_buffer(llm *A, llm *B, uint8_t *bytes, const char *path) {
+    llm_close(A);
+    llm_close(B);
+    free(bytes);
+    unlink(path);
+}
+
 /* The loader rewrites Q8_0 / Q4_0 matrices of its own copy of a file into
  * rows interleaved by 8 (kernels.h); a caller's buffer keeps the file
  * layout. The X8 kernels form each block's integer dot exactly and scale it
@@ -559,96 +596,46 @@ Test(model, quantized_weights_stay_close, .timeout = 120) {
  * activation across a Q8_0 step in the next layer, so logits differ by
  * more: measured max |dlogit| 0.036 (Q8_0) and 0.040 (Q4_0), mean 0.00074
  * and 0.0046, argmax agreement 99.5% and 99.0% over 201 positions. Bounds
- * ~3x. */
+ * ~3x.
+ *
+ * Q4_K / Q6_K matrices (interleaved by 8 the same way) go to kernels that
+ * form the scalar reference's integers and float steps, so there the model
+ * gives, under the best ISA, exactly the logits of its file layout under
+ * the scalar reference (WEFT_KERNEL_ISA=scalar): every other kernel a
+ * K-quant model reaches (attention, softmax, SwiGLU, Q8_K activations)
+ * matches its reference bit for bit too. */
 Test(model, split_rows_match_file_layout, .timeout = 120) {
     int32_t seq[256];
     const int n = reference_sequence(seq);
-    const ggml_type types[2] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
-    for (int k = 0; k < 2; k++) {
+    const ggml_type types[4] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
+    for (int k = 0; k < 4; k++) {
         rm_spec spec = LLAMA_SPEC;
         spec.type = types[k];
-        char path[256], err[512];
-        make_random(path, sizeof path, &spec);
-        for (int i = 0; i < n; i++) seq[i] %= spec.vocab;
-        FILE *fp = fopen(path, "rb");
-        cr_assert(fp);
-        fseek(fp, 0, SEEK_END);
-        const long size = ftell(fp);
-        rewind(fp);
-        uint8_t *bytes = malloc((size_t)size);
-        cr_assert(fread(bytes, 1, (size_t)size, fp) == (size_t)size);
-        fclose(fp);
-        gguf_file *f = gguf_open_memory(bytes, (size_t)size, path, err, sizeof err);
-        cr_assert(f, "%s", err);
-        model *mem = model_from_gguf(f, err, sizeof err);
-        cr_assert(mem, "%s", err);
+        char path[256];
         llm A, B;
-        llm_open(&A, path, 1, WEFT_KV_F32, 0, 64);
-        llm_open_model(&B, mem, 1, WEFT_KV_F32, 0, 64);
-        cr_assert_eq(A.m->w.layers[0].wq.type, kernels_split_type(types[k], spec.dim, spec.dim), "split on load");
-        cr_assert_eq(B.m->w.layers[0].wq.type, types[k], "a caller's buffer keeps the file layout");
-        float diff, mean, agree;
-        compare_runs(&A, &B, seq, n, &diff, &mean, &agree);
-        cr_log_info("%s split vs file layout: max |dlogit| %g, mean %g, argmax agreement %.3f",
-                    ggml_type_name(types[k]), (double)diff, (double)mean, (double)agree);
-        const float max_mean = types[k] == GGML_TYPE_Q8_0 ? 0.0025f : 0.015f;
-        cr_assert_lt(diff, 0.12f, "%s: %g", ggml_type_name(types[k]), (double)diff);
-        cr_assert_lt(mean, max_mean, "%s: mean %g", ggml_type_name(types[k]), (double)mean);
-        cr_assert_geq(agree, 0.97f, "%s: %g", ggml_type_name(types[k]), (double)agree);
-        llm_close(&A);
-        llm_close(&B);
-        free(bytes);
-        unlink(path);
-    }
-}
-
-/* Q4_K / Q6_K matrices interleaved by 8 on load (kernels.h) go to kernels
- * that form the scalar reference's integers and float steps, so a model of
- * them gives, under the best ISA, exactly the logits of its file layout
- * under the scalar reference (WEFT_KERNEL_ISA=scalar): every other kernel
- * a K-quant model reaches (attention, softmax, SwiGLU, Q8_K activations)
- * matches its reference bit for bit too. */
-Test(model, k_quant_rows_are_the_reference, .timeout = 120) {
-    int32_t seq[256];
-    const int n = reference_sequence(seq);
-    const ggml_type types[2] = {GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
-    for (int k = 0; k < 2; k++) {
-        rm_spec spec = LLAMA_SPEC;
-        spec.type = types[k];
-        char path[256], err[512];
-        make_random(path, sizeof path, &spec);
-        for (int i = 0; i < n; i++) seq[i] %= spec.vocab;
-        FILE *fp = fopen(path, "rb");
-        cr_assert(fp);
-        fseek(fp, 0, SEEK_END);
-        const long size = ftell(fp);
-        rewind(fp);
-        uint8_t *bytes = malloc((size_t)size);
-        cr_assert(fread(bytes, 1, (size_t)size, fp) == (size_t)size);
-        fclose(fp);
-        gguf_file *f = gguf_open_memory(bytes, (size_t)size, path, err, sizeof err);
-        cr_assert(f, "%s", err);
-        model *mem = model_from_gguf(f, err, sizeof err);
-        cr_assert(mem, "%s", err);
-        llm A, B;
-        llm_open(&A, path, 1, WEFT_KV_F32, 0, 64);
-        llm_open_model(&B, mem, 1, WEFT_KV_F32, 0, 64);
-        cr_assert_eq(A.m->w.layers[0].w_down.type, kernels_split_type(types[k], spec.dim, spec.ffn), "split on load");
-        cr_assert_neq(A.m->w.layers[0].w_down.type, types[k]);
-        cr_assert_eq(B.m->w.layers[0].w_down.type, types[k], "a caller's buffer keeps the file layout");
-        float *a = logits_buf(&A, n), *b = logits_buf(&B, n);
-        kernels_init(-1);
-        llm_eval(&A, seq, n, NULL, NULL, a);
-        kernels_init(KERNEL_SCALAR);
-        llm_eval(&B, seq, n, NULL, NULL, b);
-        kernels_init(-1);
-        cr_assert(memcmp(a, b, sizeof(float) * (size_t)n * A.n_vocab) == 0, "%s: max |dlogit| %g",
-                  ggml_type_name(types[k]), (double)max_abs_diff(a, b, (size_t)n * A.n_vocab));
-        free(a), free(b);
-        llm_close(&A);
-        llm_close(&B);
-        free(bytes);
-        unlink(path);
+        uint8_t *bytes = open_file_and_buffer(&spec, path, sizeof path, &A, &B, seq, n);
+        const char *name = ggml_type_name(types[k]);
+        if (types[k] == GGML_TYPE_Q4_K || types[k] == GGML_TYPE_Q6_K) {
+            float *a = logits_buf(&A, n), *b = logits_buf(&B, n);
+            kernels_init(-1);
+            llm_eval(&A, seq, n, NULL, NULL, a);
+            kernels_init(KERNEL_SCALAR);
+            llm_eval(&B, seq, n, NULL, NULL, b);
+            kernels_init(-1);
+            cr_assert(memcmp(a, b, sizeof(float) * (size_t)n * A.n_vocab) == 0, "%s: max |dlogit| %g", name,
+                      (double)max_abs_diff(a, b, (size_t)n * A.n_vocab));
+            free(a), free(b);
+        } else {
+            float diff, mean, agree;
+            compare_runs(&A, &B, seq, n, &diff, &mean, &agree);
+            cr_log_info("%s split vs file layout: max |dlogit| %g, mean %g, argmax agreement %.3f", name,
+                        (double)diff, (double)mean, (double)agree);
+            const float max_mean = types[k] == GGML_TYPE_Q8_0 ? 0.0025f : 0.015f;
+            cr_assert_lt(diff, 0.12f, "%s: %g", name, (double)diff);
+            cr_assert_lt(mean, max_mean, "%s: mean %g", name, (double)mean);
+            cr_assert_geq(agree, 0.97f, "%s: %g", name, (double)agree);
+        }
+        close_file_and_buffer(&A, &B, bytes, path);
     }
 }
 

@@ -517,20 +517,8 @@ ALWAYS_INLINE __m256i q6_K_x8_chunk_avx2(const __m256i v[8], const int8_t *x, co
     return d;
 }
 
-DEFINE_K_X8_GROUP(q4_K_x8_group_avx2, q4_K, Q4_K_X8_BYTES, q4_K_x8_chunk_avx2, true)
-DEFINE_K_X8_GROUP(q6_K_x8_group_avx2, q6_K, Q6_K_X8_BYTES, q6_K_x8_chunk_avx2, true)
-DEFINE_X8_TILE(q4_K_x8_tile_avx2, q4_K_x8_group_avx2, X8_BATCH, blk_q8_K)
-DEFINE_X8_TILE(q6_K_x8_tile_avx2, q6_K_x8_group_avx2, X8_BATCH, blk_q8_K)
-
-static void matmul_q4_K_x8_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
-                                float *y, int64_t ldy) {
-    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, WEFT_TYPE_Q4_K_X8, X8_BATCH, q4_K_x8_tile_avx2, NULL);
-}
-
-static void matmul_q6_K_x8_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
-                                float *y, int64_t ldy) {
-    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, WEFT_TYPE_Q6_K_X8, X8_BATCH, q6_K_x8_tile_avx2, NULL);
-}
+DEFINE_K_X8_MATMUL(matmul_q4_K_x8_avx2, q4_K, Q4_K_X8_BYTES, WEFT_TYPE_Q4_K_X8, q4_K_x8_chunk_avx2, true, X8_BATCH)
+DEFINE_K_X8_MATMUL(matmul_q6_K_x8_avx2, q6_K, Q6_K_X8_BYTES, WEFT_TYPE_Q6_K_X8, q6_K_x8_chunk_avx2, true, X8_BATCH)
 
 /* ---- K-quants, Q8_K activations -------------------------------------------
  * One weight row at a time, the whole batch tile per super-block: each

@@ -298,20 +298,8 @@ ALWAYS_INLINE __m256i q6_K_x8_chunk_vnni(const __m256i v[8], const int8_t *x, co
                             _mm256_mullo_epi32(dpbusd_run(v + 4, x + 16, 4), s->sc[2 * c + 1]));
 }
 
-DEFINE_K_X8_GROUP(q4_K_x8_group_vnni, q4_K, Q4_K_X8_BYTES, q4_K_x8_chunk_vnni, false)
-DEFINE_K_X8_GROUP(q6_K_x8_group_vnni, q6_K, Q6_K_X8_BYTES, q6_K_x8_chunk_vnni, false)
-DEFINE_X8_TILE(q4_K_x8_tile_vnni, q4_K_x8_group_vnni, X8_TILE, blk_q8_K)
-DEFINE_X8_TILE(q6_K_x8_tile_vnni, q6_K_x8_group_vnni, X8_TILE, blk_q8_K)
-
-static void matmul_q4_K_x8_vnni(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
-                                float *y, int64_t ldy) {
-    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, WEFT_TYPE_Q4_K_X8, X8_TILE, q4_K_x8_tile_vnni, NULL);
-}
-
-static void matmul_q6_K_x8_vnni(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
-                                float *y, int64_t ldy) {
-    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, WEFT_TYPE_Q6_K_X8, X8_TILE, q6_K_x8_tile_vnni, NULL);
-}
+DEFINE_K_X8_MATMUL(matmul_q4_K_x8_vnni, q4_K, Q4_K_X8_BYTES, WEFT_TYPE_Q4_K_X8, q4_K_x8_chunk_vnni, false, X8_TILE)
+DEFINE_K_X8_MATMUL(matmul_q6_K_x8_vnni, q6_K, Q6_K_X8_BYTES, WEFT_TYPE_Q6_K_X8, q6_K_x8_chunk_vnni, false, X8_TILE)
 
 /* ---- K-quants: two sub-blocks per 512-bit instruction ----
  * The AVX2 row tiles (kernels_avx2.c) spend maddubs, madd and add on each

@@ -176,9 +176,10 @@ ALWAYS_INLINE __m256 q6_K_step(__m256 acc, __m256i isum, __m256i sc16, const blk
 
 /* A tile: one group of 8 weight rows, or two adjacent ones (the second
  * gbytes after the first), against B <= X8_MAX_TILE activation rows xr
- * (split type: their scale and sum tables follow the blocks,
- * kernels_internal.h). out[X8_OUT * j + l] gets row l's result for batch
- * row j. q8: the groups are Q8_0_X8, else Q4_0_X8. */
+ * (Q4_0_X8 / Q8_0_X8: Q8_0 blocks, then their scale and sum tables,
+ * kernels_internal.h; K-quant X8 types: Q8_K blocks). out[X8_OUT * j + l]
+ * gets row l's result for batch row j. q8: the groups are Q8_0_X8, not
+ * Q4_0_X8 (unused by the K-quant tiles). */
 #define X8_OUT 16
 typedef void (*x8_tile_fn)(const uint8_t *group, size_t gbytes, int64_t n, const void *const *xr, int B,
                            float *out, bool q8);
@@ -405,5 +406,17 @@ ALWAYS_INLINE void x8_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, c
         g += span;
     }
 }
+
+/* DEFINE_K_X8_MATMUL(name, kind, bytes, type, chunk_dot, sc_pairs, tile_rows)
+ * defines the matmul_kernel `name` for the K-quant X8 `type` (kind q4_K or
+ * q6_K, super-blocks of `bytes`) around the ISA's chunk_dot, in batch tiles
+ * of tile_rows (see DEFINE_K_X8_GROUP). */
+#define DEFINE_K_X8_MATMUL(name, kind, bytes, type, chunk_dot, sc_pairs, tile_rows)                           \
+    DEFINE_K_X8_GROUP(name##_group, kind, bytes, chunk_dot, sc_pairs)                                          \
+    DEFINE_X8_TILE(name##_tile, name##_group, tile_rows, blk_q8_K)                                             \
+    static void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y,  \
+                     int64_t ldy) {                                                                            \
+        x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, type, tile_rows, name##_tile, NULL);                      \
+    }
 
 #endif
