@@ -261,11 +261,7 @@ static int sizes_for(ggml_type t, int *out) {
 
 /* 37 rows: 4- and 2-row tiles, leftovers, a 16-row block boundary; the X8
  * types need whole groups of 8, and 40 rows give 5 of them. */
-static int rows_for(ggml_type t) {
-    return t == WEFT_TYPE_Q4_0_X8 || t == WEFT_TYPE_Q8_0_X8 || t == WEFT_TYPE_Q4_K_X8 || t == WEFT_TYPE_Q6_K_X8
-               ? 40
-               : 37;
-}
+static int rows_for(ggml_type t) { return kernels_file_type(t) != t && t != WEFT_TYPE_Q8_0_SPLIT ? 40 : 37; }
 #define MAX_ROWS 40
 #define LDY_PAD 3
 #define SENTINEL -12345.0f

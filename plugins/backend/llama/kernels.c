@@ -188,29 +188,29 @@ ggml_type kernels_split_type(ggml_type t, int64_t rows, int64_t n) {
     return t;
 }
 
-/* Where element e (0..31) of block k of lane l sits in a Q4_0_X8 group:
- * byte 32 m + 4 l + (e % 4) of the block's 128 bytes, m = e / 8, high
- * nibble when (e / 4) is odd. In a Q8_0_X8 group: byte 32 (e / 4) + 4 l +
- * (e % 4) of the block's 256, holding the quant + 128 (so as unsigned). */
-static size_t x8_byte(int l, int e) { return (size_t)(32 * (e / 8) + 4 * l + e % 4); }
-static int x8_shift(int e) { return (e / 4) & 1 ? 4 : 0; }
+/* Where element e (0..31) of a Q8_0_X8 block of lane l sits: byte
+ * 32 (e / 4) + 4 l + (e % 4) of the block's 256, holding the quant + 128
+ * (so as unsigned). */
 static size_t q8x8_byte(int l, int e) { return (size_t)(32 * (e / 4) + 4 * l + e % 4); }
 
-/* Element e (0..255) of row l in the nibbles of a Q4_K_X8 / Q6_K_X8
- * super-block, whose 32-element chunks are `chunk` bytes apart: its byte
- * from where they start (the nibble as x8_shift(e % 32) says); and the
- * byte and shift of the same element in a blk_q4_K's qs (decode_q4_K). */
-static size_t k_x8_nibble_byte(int l, int e, size_t chunk) { return chunk * (size_t)(e / 32) + x8_byte(l, e % 32); }
-static size_t q4_K_qs_byte(int e) { return 32 * (size_t)(e / 64) + e % 32; }
-static int q4_K_qs_shift(int e) { return (e / 32) & 1 ? 4 : 0; }
-
 /* Row l's nibbles of one 32-element chunk (u: its 32 values, low 4 bits
- * taken) into the chunk's 128 bytes of an X8 layout (x8_byte, x8_shift):
- * whole bytes at a time, as loading a model repacks every one. */
+ * taken) into the chunk's 128 bytes of an X8 layout, and back: element e
+ * of lane l in byte 32 (e / 8) + 4 l + (e % 4), the high nibble when
+ * (e / 4) is odd (Q4_0_X8 blocks, Q4_K_X8 / Q6_K_X8 nibbles). Whole bytes
+ * at a time, as loading a model repacks every one. */
 static void x8_pack_nibbles(uint8_t *chunk, int l, const uint8_t u[32]) {
     for (int m = 0; m < 4; m++)
         for (int i = 0; i < 4; i++)
             chunk[32 * m + 4 * l + i] = (uint8_t)((u[8 * m + i] & 0xF) | (u[8 * m + 4 + i] & 0xF) << 4);
+}
+
+static void x8_unpack_nibbles(const uint8_t *chunk, int l, uint8_t u[32]) {
+    for (int m = 0; m < 4; m++)
+        for (int i = 0; i < 4; i++) {
+            const uint8_t byte = chunk[32 * m + 4 * l + i];
+            u[8 * m + i] = byte & 0xF;
+            u[8 * m + 4 + i] = byte >> 4;
+        }
 }
 
 /* Row l's block b into a Q4_K_X8 super-block sb, and out of one. */
@@ -218,11 +218,9 @@ static void q4_K_x8_put(uint8_t *sb, int l, const blk_q4_K *b) {
     memcpy(sb + 2 * l, &b->d, 2);
     memcpy(sb + Q4_K_X8_DMIN + 2 * l, &b->dmin, 2);
     for (int i = 0; i < 12; i++) sb[Q4_K_X8_SCALES + 8 * i + l] = b->scales[i];
-    for (int j = 0; j < 8; j++) {
-        uint8_t u[32];
-        for (int e = 0; e < 32; e++) u[e] = (uint8_t)(b->qs[32 * (j / 2) + e] >> (4 * (j & 1)));
-        x8_pack_nibbles(sb + Q4_K_X8_QS + 128 * j, l, u);
-    }
+    uint8_t q[QK_K], sc[8], m[8];
+    decode_q4_K(b, q, sc, m);
+    for (int j = 0; j < 8; j++) x8_pack_nibbles(sb + Q4_K_X8_QS + 128 * j, l, q + 32 * j);
 }
 
 static void q4_K_x8_get(const uint8_t *sb, int l, blk_q4_K *b) {
@@ -230,14 +228,15 @@ static void q4_K_x8_get(const uint8_t *sb, int l, blk_q4_K *b) {
     memcpy(&b->dmin, sb + Q4_K_X8_DMIN + 2 * l, 2);
     for (int i = 0; i < 12; i++) b->scales[i] = sb[Q4_K_X8_SCALES + 8 * i + l];
     memset(b->qs, 0, sizeof b->qs);
-    for (int e = 0; e < QK_K; e++) {
-        const int q = (sb[Q4_K_X8_QS + k_x8_nibble_byte(l, e, 128)] >> x8_shift(e % 32)) & 0xF;
-        b->qs[q4_K_qs_byte(e)] |= (uint8_t)(q << q4_K_qs_shift(e));
+    for (int j = 0; j < 8; j++) { /* decode_q4_K's sub-block j, backwards */
+        uint8_t u[32];
+        x8_unpack_nibbles(sb + Q4_K_X8_QS + 128 * j, l, u);
+        for (int e = 0; e < 32; e++) b->qs[32 * (j / 2) + e] |= (uint8_t)(u[e] << (4 * (j & 1)));
     }
 }
 
 /* Element e (0..255) of row l in a Q6_K_X8 super-block: the byte and
- * shift of its high 2 bits (its low 4 are a nibble, k_x8_nibble_byte). */
+ * shift of its high 2 bits (its low 4 are a nibble, x8_pack_nibbles). */
 static size_t q6_K_x8_hbyte(int l, int e) {
     const int c = e / 32, i = e % 32;
     return Q6_K_X8_QS + Q6_K_X8_CHUNK * (size_t)c + 128 + 32 * (size_t)(i / 16) + 4 * (size_t)l + i % 4;
@@ -266,8 +265,10 @@ static void q6_K_x8_get(const uint8_t *sb, int l, blk_q6_K *b) {
     for (int j = 0; j < QK_K / 16; j++) b->scales[j] = (int8_t)sb[Q6_K_X8_SCALES + 8 * j + l];
     memset(b->ql, 0, sizeof b->ql);
     memset(b->qh, 0, sizeof b->qh);
+    uint8_t lo4[QK_K];
+    for (int c = 0; c < QK_K / 32; c++) x8_unpack_nibbles(sb + Q6_K_X8_QS + Q6_K_X8_CHUNK * c, l, lo4 + 32 * c);
     for (int e = 0; e < QK_K; e++) {
-        const int lo = (sb[Q6_K_X8_QS + k_x8_nibble_byte(l, e, Q6_K_X8_CHUNK)] >> x8_shift(e % 32)) & 0xF;
+        const int lo = lo4[e];
         const int hi = (sb[q6_K_x8_hbyte(l, e)] >> q6_K_x8_hshift(e)) & 3;
         b->ql[q6_K_ql_byte(e)] |= (uint8_t)(lo << q6_K_ql_shift(e));
         b->qh[q6_K_qh_byte(e)] |= (uint8_t)(hi << q6_K_qh_shift(e));
@@ -309,11 +310,9 @@ static void split_block(ggml_type st, const uint8_t *w, int64_t n, int64_t r, in
     }
     blk_q4_0 *b = out;
     b->d = d;
-    for (int j = 0; j < QK4_0 / 2; j++) {
-        const int lo = (q[x8_byte(l, j)] >> x8_shift(j)) & 0xF;
-        const int hi = (q[x8_byte(l, j + 16)] >> x8_shift(j + 16)) & 0xF;
-        b->qs[j] = (uint8_t)(lo | hi << 4);
-    }
+    uint8_t u[QK4_0];
+    x8_unpack_nibbles(q, l, u);
+    for (int j = 0; j < QK4_0 / 2; j++) b->qs[j] = (uint8_t)(u[j] | u[j + 16] << 4);
 }
 
 bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n) {

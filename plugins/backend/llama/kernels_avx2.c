@@ -520,7 +520,9 @@ ALWAYS_INLINE __m256i q6_K_x8_chunk_avx2(const __m256i v[8], const int8_t *x, co
 DEFINE_K_X8_MATMUL(matmul_q4_K_x8_avx2, q4_K, Q4_K_X8_BYTES, WEFT_TYPE_Q4_K_X8, q4_K_x8_chunk_avx2, true, X8_BATCH)
 DEFINE_K_X8_MATMUL(matmul_q6_K_x8_avx2, q6_K, Q6_K_X8_BYTES, WEFT_TYPE_Q6_K_X8, q6_K_x8_chunk_avx2, true, X8_BATCH)
 
-/* ---- K-quants, Q8_K activations -------------------------------------------
+/* ---- K-quants in file rows, Q8_K activations -----------------------------
+ * For the matrices the loader leaves in file layout (no whole groups of 8
+ * rows, or a caller's buffer); the others are X8 (above).
  * One weight row at a time, the whole batch tile per super-block: each
  * super-block is decoded once and its integer dots with every batch row are
  * summed exactly in 8 int32 lanes. Those lanes are scaled into 8 float

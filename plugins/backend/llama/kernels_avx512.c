@@ -301,8 +301,8 @@ ALWAYS_INLINE __m256i q6_K_x8_chunk_vnni(const __m256i v[8], const int8_t *x, co
 DEFINE_K_X8_MATMUL(matmul_q4_K_x8_vnni, q4_K, Q4_K_X8_BYTES, WEFT_TYPE_Q4_K_X8, q4_K_x8_chunk_vnni, false, X8_TILE)
 DEFINE_K_X8_MATMUL(matmul_q6_K_x8_vnni, q6_K, Q6_K_X8_BYTES, WEFT_TYPE_Q6_K_X8, q6_K_x8_chunk_vnni, false, X8_TILE)
 
-/* ---- K-quants: two sub-blocks per 512-bit instruction ----
- * The AVX2 row tiles (kernels_avx2.c) spend maddubs, madd and add on each
+/* ---- K-quants in file rows: two sub-blocks per 512-bit instruction ----
+ * (matrices the loader leaves in file layout). The AVX2 row tiles (kernels_avx2.c) spend maddubs, madd and add on each
  * 32-byte sub-block; here one maddubs and one vpdpwssd (the scale multiply
  * and the add in one) cover two sub-blocks. The two 256-bit halves of the
  * int32 sums are added before the float step, so every lane holds exactly

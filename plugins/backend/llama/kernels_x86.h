@@ -247,14 +247,17 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
  * integers exactly (dot_q4_K, dot_q6_K), and the float step is its own,
  * lane by lane. So results are the reference's bits, at every batch size. */
 
+/* A super-block's scales, decoded once for all its batch rows */
 typedef struct q4_K_x8_sc {
     __m256i sc[8];  /* sub-block j's scales (pairs: as int16 (sc, sc)) */
     __m256i mn2[8]; /* its mins as int16 (m, m), against a bsums pair */
+    __m256 d, dmin;
 } q4_K_x8_sc;
 
 typedef struct q6_K_x8_sc {
     __m256i sc[16]; /* sub-block j's scales (pairs: as int16 (sc, sc)) */
     __m256i scp[8]; /* scales 2p, 2p+1 as an int16 pair, against bsums 2p, 2p+1 */
+    __m256 d;
 } q6_K_x8_sc;
 
 /* int32 lanes (int16 range) as int16 pairs (lo, hi) */
@@ -267,6 +270,8 @@ ALWAYS_INLINE __m256i x8_bytes_u32(const uint8_t *p) { return _mm256_cvtepu8_epi
 /* q4_K_scale_min's unpacking, on the 8 rows' bytes at once */
 ALWAYS_INLINE void q4_K_x8_scales(const uint8_t *sb, q4_K_x8_sc *s, const bool pairs) {
     __m256i b[12], mn[8];
+    s->d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb));
+    s->dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sb + Q4_K_X8_DMIN)));
     for (int i = 0; i < 12; i++) b[i] = x8_bytes_u32(sb + Q4_K_X8_SCALES + 8 * i);
     const __m256i m63 = _mm256_set1_epi32(63), m15 = _mm256_set1_epi32(15);
     for (int j = 0; j < 4; j++) {
@@ -282,6 +287,7 @@ ALWAYS_INLINE void q4_K_x8_scales(const uint8_t *sb, q4_K_x8_sc *s, const bool p
 }
 
 ALWAYS_INLINE void q6_K_x8_scales(const uint8_t *sb, q6_K_x8_sc *s, const bool pairs) {
+    s->d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb));
     for (int j = 0; j < 16; j++)
         s->sc[j] = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(sb + Q6_K_X8_SCALES + 8 * j)));
     for (int p = 0; p < 8; p++) s->scp[p] = i16_pair(s->sc[2 * p], s->sc[2 * p + 1]);
@@ -306,25 +312,23 @@ ALWAYS_INLINE void q6_K_x8_quants(const uint8_t *sb, int c, __m256i v[8]) {
 }
 
 /* dot_q4_K's float step: acc + dx * (d * isc - dmin * imin) */
-ALWAYS_INLINE __m256 q4_K_x8_step(__m256 acc, __m256i isc, const q4_K_x8_sc *s, const uint8_t *sb, const blk_q8_K *x) {
+ALWAYS_INLINE __m256 q4_K_x8_step(__m256 acc, __m256i isc, const q4_K_x8_sc *s, const blk_q8_K *x) {
     __m256i imin = _mm256_setzero_si256();
     for (int j = 0; j < 8; j++)
         imin = _mm256_add_epi32(imin, _mm256_madd_epi16(s->mn2[j], bcast4((const int8_t *)(x->bsums + 2 * j))));
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb));
-    const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sb + Q4_K_X8_DMIN)));
-    const __m256 t = _mm256_sub_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(isc)), _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(imin)));
+    const __m256 t =
+        _mm256_sub_ps(_mm256_mul_ps(s->d, _mm256_cvtepi32_ps(isc)), _mm256_mul_ps(s->dmin, _mm256_cvtepi32_ps(imin)));
     return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(x->d), t));
 }
 
 /* dot_q6_K's: isc less 32 sum_j sc_j bsums[j] (the quants' +32), then
  * acc + (dx * d) * is */
-ALWAYS_INLINE __m256 q6_K_x8_step(__m256 acc, __m256i isc, const q6_K_x8_sc *s, const uint8_t *sb, const blk_q8_K *x) {
+ALWAYS_INLINE __m256 q6_K_x8_step(__m256 acc, __m256i isc, const q6_K_x8_sc *s, const blk_q8_K *x) {
     __m256i off = _mm256_setzero_si256();
     for (int p = 0; p < 8; p++)
         off = _mm256_add_epi32(off, _mm256_madd_epi16(s->scp[p], bcast4((const int8_t *)(x->bsums + 2 * p))));
     const __m256i is = _mm256_sub_epi32(isc, _mm256_slli_epi32(off, 5));
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb));
-    return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(x->d), d), _mm256_cvtepi32_ps(is)));
+    return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(x->d), s->d), _mm256_cvtepi32_ps(is)));
 }
 
 /* DEFINE_K_X8_GROUP(name, kind, bytes, chunk_dot, sc_pairs) defines a
@@ -348,7 +352,7 @@ ALWAYS_INLINE __m256 q6_K_x8_step(__m256 acc, __m256i isc, const q6_K_x8_sc *s, 
                 kind##_x8_quants(sb, c, v);                                                                    \
                 for (int b = 0; b < B; b++) isc[b] = _mm256_add_epi32(isc[b], chunk_dot(v, xr[b][k].qs + 32 * c, &s, c)); \
             }                                                                                                  \
-            for (int b = 0; b < B; b++) acc[b] = kind##_x8_step(acc[b], isc[b], &s, sb, &xr[b][k]);            \
+            for (int b = 0; b < B; b++) acc[b] = kind##_x8_step(acc[b], isc[b], &s, &xr[b][k]);                \
         }                                                                                                      \
         for (int b = 0; b < B; b++) _mm256_storeu_ps(out + X8_OUT * b, acc[b]);                                \
     }
