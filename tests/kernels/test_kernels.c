@@ -183,17 +183,39 @@ static uint8_t *make_weights(ggml_type t, int rows, int n) {
     return w;
 }
 
-static uint8_t *make_acts(ggml_type wt, int n_batch, int n) {
-    const size_t xs = act_bytes(wt, n);
-    uint8_t *x = malloc(xs * n_batch);
-    float *f = malloc(sizeof(float) * n);
+/* n_batch random rows of n floats, each at its own scale */
+static float *make_floats(int n_batch, int n) {
+    float *f = malloc(sizeof(float) * n * n_batch);
     for (int b = 0; b < n_batch; b++) {
         const float scale = powf(10.0f, frand());
-        for (int i = 0; i < n; i++) f[i] = scale * frand();
-        quantize_act(wt, f, x + b * xs, n);
+        for (int i = 0; i < n; i++) f[b * n + i] = scale * frand();
     }
+    return f;
+}
+
+static uint8_t *quantize_acts(ggml_type wt, const float *f, int n_batch, int n) {
+    const size_t xs = act_bytes(wt, n);
+    uint8_t *x = malloc(xs * n_batch);
+    for (int b = 0; b < n_batch; b++) quantize_act(wt, f + b * n, x + b * xs, n);
+    return x;
+}
+
+static uint8_t *make_acts(ggml_type wt, int n_batch, int n) {
+    float *f = make_floats(n_batch, n);
+    uint8_t *x = quantize_acts(wt, f, n_batch, n);
     free(f);
     return x;
+}
+
+static bool is_x8_0(ggml_type t) { return t == WEFT_TYPE_Q4_0_X8 || t == WEFT_TYPE_Q8_0_X8; }
+
+/* Element e of an activation row for Q4_0_X8 / Q8_0_X8 weights (kernels.h:
+ * 40-byte blocks of 32 quants, the float scale, the offset sum). */
+static float x8_act_value(const uint8_t *xq, int e) {
+    const uint8_t *blk = xq + 40 * (e / 32);
+    float d;
+    memcpy(&d, blk + 32, 4);
+    return d * (float)(int8_t)blk[e % 32];
 }
 
 /* |weight| per element of row r, from the decoder above for K-quants. */
@@ -209,6 +231,10 @@ static void weight_mags(ggml_type t, const uint8_t *w, int r, int n, float *mag)
 }
 
 static void act_values(ggml_type wt, const uint8_t *xq, int n, float *out) {
+    if (is_x8_0(wt)) {
+        for (int e = 0; e < n; e++) out[e] = x8_act_value(xq, e);
+        return;
+    }
     wt = kernels_file_type(wt);
     if (wt == GGML_TYPE_Q8_0 || wt == GGML_TYPE_Q4_0)
         dequantize_row(GGML_TYPE_Q8_0, xq, out, n);
@@ -491,9 +517,10 @@ Test(kernels, split_rows_keep_the_values) {
                 }
             }
         }
-        /* a split type's activation rows are the file type's blocks plus tables */
-        uint8_t *xs = make_acts(st, nbatch, n), *x = malloc(act_bytes(ft, n) * nbatch);
-        for (int j = 0; j < nbatch; j++) memcpy(x + j * act_bytes(ft, n), xs + j * act_bytes(st, n), act_bytes(ft, n));
+        /* the same floats through both layouts' references */
+        float *f = make_floats(nbatch, n);
+        uint8_t *xs = quantize_acts(st, f, nbatch, n), *x = quantize_acts(ft, f, nbatch, n);
+        free(f);
         float ya[16 * 3] = {0}, yb[16 * 3] = {0};
         matmul_rows_ref(ft, w, n, 0, rows, x, nbatch, ya, rows);
         matmul_rows_ref(st, sw, n, 0, rows, xs, nbatch, yb, rows);
@@ -704,6 +731,29 @@ Test(kernels, quantize_act_matches_reference) {
     }
     quantize_act(GGML_TYPE_F16, x, a, 64); /* float types: the floats themselves */
     cr_assert(memcmp(a, x, 64 * sizeof(float)) == 0);
+    /* X8 weights: Q8_0's quants and scale (as a float), and the quants' sum
+     * times the weights' offset, in 40-byte blocks */
+    static uint8_t c[N / 32 * 40];
+    quantize_row(GGML_TYPE_Q8_0, x, b, N);
+    for (int ti = 0; ti < 2; ti++) {
+        const ggml_type t = ti ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8;
+        const int32_t offset = ti ? 128 : 8;
+        cr_assert_eq(act_bytes(t, N), sizeof c);
+        quantize_act(t, x, c, N);
+        for (int k = 0; k < N / 32; k++) {
+            const uint8_t *q = b + 34 * k, *blk = c + 40 * k;
+            cr_assert(memcmp(blk, q + 2, 32) == 0, "%s block %d quants", type_name(t), k);
+            uint16_t h;
+            memcpy(&h, q, 2);
+            float d;
+            int32_t osum, sum = 0;
+            memcpy(&d, blk + 32, 4);
+            memcpy(&osum, blk + 36, 4);
+            cr_assert(d == fp16_to_fp32(h), "%s block %d scale", type_name(t), k);
+            for (int e = 0; e < 32; e++) sum += (int8_t)q[2 + e];
+            cr_assert_eq(osum, offset * sum, "%s block %d sum", type_name(t), k);
+        }
+    }
 }
 
 /* ---- hand-built blocks ------------------------------------------------------- */

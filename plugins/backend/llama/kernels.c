@@ -124,8 +124,9 @@ size_t act_bytes(ggml_type wt, int64_t n) {
     switch (kernels_file_type(wt)) {
     case GGML_TYPE_Q8_0:
     case GGML_TYPE_Q4_0:
-        if (kernels_file_type(wt) != wt) /* split types: blocks and tables (kernels_internal.h) */
-            return act_tables_at(n) + (size_t)(act_blocks_padded(n) + n / QK8_0) * 4;
+        if (wt == WEFT_TYPE_Q8_0_SPLIT) /* blocks and a scale table (kernels_internal.h) */
+            return act_tables_at(n) + (size_t)act_blocks_padded(n) * sizeof(float);
+        if (wt != kernels_file_type(wt)) return (size_t)n / QK8_0 * sizeof(blk_x8_act);
         return (size_t)n / QK8_0 * sizeof(blk_q8_0);
     case GGML_TYPE_Q4_K:
     case GGML_TYPE_Q6_K: return (size_t)n / QK_K * sizeof(blk_q8_K);
@@ -687,6 +688,18 @@ static dot_fn ref_dot(ggml_type t) {
     }
 }
 
+/* Block k of a split type's activation row, as the file type's dot reads
+ * it: blk_x8_act blocks go back to Q8_0 (the float scale came from an fp16
+ * and converts back exactly). */
+static const void *split_act_block(ggml_type st, const uint8_t *row, int64_t k, blk_q8_0 *tmp) {
+    if (st != WEFT_TYPE_Q4_0_X8 && st != WEFT_TYPE_Q8_0_X8)
+        return row + (size_t)k * act_bytes(kernels_file_type(st), ggml_blck_size(kernels_file_type(st)));
+    const blk_x8_act *a = (const blk_x8_act *)row + k;
+    memcpy(tmp->qs, a->qs, QK8_0);
+    tmp->d = fp32_to_fp16(a->d);
+    return tmp;
+}
+
 /* Split matrices: the file type's block dot, block by block (the same sum
  * order as the file layout's). */
 static void matmul_split_ref(ggml_type st, const void *w, int64_t n, int64_t r0, int64_t r1,
@@ -694,14 +707,15 @@ static void matmul_split_ref(ggml_type st, const void *w, int64_t n, int64_t r0,
     const ggml_type ft = kernels_file_type(st);
     const dot_fn dot = ref_dot(ft);
     const int64_t bn = ggml_blck_size(ft);
-    const size_t xs = act_bytes(st, n), xblk = act_bytes(ft, bn);
+    const size_t xs = act_bytes(st, n);
     _Alignas(4) uint8_t blk[sizeof(blk_q6_K)]; /* the largest file block */
+    blk_q8_0 xtmp;
     for (int64_t r = r0; r < r1; r++) {
         for (int b = 0; b < n_batch; b++) y[b * ldy + r] = 0.0f;
         for (int64_t k = 0; k < n / bn; k++) {
             split_block(st, w, n, r, k, blk); /* once for every batch row */
             for (int b = 0; b < n_batch; b++)
-                y[b * ldy + r] += dot(blk, (const char *)xq + b * xs + k * xblk, bn);
+                y[b * ldy + r] += dot(blk, split_act_block(st, (const uint8_t *)xq + b * xs, k, &xtmp), bn);
         }
     }
 }
@@ -822,22 +836,35 @@ const kernel_table *kernels_active(void) {
     return t;
 }
 
+/* blk_x8_act blocks: each block quantized as Q8_0, then spread out. */
+static void quantize_x8_act(ggml_type wt, const float *x, void *xq, int64_t n) {
+    const int32_t offset = wt == WEFT_TYPE_Q8_0_X8 ? 128 : 8; /* kernels_internal.h */
+    const quant_fn quant = kernels_active()->quant_q8_0;
+    blk_x8_act *out = xq;
+    for (int64_t k = 0; k < n / QK8_0; k++) {
+        blk_q8_0 b;
+        quant(x + k * QK8_0, &b, QK8_0);
+        int32_t sum = 0;
+        for (int j = 0; j < QK8_0; j++) sum += b.qs[j];
+        memcpy(out[k].qs, b.qs, QK8_0);
+        out[k].d = fp16_to_fp32(b.d);
+        out[k].osum = offset * sum;
+    }
+}
+
 void quantize_act(ggml_type wt, const float *x, void *xq, int64_t n) {
     switch (kernels_file_type(wt)) {
     case GGML_TYPE_Q8_0:
     case GGML_TYPE_Q4_0:
+        if (wt == WEFT_TYPE_Q4_0_X8 || wt == WEFT_TYPE_Q8_0_X8) {
+            quantize_x8_act(wt, x, xq, n);
+            return;
+        }
         kernels_active()->quant_q8_0(x, xq, n);
-        if (kernels_file_type(wt) != wt) {
+        if (wt == WEFT_TYPE_Q8_0_SPLIT) {
             const blk_q8_0 *b = xq;
             float *d = (float *)act_scales_f32(xq, n);
-            int32_t *osum = (int32_t *)act_offset_sums(xq, n);
             for (int64_t k = 0; k < act_blocks_padded(n); k++) d[k] = k < n / QK8_0 ? fp16_to_fp32(b[k].d) : 0.0f;
-            const int32_t offset = wt == WEFT_TYPE_Q8_0_X8 ? 128 : 8; /* kernels_internal.h */
-            for (int64_t k = 0; k < n / QK8_0; k++) {
-                int32_t sum = 0;
-                for (int j = 0; j < QK8_0; j++) sum += b[k].qs[j];
-                osum[k] = offset * sum;
-            }
         }
         return;
     case GGML_TYPE_Q4_K:

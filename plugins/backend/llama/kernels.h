@@ -87,9 +87,11 @@ void quantize_row(ggml_type t, const float *src, void *dst, int64_t n);
 
 /* Activations are quantized once per batch row into the "dot type" of the
  * weight type (Q8_0 for Q8_0/Q4_0 weights, Q8_K for K-quants, F32/F16 use the
- * floats as they are; split types add per-block tables after the Q8_0
- * blocks, so a row's format depends on the exact type). act_bytes() tells
- * the buffer size per row. */
+ * floats as they are), so a row's format depends on the exact type:
+ * Q8_0_SPLIT adds a table of float scales after the Q8_0 blocks, and
+ * Q4_0_X8 / Q8_0_X8 take 40-byte blocks: the 32 quants, the scale as a
+ * float, and the quants' sum times the weights' offset (8 or 128) as an
+ * int32. act_bytes() tells the buffer size per row. */
 size_t act_bytes(ggml_type weight_type, int64_t n);
 void quantize_act(ggml_type weight_type, const float *x, void *xq, int64_t n);
 

@@ -453,8 +453,8 @@ void matmul_q8_0_split_avx2(const void *w, int64_t n, int64_t r0, int64_t r1, co
 #define X8_BATCH 4
 
 /* The block dots of DEFINE_X8_GROUP (kernels_x86.h). */
-ALWAYS_INLINE void x8_dots_avx2(const uint8_t *qk, const blk_q8_0 *const *xr, int64_t k, const int32_t *const *osum,
-                                const int B, const bool q8, __m256i *d) {
+ALWAYS_INLINE void x8_dots_avx2(const uint8_t *qk, const blk_x8_act *const *xr, int64_t k, const int B, const bool q8,
+                                __m256i *d) {
     const __m256i low4 = _mm256_set1_epi8(0xF), ones = _mm256_set1_epi16(1), sixteen = _mm256_set1_epi16(16);
     if (q8) {
         __m256i sh[X8_BATCH], sl[X8_BATCH];
@@ -472,7 +472,7 @@ ALWAYS_INLINE void x8_dots_avx2(const uint8_t *qk, const blk_q8_0 *const *xr, in
         }
         for (int j = 0; j < B; j++)
             d[j] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_madd_epi16(sh[j], sixteen), _mm256_madd_epi16(sl[j], ones)),
-                                    _mm256_set1_epi32(osum[j][k]));
+                                    _mm256_set1_epi32(xr[j][k].osum));
     } else {
         __m256i v[8];
         x8_q4_0_nibbles(qk, v);
@@ -483,18 +483,18 @@ ALWAYS_INLINE void x8_dots_avx2(const uint8_t *qk, const blk_q8_0 *const *xr, in
                 s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[c], bcast4(x + 4 * c)));
                 if (B > 1) KEEP_IN_REGISTER(s); /* one row alone gains from the tree (measured) */
             }
-            d[j] = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(osum[j][k]));
+            d[j] = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(xr[j][k].osum));
         }
     }
 }
 
 DEFINE_X8_GROUP(x8_group_avx2, x8_dots_avx2)
 
-DEFINE_X8_TILE(x8_tile, x8_group_avx2, X8_BATCH, blk_q8_0)
+DEFINE_X8_MATMUL(x8_matmul_avx2, x8_group_avx2, x8_group_avx2, blk_x8_act, X8_BATCH, 0)
 
 static void matmul_x8(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
                       float *y, int64_t ldy, const bool q8) {
-    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, q8 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8, X8_BATCH, x8_tile, NULL);
+    x8_matmul_avx2(w, n, r0, r1, xq, n_batch, y, ldy, q8 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8);
 }
 
 /* Q4_K_X8 / Q6_K_X8 (kernels_x86.h): maddubs pairs add up in int16 while

@@ -167,8 +167,8 @@ ALWAYS_INLINE __m256i dpbusd_bcast(__m256i acc, __m256i u8, const int8_t *s4) {
 }
 
 /* The block dots of DEFINE_X8_GROUP (kernels_x86.h). */
-ALWAYS_INLINE void x8_dots_vnni(const uint8_t *qk, const blk_q8_0 *const *xr, int64_t k, const int32_t *const *osum,
-                                const int B, const bool q8, __m256i *d) {
+ALWAYS_INLINE void x8_dots_vnni(const uint8_t *qk, const blk_x8_act *const *xr, int64_t k, const int B, const bool q8,
+                                __m256i *d) {
     __m256i v[8]; /* v[c]: elements 4c .. 4c+3 of the 8 rows */
     if (q8) {
         for (int c = 0; c < 8; c++) v[c] = loadu256(qk + 32 * c);
@@ -183,13 +183,12 @@ ALWAYS_INLINE void x8_dots_vnni(const uint8_t *qk, const blk_q8_0 *const *xr, in
             s0 = dpbusd_bcast(s0, v[c], x + 4 * c);
             s1 = dpbusd_bcast(s1, v[c + 1], x + 4 * c + 4);
         }
-        d[j] = _mm256_sub_epi32(_mm256_add_epi32(s0, s1), _mm256_set1_epi32(osum[j][k]));
+        d[j] = _mm256_sub_epi32(_mm256_add_epi32(s0, s1), _mm256_set1_epi32(xr[j][k].osum));
     }
 }
 
 DEFINE_X8_GROUP(x8_group_vnni, x8_dots_vnni)
 
-DEFINE_X8_TILE(x8_tile_vnni, x8_group_vnni, X8_TILE, blk_q8_0)
 
 /* ---- two groups at once, in 512-bit vectors ----
  * With 8 batch rows the one-group loop above issues a load for every
@@ -217,17 +216,15 @@ ALWAYS_INLINE __m512i pair256(const uint8_t *a, const uint8_t *b) {
 
 /* The groups at ga and ga + gbytes (x8_tile_fn): out rows 0-7 are the
  * first group's, 8-15 the second's. */
-ALWAYS_INLINE void x8_pair_group(const uint8_t *ga, size_t gbytes, int64_t n, const blk_q8_0 *const *xr,
+ALWAYS_INLINE void x8_pair_group(const uint8_t *ga, size_t gbytes, int64_t n, const blk_x8_act *const *xr,
                                  const int B, float *out, const bool q8) {
     const int64_t nb = n / QK8_0;
     const uint8_t *gb = ga + gbytes;
-    const float *dx[X8_MAX_TILE];
-    const int32_t *osum[X8_MAX_TILE];
-    x8_act_tables(xr, n, B, dx, osum);
     const size_t bbytes = x8_quant_bytes(q8);
     const __m512i low4 = _mm512_set1_epi8(0xF);
     __m512 acc[X8_MAX_TILE];
-    for (int j = 0; j < B; j++) acc[j] = _mm512_setzero_ps();
+    const blk_x8_act *xk[X8_MAX_TILE]; /* batch row j's block k */
+    for (int j = 0; j < B; j++) acc[j] = _mm512_setzero_ps(), xk[j] = xr[j];
     for (int64_t k = 0; k < nb; k++) {
         const size_t sat = x8_scales_at(k, q8), qat = x8_quants_at(k, nb, q8);
         const uint8_t *ka = ga + qat, *kb = gb + qat;
@@ -247,25 +244,24 @@ ALWAYS_INLINE void x8_pair_group(const uint8_t *ga, size_t gbytes, int64_t n, co
             }
         }
         for (int j = 0; j < B; j++) {
-            const int8_t *x = xr[j][k].qs;
+            const blk_x8_act *x = xk[j]++;
             __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
             for (int c = 0; c < 8; c += 2) {
-                s0 = dpbusd_bcast16(s0, v[c], x + 4 * c);
-                s1 = dpbusd_bcast16(s1, v[c + 1], x + 4 * c + 4);
+                s0 = dpbusd_bcast16(s0, v[c], x->qs + 4 * c);
+                s1 = dpbusd_bcast16(s1, v[c + 1], x->qs + 4 * c + 4);
             }
-            const __m512i d = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(osum[j][k]));
-            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(dw, _mm512_set1_ps(dx[j][k])), acc[j]);
+            const __m512i d = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(x->osum));
+            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(dw, _mm512_set1_ps(x->d)), acc[j]);
         }
     }
     for (int j = 0; j < B; j++) _mm512_storeu_ps(out + X8_OUT * j, acc[j]);
 }
 
-DEFINE_X8_TILE(x8_pair_tile, x8_pair_group, X8_TILE, blk_q8_0)
+DEFINE_X8_MATMUL(x8_matmul_vnni_st, x8_group_vnni, x8_pair_group, blk_x8_act, X8_TILE, X8_PAIR_MIN_BATCH)
 
 ALWAYS_INLINE void x8_matmul_vnni(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
                                   float *y, int64_t ldy, bool q8) {
-    x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, q8 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8, X8_TILE, x8_tile_vnni,
-              n_batch >= X8_PAIR_MIN_BATCH ? x8_pair_tile : NULL);
+    x8_matmul_vnni_st(w, n, r0, r1, xq, n_batch, y, ldy, q8 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8);
 }
 
 static void matmul_q4_0_x8_vnni(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,

@@ -49,6 +49,21 @@ static inline size_t x8_quants_at(int64_t k, int64_t nb, bool q8) {
     return k == nb - 1 && nb % 2 ? pair + 16 : pair + 32 + x8_quant_bytes(q8) * (size_t)(k % 2);
 }
 
+/* An activation block for Q4_0_X8 / Q8_0_X8 weights: the Q8_0 quants, the
+ * scale as a float, and the quants' sum times the offset of the X8 types'
+ * unsigned weights (8 for Q4_0_X8, 128 for Q8_0_X8), which their kernels
+ * take off their dots. Everything a block's dot needs sits at one offset
+ * (40 k) from the row's start, so an 8-row batch walks 8 pointers: with
+ * the scales and sums in tables after the blocks it needed 24 and GCC
+ * spilled them in the inner loop (hot Q8_0_X8 768 x 2048, 8 rows, 75-81
+ * -> 71 us). 40 bytes keep the quants 4-byte aligned: their broadcasts
+ * never straddle a cache line. */
+typedef struct blk_x8_act {
+    int8_t qs[QK8_0];
+    float d;
+    int32_t osum;
+} blk_x8_act;
+
 /* Q4_K_X8 (kernels.h): a super-block of 8 rows, and where its parts start */
 enum { Q4_K_X8_BYTES = 8 * 144, Q4_K_X8_DMIN = 16, Q4_K_X8_SCALES = 32, Q4_K_X8_QS = 128 };
 /* Q6_K_X8 (kernels.h): the same for Q6_K */
@@ -166,19 +181,14 @@ void attn_values_avx2(float *out, const float *p, const float *const *v, int n_v
 void attn_scores_f16_avx2(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out);
 void attn_values_f16_avx2(float *out, const float *p, const uint16_t *const *v, int n_values, int hd);
 
-/* Activations for split weight types (kernels.h): the Q8_0 blocks, then,
+/* Activations for Q8_0_SPLIT weights (kernels.h): the Q8_0 blocks, then,
  * 4-byte aligned, the block scales as floats (zero up to a multiple of 8
- * blocks, for 8-wide loads) and each block's sum of quants times the
- * offset of the X8 types' unsigned weights (8 for Q4_0_X8, 128 for
- * Q8_0_X8), which their kernels take off their dots. quantize_act makes
- * them once per row, so a matmul's calls over row ranges do not redo them. */
+ * blocks, for 8-wide loads). quantize_act makes them once per row, so a
+ * matmul's calls over row ranges do not redo them. */
 static inline int64_t act_blocks_padded(int64_t n) { return (n / QK8_0 + 7) & ~(int64_t)7; }
 static inline size_t act_tables_at(int64_t n) { return ((size_t)n / QK8_0 * sizeof(blk_q8_0) + 3) & ~(size_t)3; }
 static inline const float *act_scales_f32(const void *row, int64_t n) {
     return (const float *)((const uint8_t *)row + act_tables_at(n));
-}
-static inline const int32_t *act_offset_sums(const void *row, int64_t n) {
-    return (const int32_t *)(act_scales_f32(row, n) + act_blocks_padded(n));
 }
 
 /* Scalar activation quantizers; SIMD versions must produce the same bytes. */

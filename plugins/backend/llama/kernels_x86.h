@@ -174,24 +174,13 @@ ALWAYS_INLINE __m256 q6_K_step(__m256 acc, __m256i isum, __m256i sc16, const blk
 
 #define X8_MAX_TILE 8
 
-/* A tile: one group of 8 weight rows, or two adjacent ones (the second
- * gbytes after the first), against B <= X8_MAX_TILE activation rows xr
- * (Q4_0_X8 / Q8_0_X8: Q8_0 blocks, then their scale and sum tables,
- * kernels_internal.h; K-quant X8 types: Q8_K blocks). out[X8_OUT * j + l]
- * gets row l's result for batch row j. q8: the groups are Q8_0_X8, not
- * Q4_0_X8 (unused by the K-quant tiles). */
+/* A group body `name(group, gbytes, n, xr, B, out, q8)` computes one
+ * group of 8 weight rows, or two adjacent ones (the second gbytes after
+ * the first), against B <= X8_MAX_TILE activation rows xr (Q4_0_X8 /
+ * Q8_0_X8: blk_x8_act blocks, kernels_internal.h; K-quant X8 types: Q8_K
+ * blocks). out[X8_OUT * j + l] gets row l's result for batch row j. q8:
+ * the groups are Q8_0_X8, not Q4_0_X8 (unused by the K-quant bodies). */
 #define X8_OUT 16
-typedef void (*x8_tile_fn)(const uint8_t *group, size_t gbytes, int64_t n, const void *const *xr, int B,
-                           float *out, bool q8);
-
-/* Batch row j's block scales and offset sums (kernels_internal.h). */
-ALWAYS_INLINE void x8_act_tables(const blk_q8_0 *const *xr, int64_t n, int B, const float **dx,
-                                 const int32_t **osum) {
-    for (int j = 0; j < B; j++) {
-        dx[j] = act_scales_f32(xr[j], n);
-        osum[j] = act_offset_sums(xr[j], n);
-    }
-}
 
 /* A Q4_0_X8 block's 128 bytes as 8 vectors of nibbles (q + 8): v[c] holds
  * elements 4c .. 4c+3 of the 8 rows. */
@@ -205,21 +194,17 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
 }
 
 /* DEFINE_X8_GROUP(name, dots) defines `name`, a one-group
- * x8_tile_fn body for a compile-time B around the ISA's block dots: per
+ * body for a compile-time B around the ISA's block dots: per
  * block, acc[j] = fma(dot, dw * dx, acc[j]), in block order.
- * `dots(qk, xr, k, osum, B, q8, d)` sets d[j] lane l to row l's dot with
- * batch row j's block k, less its offset sum osum[j][k]
- * (kernels_internal.h); qk is the group's quants of block k. A macro, not
- * a function pointer: always_inline through a pointer fails to compile at
- * -O0 and under the sanitizers. */
+ * `dots(qk, xr, k, B, q8, d)` sets d[j] lane l to row l's dot with batch
+ * row j's block k, less its offset sum (blk_x8_act); qk is the group's
+ * quants of block k. A macro, not a function pointer: always_inline
+ * through a pointer fails to compile at -O0 and under the sanitizers. */
 #define DEFINE_X8_GROUP(name, dots)                                                                              \
-    ALWAYS_INLINE void name(const uint8_t *group, size_t gbytes, int64_t n, const blk_q8_0 *const *xr,         \
+    ALWAYS_INLINE void name(const uint8_t *group, size_t gbytes, int64_t n, const blk_x8_act *const *xr,       \
                             const int B, float *out, const bool q8) {                                          \
         (void)gbytes;                                                                                          \
         const int64_t nb = n / QK8_0;                                                                          \
-        const float *dx[X8_MAX_TILE];                                                                          \
-        const int32_t *osum[X8_MAX_TILE];                                                                      \
-        x8_act_tables(xr, n, B, dx, osum);                                                                     \
         const size_t bbytes = x8_quant_bytes(q8);                                                              \
         __m256 acc[X8_MAX_TILE];                                                                               \
         for (int j = 0; j < B; j++) acc[j] = _mm256_setzero_ps();                                              \
@@ -228,9 +213,9 @@ ALWAYS_INLINE void x8_q4_0_nibbles(const uint8_t *qk, __m256i v[8]) {
             const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(group + x8_scales_at(k, q8)))); \
             if (B >= X8_PREFETCH_MIN_BATCH) x8_prefetch_block(group, k, bbytes);                               \
             __m256i d[X8_MAX_TILE];                                                                            \
-            dots(qk, xr, k, osum, B, q8, d);                                                                   \
+            dots(qk, xr, k, B, q8, d);                                                                         \
             for (int j = 0; j < B; j++)                                                                        \
-                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d[j]), _mm256_mul_ps(dw, _mm256_set1_ps(dx[j][k])), \
+                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d[j]), _mm256_mul_ps(dw, _mm256_set1_ps(xr[j][k].d)), \
                                          acc[j]);                                                              \
         }                                                                                                      \
         for (int j = 0; j < B; j++) _mm256_storeu_ps(out + X8_OUT * j, acc[j]);                                \
@@ -332,7 +317,7 @@ ALWAYS_INLINE __m256 q6_K_x8_step(__m256 acc, __m256i isc, const q6_K_x8_sc *s, 
 }
 
 /* DEFINE_K_X8_GROUP(name, kind, bytes, chunk_dot, sc_pairs) defines a
- * one-group x8_tile_fn body for `kind` (q4_K or q6_K, super-blocks of
+ * one-group body for `kind` (q4_K or q6_K, super-blocks of
  * `bytes`); sc_pairs: chunk_dot takes its scales as int16 pairs. */
 #define DEFINE_K_X8_GROUP(name, kind, bytes, chunk_dot, sc_pairs)                                              \
     ALWAYS_INLINE void name(const uint8_t *group, size_t gbytes, int64_t n, const blk_q8_K *const *xr,         \
@@ -357,59 +342,73 @@ ALWAYS_INLINE __m256 q6_K_x8_step(__m256 acc, __m256i isc, const q6_K_x8_sc *s, 
         for (int b = 0; b < B; b++) _mm256_storeu_ps(out + X8_OUT * b, acc[b]);                                \
     }
 
-/* DEFINE_X8_TILE(name, group, max_b, xblk) defines the x8_tile_fn `name`,
- * which calls `group` (a DEFINE_X8_GROUP-like body taking activation rows
- * of blocks xblk) with B as a constant, for B up to max_b. */
-#define DEFINE_X8_TILE(name, group, max_b, xblk)                                                                 \
-    static void name(const uint8_t *g, size_t gbytes, int64_t n, const void *const *xv, int B, float *out,      \
-                     bool q8) {                                                                                \
-        const xblk *const *xr = (const xblk *const *)xv;                                                       \
-        switch (B) {                                                                                           \
-        case 1: group(g, gbytes, n, xr, 1, out, q8); break;                                                    \
-        case 2: if ((max_b) >= 2) group(g, gbytes, n, xr, 2, out, q8); break;                                  \
-        case 3: if ((max_b) >= 3) group(g, gbytes, n, xr, 3, out, q8); break;                                  \
-        case 4: if ((max_b) >= 4) group(g, gbytes, n, xr, 4, out, q8); break;                                  \
-        case 5: if ((max_b) >= 5) group(g, gbytes, n, xr, 5, out, q8); break;                                  \
-        case 6: if ((max_b) >= 6) group(g, gbytes, n, xr, 6, out, q8); break;                                  \
-        case 7: if ((max_b) >= 7) group(g, gbytes, n, xr, 7, out, q8); break;                                  \
-        default: if ((max_b) >= 8) group(g, gbytes, n, xr, 8, out, q8); break;                                 \
-        }                                                                                                      \
-    }
-
-/* Groups of split type st in order, batch rows in tiles of `tile_rows`; with `two` (may be
- * NULL), groups two at a time where both are in range, the last odd one by
- * `one`. A tile is computed whole and only the rows in [r0, r1) are
- * written, so results do not depend on how rows are split between threads. */
-ALWAYS_INLINE void x8_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch,
-                             float *y, int64_t ldy, ggml_type st, int tile_rows, x8_tile_fn one, x8_tile_fn two) {
-    const bool q8 = st == WEFT_TYPE_Q8_0_X8;
-    const size_t xs = act_bytes(st, n), gbytes = 8 * row_bytes(st, n);
-    const void *xr[X8_MAX_TILE];
-    for (int64_t g = r0 / 8; g * 8 < r1;) {
-        const int span = two && (g + 1) * 8 < r1 ? 2 : 1;
-        const uint8_t *group = (const uint8_t *)w + (size_t)g * gbytes;
-        for (int b0 = 0; b0 < n_batch; b0 += tile_rows) {
-            const int B = n_batch - b0 < tile_rows ? n_batch - b0 : tile_rows;
-            for (int j = 0; j < B; j++) xr[j] = (const uint8_t *)xq + (size_t)(b0 + j) * xs;
-            _Alignas(64) float out[X8_OUT * X8_MAX_TILE];
-            (span == 2 ? two : one)(group, gbytes, n, xr, B, out, q8);
-            const bool whole = g * 8 >= r0 && (g + span) * 8 <= r1;
-            for (int j = 0; j < B; j++) {
-                float *yj = y + (b0 + j) * ldy;
-                if (whole) { /* constant sizes: a variable one became rep movsq, 6% of a batch */
-                    memcpy(yj + g * 8, out + X8_OUT * j, sizeof(float) * 8);
-                    if (span == 2) memcpy(yj + g * 8 + 8, out + X8_OUT * j + 8, sizeof(float) * 8);
-                    continue;
-                }
-                for (int l = 0; l < 8 * span; l++) {
-                    const int64_t row = g * 8 + l;
-                    if (row >= r0 && row < r1) yj[row] = out[X8_OUT * j + l];
-                }
-            }
+/* A tile's results: rows [g*8, (g+span)*8) for its B batch rows, only
+ * those in [r0, r1) written, so results do not depend on how rows are
+ * split between threads. */
+ALWAYS_INLINE void x8_write(const float *out, int64_t g, int span, int64_t r0, int64_t r1, int B, float *y,
+                            int64_t ldy) {
+    const bool whole = g * 8 >= r0 && (g + span) * 8 <= r1;
+    for (int j = 0; j < B; j++) {
+        float *yj = y + j * ldy;
+        if (whole) { /* constant sizes: a variable one became rep movsq, 6% of a batch */
+            memcpy(yj + g * 8, out + X8_OUT * j, sizeof(float) * 8);
+            if (span == 2) memcpy(yj + g * 8 + 8, out + X8_OUT * j + 8, sizeof(float) * 8);
+            continue;
         }
-        g += span;
+        for (int l = 0; l < 8 * span; l++) {
+            const int64_t row = g * 8 + l;
+            if (row >= r0 && row < r1) yj[row] = out[X8_OUT * j + l];
+        }
     }
 }
+
+/* DEFINE_X8_MATMUL(name, one, two, xblk, tile_rows, pair_min) defines
+ * `name(w, n, r0, r1, xq, n_batch, y, ldy, st)`, a matmul over the groups
+ * of split type st: batch rows (activation rows of blocks xblk) in tiles
+ * of up to tile_rows, and per tile the groups in order, two at a time by
+ * `two` where both are in range and n_batch >= pair_min, else one at a
+ * time by `one` (DEFINE_X8_GROUP-like bodies; pair_min 0: never two). The group bodies are
+ * inlined into a loop for each compile-time B: called through a pointer,
+ * with B a switch inside, GCC spilled the accumulators on every block
+ * (8 rows, 768 x 2048 Q8_0_X8, 74-81 -> 70-71 us). */
+#define DEFINE_X8_MATMUL(name, one, two, xblk, tile_rows, pair_min)                                               \
+    ALWAYS_INLINE void name##_groups(const uint8_t *w, size_t gbytes, int64_t n, int64_t r0, int64_t r1,         \
+                                     const xblk *const *xr, const int B, float *y, int64_t ldy, bool q8,          \
+                                     bool pairs) {                                                               \
+        for (int64_t g = r0 / 8; g * 8 < r1;) {                                                                  \
+            const int span = pairs && (g + 1) * 8 < r1 ? 2 : 1;                                                  \
+            const uint8_t *group = w + (size_t)g * gbytes;                                                       \
+            _Alignas(64) float out[X8_OUT * X8_MAX_TILE];                                                        \
+            if (span == 2)                                                                                       \
+                two(group, gbytes, n, xr, B, out, q8);                                                           \
+            else                                                                                                 \
+                one(group, gbytes, n, xr, B, out, q8);                                                           \
+            x8_write(out, g, span, r0, r1, B, y, ldy);                                                           \
+            g += span;                                                                                           \
+        }                                                                                                        \
+    }                                                                                                            \
+    static void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y,    \
+                     int64_t ldy, ggml_type st) {                                                                \
+        const bool q8 = st == WEFT_TYPE_Q8_0_X8, pairs = (pair_min) > 0 && n_batch >= (pair_min);                                \
+        const size_t xs = act_bytes(st, n), gbytes = 8 * row_bytes(st, n);                                       \
+        for (int b0 = 0; b0 < n_batch; b0 += (tile_rows)) {                                                      \
+            const int B = n_batch - b0 < (tile_rows) ? n_batch - b0 : (tile_rows);                               \
+            const xblk *xr[X8_MAX_TILE];                                                                         \
+            for (int j = 0; j < B; j++) xr[j] = (const xblk *)((const uint8_t *)xq + (size_t)(b0 + j) * xs);     \
+            const uint8_t *wb = w;                                                                               \
+            float *yb = y + b0 * ldy;                                                                            \
+            switch (B) {                                                                                         \
+            case 1: name##_groups(wb, gbytes, n, r0, r1, xr, 1, yb, ldy, q8, pairs); break;                      \
+            case 2: if ((tile_rows) >= 2) name##_groups(wb, gbytes, n, r0, r1, xr, 2, yb, ldy, q8, pairs); break; \
+            case 3: if ((tile_rows) >= 3) name##_groups(wb, gbytes, n, r0, r1, xr, 3, yb, ldy, q8, pairs); break; \
+            case 4: if ((tile_rows) >= 4) name##_groups(wb, gbytes, n, r0, r1, xr, 4, yb, ldy, q8, pairs); break; \
+            case 5: if ((tile_rows) >= 5) name##_groups(wb, gbytes, n, r0, r1, xr, 5, yb, ldy, q8, pairs); break; \
+            case 6: if ((tile_rows) >= 6) name##_groups(wb, gbytes, n, r0, r1, xr, 6, yb, ldy, q8, pairs); break; \
+            case 7: if ((tile_rows) >= 7) name##_groups(wb, gbytes, n, r0, r1, xr, 7, yb, ldy, q8, pairs); break; \
+            default: if ((tile_rows) >= 8) name##_groups(wb, gbytes, n, r0, r1, xr, 8, yb, ldy, q8, pairs); break; \
+            }                                                                                                    \
+        }                                                                                                        \
+    }
 
 /* DEFINE_K_X8_MATMUL(name, kind, bytes, type, chunk_dot, sc_pairs, tile_rows)
  * defines the matmul_kernel `name` for the K-quant X8 `type` (kind q4_K or
@@ -417,10 +416,10 @@ ALWAYS_INLINE void x8_matmul(const void *w, int64_t n, int64_t r0, int64_t r1, c
  * of tile_rows (see DEFINE_K_X8_GROUP). */
 #define DEFINE_K_X8_MATMUL(name, kind, bytes, type, chunk_dot, sc_pairs, tile_rows)                           \
     DEFINE_K_X8_GROUP(name##_group, kind, bytes, chunk_dot, sc_pairs)                                          \
-    DEFINE_X8_TILE(name##_tile, name##_group, tile_rows, blk_q8_K)                                             \
+    DEFINE_X8_MATMUL(name##_x8, name##_group, name##_group, blk_q8_K, tile_rows, 0)                             \
     static void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y,  \
                      int64_t ldy) {                                                                            \
-        x8_matmul(w, n, r0, r1, xq, n_batch, y, ldy, type, tile_rows, name##_tile, NULL);                      \
+        name##_x8(w, n, r0, r1, xq, n_batch, y, ldy, type);                                                    \
     }
 
 #endif
