@@ -214,8 +214,8 @@ ALWAYS_INLINE __m512i pair256(const uint8_t *a, const uint8_t *b) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(loadu256(a)), loadu256(b), 1);
 }
 
-/* The groups at ga and ga + gbytes (x8_tile_fn): out rows 0-7 are the
- * first group's, 8-15 the second's. */
+/* The groups at ga and ga + gbytes (a group body, kernels_x86.h): out
+ * rows 0-7 are the first group's, 8-15 the second's. */
 ALWAYS_INLINE void x8_pair_group(const uint8_t *ga, size_t gbytes, int64_t n, const blk_x8_act *const *xr,
                                  const int B, float *out, const bool q8) {
     const int64_t nb = n / QK8_0;
