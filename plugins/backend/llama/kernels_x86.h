@@ -366,11 +366,13 @@ ALWAYS_INLINE void x8_write(const float *out, int64_t g, int span, int64_t r0, i
  * `name(w, n, r0, r1, xq, n_batch, y, ldy, st)`, a matmul over the groups
  * of split type st: batch rows (activation rows of blocks xblk) in tiles
  * of up to tile_rows, and per tile the groups in order, two at a time by
- * `two` where both are in range and n_batch >= pair_min, else one at a
- * time by `one` (DEFINE_X8_GROUP-like bodies; pair_min 0: never two). The group bodies are
- * inlined into a loop for each compile-time B: called through a pointer,
- * with B a switch inside, GCC spilled the accumulators on every block
- * (8 rows, 768 x 2048 Q8_0_X8, 74-81 -> 70-71 us). */
+ * `two` where both are in range and n_batch >= pair_min (0: never), else
+ * one at a time by `one` (DEFINE_X8_GROUP-like bodies).
+ * The group bodies are inlined into a loop for each compile-time B: called
+ * through a pointer, with B a switch inside, GCC spilled the accumulators
+ * on every block (8 rows, 768 x 2048 Q8_0_X8, 74-81 -> 70-71 us). Batch
+ * tiles go outside the groups: the forward pass asks for 16 rows a call
+ * (MM_BLOCK_ROWS), so the weights of a call stay in L1 across its tiles. */
 #define DEFINE_X8_MATMUL(name, one, two, xblk, tile_rows, pair_min)                                               \
     ALWAYS_INLINE void name##_groups(const uint8_t *w, size_t gbytes, int64_t n, int64_t r0, int64_t r1,         \
                                      const xblk *const *xr, const int B, float *y, int64_t ldy, bool q8,          \
@@ -389,13 +391,13 @@ ALWAYS_INLINE void x8_write(const float *out, int64_t g, int span, int64_t r0, i
     }                                                                                                            \
     static void name(const void *w, int64_t n, int64_t r0, int64_t r1, const void *xq, int n_batch, float *y,    \
                      int64_t ldy, ggml_type st) {                                                                \
-        const bool q8 = st == WEFT_TYPE_Q8_0_X8, pairs = (pair_min) > 0 && n_batch >= (pair_min);                                \
+        const bool q8 = st == WEFT_TYPE_Q8_0_X8, pairs = (pair_min) > 0 && n_batch >= (pair_min);              \
         const size_t xs = act_bytes(st, n), gbytes = 8 * row_bytes(st, n);                                       \
         for (int b0 = 0; b0 < n_batch; b0 += (tile_rows)) {                                                      \
             const int B = n_batch - b0 < (tile_rows) ? n_batch - b0 : (tile_rows);                               \
             const xblk *xr[X8_MAX_TILE];                                                                         \
             for (int j = 0; j < B; j++) xr[j] = (const xblk *)((const uint8_t *)xq + (size_t)(b0 + j) * xs);     \
-            const uint8_t *wb = w;                                                                               \
+            const uint8_t *wb = (const uint8_t *)w;                                                              \
             float *yb = y + b0 * ldy;                                                                            \
             switch (B) {                                                                                         \
             case 1: name##_groups(wb, gbytes, n, r0, r1, xr, 1, yb, ldy, q8, pairs); break;                      \
