@@ -189,7 +189,6 @@ ALWAYS_INLINE void x8_dots_vnni(const uint8_t *qk, const blk_x8_act *const *xr, 
 
 DEFINE_X8_GROUP(x8_group_vnni, x8_dots_vnni)
 
-
 /* ---- two groups at once, in 512-bit vectors ----
  * With 8 batch rows the one-group loop above issues a load for every
  * dpbusd (its broadcast activation word) and ran at about 58 cycles a

@@ -369,8 +369,8 @@ ALWAYS_INLINE void x8_write(const float *out, int64_t g, int span, int64_t r0, i
  * `two` where both are in range and n_batch >= pair_min (0: never), else
  * one at a time by `one` (DEFINE_X8_GROUP-like bodies).
  * The group bodies are inlined into a loop for each compile-time B: called
- * through a pointer, with B a switch inside, GCC spilled the accumulators
- * on every block (8 rows, 768 x 2048 Q8_0_X8, 74-81 -> 70-71 us). Batch
+ * through a pointer, with B a switch inside, GCC stored the accumulators
+ * to the stack on every block (with blk_x8_act: see there). Batch
  * tiles go outside the groups: the forward pass asks for 16 rows a call
  * (MM_BLOCK_ROWS), so the weights of a call stay in L1 across its tiles. */
 #define DEFINE_X8_MATMUL(name, one, two, xblk, tile_rows, pair_min)                                               \
