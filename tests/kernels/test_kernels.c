@@ -732,28 +732,30 @@ Test(kernels, quantize_act_matches_reference) {
     quantize_act(GGML_TYPE_F16, x, a, 64); /* float types: the floats themselves */
     cr_assert(memcmp(a, x, 64 * sizeof(float)) == 0);
     /* X8 weights: Q8_0's quants and scale (as a float), and the quants' sum
-     * times the weights' offset, in 40-byte blocks */
+     * times the weights' offset, in 40-byte blocks; every table */
     static uint8_t c[N / 32 * 40];
     quantize_row(GGML_TYPE_Q8_0, x, b, N);
-    for (int ti = 0; ti < 2; ti++) {
-        const ggml_type t = ti ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8;
-        const int32_t offset = ti ? 128 : 8;
+    for (int ti = 0; ti < 2 * ((int)best_isa() + 1); ti++) {
+        cr_assert_eq(kernels_init(ti / 2), ti / 2);
+        const ggml_type t = ti % 2 ? WEFT_TYPE_Q8_0_X8 : WEFT_TYPE_Q4_0_X8;
+        const int32_t offset = ti % 2 ? 128 : 8;
         cr_assert_eq(act_bytes(t, N), sizeof c);
         quantize_act(t, x, c, N);
         for (int k = 0; k < N / 32; k++) {
             const uint8_t *q = b + 34 * k, *blk = c + 40 * k;
-            cr_assert(memcmp(blk, q + 2, 32) == 0, "%s block %d quants", type_name(t), k);
+            cr_assert(memcmp(blk, q + 2, 32) == 0, "%s %s block %d quants", kernel_isa_name(ti / 2), type_name(t), k);
             uint16_t h;
             memcpy(&h, q, 2);
             float d;
             int32_t osum, sum = 0;
             memcpy(&d, blk + 32, 4);
             memcpy(&osum, blk + 36, 4);
-            cr_assert(d == fp16_to_fp32(h), "%s block %d scale", type_name(t), k);
+            cr_assert(d == fp16_to_fp32(h), "%s %s block %d scale", kernel_isa_name(ti / 2), type_name(t), k);
             for (int e = 0; e < 32; e++) sum += (int8_t)q[2 + e];
-            cr_assert_eq(osum, offset * sum, "%s block %d sum", type_name(t), k);
+            cr_assert_eq(osum, offset * sum, "%s %s block %d sum", kernel_isa_name(ti / 2), type_name(t), k);
         }
     }
+    kernels_init(-1);
 }
 
 /* ---- hand-built blocks ------------------------------------------------------- */

@@ -468,6 +468,20 @@ void quantize_q8_0_ref(const float *x, void *dst, int64_t n) {
     }
 }
 
+/* blk_x8_act blocks: each block quantized as Q8_0, then spread out. */
+void quantize_x8_ref(const float *x, void *dst, int64_t n, int32_t offset) {
+    blk_x8_act *out = dst;
+    for (int64_t k = 0; k < n / QK8_0; k++) {
+        blk_q8_0 b;
+        quantize_q8_0_ref(x + k * QK8_0, &b, QK8_0);
+        int32_t sum = 0;
+        for (int j = 0; j < QK8_0; j++) sum += b.qs[j];
+        memcpy(out[k].qs, b.qs, QK8_0);
+        out[k].d = fp16_to_fp32(b.d);
+        out[k].osum = offset * sum;
+    }
+}
+
 void quantize_q8_K_ref(const float *x, void *dst, int64_t n) {
     blk_q8_K *b = dst;
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
@@ -745,6 +759,7 @@ void fp16_row_to_fp32(const uint16_t *src, float *dst, int64_t n) { kernels_acti
 static const kernel_table scalar_table = {
     .isa = KERNEL_SCALAR,
     .quant_q8_0 = quantize_q8_0_ref,
+    .quant_x8 = quantize_x8_ref,
     .quant_q8_K = quantize_q8_K_ref,
     .attn_scores = attn_scores_ref,
     .attn_values = attn_values_ref,
@@ -836,28 +851,12 @@ const kernel_table *kernels_active(void) {
     return t;
 }
 
-/* blk_x8_act blocks: each block quantized as Q8_0, then spread out. */
-static void quantize_x8_act(ggml_type wt, const float *x, void *xq, int64_t n) {
-    const int32_t offset = wt == WEFT_TYPE_Q8_0_X8 ? 128 : 8; /* kernels_internal.h */
-    const quant_fn quant = kernels_active()->quant_q8_0;
-    blk_x8_act *out = xq;
-    for (int64_t k = 0; k < n / QK8_0; k++) {
-        blk_q8_0 b;
-        quant(x + k * QK8_0, &b, QK8_0);
-        int32_t sum = 0;
-        for (int j = 0; j < QK8_0; j++) sum += b.qs[j];
-        memcpy(out[k].qs, b.qs, QK8_0);
-        out[k].d = fp16_to_fp32(b.d);
-        out[k].osum = offset * sum;
-    }
-}
-
 void quantize_act(ggml_type wt, const float *x, void *xq, int64_t n) {
     switch (kernels_file_type(wt)) {
     case GGML_TYPE_Q8_0:
     case GGML_TYPE_Q4_0:
         if (wt == WEFT_TYPE_Q4_0_X8 || wt == WEFT_TYPE_Q8_0_X8) {
-            quantize_x8_act(wt, x, xq, n);
+            kernels_active()->quant_x8(x, xq, n, wt == WEFT_TYPE_Q8_0_X8 ? 128 : 8); /* kernels_internal.h */
             return;
         }
         kernels_active()->quant_q8_0(x, xq, n);

@@ -659,6 +659,25 @@ void quant_q8_0_avx2(const float *x, void *dst, int64_t n) {
     }
 }
 
+/* quant_q8_0_avx2's blocks as blk_x8_act: the quants, the fp16 scale as a
+ * float, and offset times the quants' sum (maddubs by ones, madd, then the
+ * 8 lanes added). */
+void quant_x8_avx2(const float *x, void *dst, int64_t n, int32_t offset) {
+    blk_x8_act *b = dst;
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+        const float d = hmax_ps(abs_max8(x, QK8_0)) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        const __m256i q = round_pack32(x, _mm256_set1_ps(id));
+        _mm256_storeu_si256((__m256i *)b[i].qs, q);
+        b[i].d = _cvtsh_ss(_cvtss_sh(d, 0));
+        const __m256i s8 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16);
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+        b[i].osum = offset * _mm_cvtsi128_si32(s);
+    }
+}
+
 /* bsums: per 32 quants, maddubs/madd give 4 partial sums for each group of 16
  * (lanes 0-3, 4-7); two hadd levels finish them, in order 0 2 4 6 | 1 3 5 7
  * (and 8.. in the second vector); packing and unpacking restores 0..15. */

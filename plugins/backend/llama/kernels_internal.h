@@ -101,6 +101,7 @@ typedef void matmul_kernel(const void *w, int64_t n, int64_t r0, int64_t r1, con
                            float *y, int64_t ldy);
 typedef matmul_kernel *matmul_fn;
 typedef void (*quant_fn)(const float *x, void *xq, int64_t n);
+typedef void (*quant_x8_fn)(const float *x, void *xq, int64_t n, int32_t offset);
 typedef void (*attn_scores_fn)(const float *q, const float *const *k, int n_keys, int hd, float scale,
                                float *out);
 typedef void (*attn_values_fn)(float *out, const float *p, const float *const *v, int n_values, int hd);
@@ -130,6 +131,7 @@ typedef struct kernel_table {
     kernel_isa isa;
     matmul_fn matmul[SLOT_COUNT];
     quant_fn quant_q8_0; /* activations for Q8_0/Q4_0 weights */
+    quant_x8_fn quant_x8; /* ... for Q4_0_X8/Q8_0_X8 weights (offset: 8 or 128) */
     quant_fn quant_q8_K; /* activations for K-quant weights */
     attn_scores_fn attn_scores;
     attn_values_fn attn_values;
@@ -146,11 +148,12 @@ extern const kernel_table kernels_avx512_table;
  * and K-quant kernels. */
 matmul_kernel matmul_q8_0_avx2, matmul_q4_0_avx2, matmul_q8_0_split_avx2;
 void quant_q8_0_avx2(const float *x, void *xq, int64_t n);
+void quant_x8_avx2(const float *x, void *xq, int64_t n, int32_t offset);
 void quant_q8_K_avx2(const float *x, void *xq, int64_t n);
 void f16_to_f32_avx2(const uint16_t *src, float *dst, int64_t n);
 #define KERNELS_AVX2_SHARED                                                                                    \
     .matmul[SLOT_Q8_0] = matmul_q8_0_avx2, .matmul[SLOT_Q4_0] = matmul_q4_0_avx2,                              \
-    .matmul[SLOT_Q8_0_SPLIT] = matmul_q8_0_split_avx2, .quant_q8_0 = quant_q8_0_avx2,                          \
+    .matmul[SLOT_Q8_0_SPLIT] = matmul_q8_0_split_avx2, .quant_q8_0 = quant_q8_0_avx2, .quant_x8 = quant_x8_avx2, \
     .quant_q8_K = quant_q8_K_avx2, .attn_scores = attn_scores_avx2, .attn_values = attn_values_avx2,           \
     .softmax = softmax_avx2, .swiglu = swiglu_avx2, .f16_to_f32 = f16_to_f32_avx2,                             \
     .attn_scores_f16 = attn_scores_f16_avx2, .attn_values_f16 = attn_values_f16_avx2
@@ -194,6 +197,7 @@ static inline const float *act_scales_f32(const void *row, int64_t n) {
 
 /* Scalar activation quantizers; SIMD versions must produce the same bytes. */
 void quantize_q8_0_ref(const float *x, void *dst, int64_t n);
+void quantize_x8_ref(const float *x, void *dst, int64_t n, int32_t offset);
 void quantize_q8_K_ref(const float *x, void *dst, int64_t n);
 
 #endif
