@@ -120,13 +120,16 @@ static _Noreturn void unsupported(const char *what, ggml_type t) {
 
 bool kernels_matmul_supported(ggml_type t) { return slot_of(t) >= 0 || t == GGML_TYPE_BF16; }
 
+/* Q4_0_X8 / Q8_0_X8: weights whose activations are blk_x8_act blocks */
+static bool has_x8_act(ggml_type wt) { return wt == WEFT_TYPE_Q4_0_X8 || wt == WEFT_TYPE_Q8_0_X8; }
+
 size_t act_bytes(ggml_type wt, int64_t n) {
     switch (kernels_file_type(wt)) {
     case GGML_TYPE_Q8_0:
     case GGML_TYPE_Q4_0:
         if (wt == WEFT_TYPE_Q8_0_SPLIT) /* blocks and a scale table (kernels_internal.h) */
             return act_tables_at(n) + (size_t)act_blocks_padded(n) * sizeof(float);
-        if (wt != kernels_file_type(wt)) return (size_t)n / QK8_0 * sizeof(blk_x8_act);
+        if (has_x8_act(wt)) return (size_t)n / QK8_0 * sizeof(blk_x8_act);
         return (size_t)n / QK8_0 * sizeof(blk_q8_0);
     case GGML_TYPE_Q4_K:
     case GGML_TYPE_Q6_K: return (size_t)n / QK_K * sizeof(blk_q8_K);
@@ -163,11 +166,11 @@ static size_t q6_K_qh_byte(int e) { return 32 * (size_t)(e / 128) + e % 32; }
 static int q6_K_qh_shift(int e) { return 2 * (e % 128 / 32); }
 
 static void decode_q6_K(const blk_q6_K *b, int8_t q[QK_K]) {
-    for (int h = 0; h < 2; h++)
-        for (int k = 0; k < 4; k++)
-            for (int i = 0; i < 32; i++)
-                q[128 * h + 32 * k + i] = (int8_t)((((b->ql[64 * h + i + 32 * (k & 1)] >> (4 * (k >> 1))) & 0xF) |
-                                                    ((b->qh[32 * h + i] >> (2 * k)) & 3) << 4) - 32);
+    for (int c = 0; c < QK_K / 32; c++) { /* by quarters, whose shifts are constant: the loop vectorizes */
+        const int e0 = 32 * c, ls = q6_K_ql_shift(e0), hs = q6_K_qh_shift(e0);
+        const uint8_t *ql = b->ql + q6_K_ql_byte(e0), *qh = b->qh + q6_K_qh_byte(e0);
+        for (int i = 0; i < 32; i++) q[e0 + i] = (int8_t)((((ql[i] >> ls) & 0xF) | ((qh[i] >> hs) & 3) << 4) - 32);
+    }
 }
 
 static int32_t isum_i8(const int8_t *a, const int8_t *b, int n) {
@@ -706,7 +709,7 @@ static dot_fn ref_dot(ggml_type t) {
  * it: blk_x8_act blocks go back to Q8_0 (the float scale came from an fp16
  * and converts back exactly). */
 static const void *split_act_block(ggml_type st, const uint8_t *row, int64_t k, blk_q8_0 *tmp) {
-    if (st != WEFT_TYPE_Q4_0_X8 && st != WEFT_TYPE_Q8_0_X8)
+    if (!has_x8_act(st))
         return row + (size_t)k * act_bytes(kernels_file_type(st), ggml_blck_size(kernels_file_type(st)));
     const blk_x8_act *a = (const blk_x8_act *)row + k;
     memcpy(tmp->qs, a->qs, QK8_0);
@@ -855,7 +858,7 @@ void quantize_act(ggml_type wt, const float *x, void *xq, int64_t n) {
     switch (kernels_file_type(wt)) {
     case GGML_TYPE_Q8_0:
     case GGML_TYPE_Q4_0:
-        if (wt == WEFT_TYPE_Q4_0_X8 || wt == WEFT_TYPE_Q8_0_X8) {
+        if (has_x8_act(wt)) {
             kernels_active()->quant_x8(x, xq, n, wt == WEFT_TYPE_Q8_0_X8 ? 128 : 8); /* kernels_internal.h */
             return;
         }
