@@ -151,8 +151,6 @@ static void fz_matmul(const mm_args *a, int64_t r0, int64_t r1, int n_batch, int
 }
 
 
-
-
 /* Batch rows per group pass: 32 vector registers hold 8 weight vectors, 8
  * float accumulators and the 8 int32 sums of the block in flight. */
 #define X8_TILE 8
@@ -297,9 +295,10 @@ DEFINE_K_X8_MATMUL(matmul_q4_K_x8_vnni, q4_K, Q4_K_X8_BYTES, WEFT_TYPE_Q4_K_X8, 
 DEFINE_K_X8_MATMUL(matmul_q6_K_x8_vnni, q6_K, Q6_K_X8_BYTES, WEFT_TYPE_Q6_K_X8, q6_K_x8_chunk_vnni, false, X8_TILE)
 
 /* ---- K-quants in file rows: two sub-blocks per 512-bit instruction ----
- * (matrices the loader leaves in file layout). The AVX2 row tiles (kernels_avx2.c) spend maddubs, madd and add on each
- * 32-byte sub-block; here one maddubs and one vpdpwssd (the scale multiply
- * and the add in one) cover two sub-blocks. The two 256-bit halves of the
+ * (matrices the loader leaves in file layout). The AVX2 row tiles
+ * (kernels_avx2.c) spend maddubs, madd and add on each 32-byte sub-block;
+ * here one maddubs and one vpdpwssd (the scale multiply and the add in
+ * one) cover two sub-blocks. The two 256-bit halves of the
  * int32 sums are added before the float step, so every lane holds exactly
  * the integer the AVX2 tile holds: results are bit-identical to it. */
 

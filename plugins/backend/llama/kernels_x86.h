@@ -42,18 +42,16 @@ ALWAYS_INLINE void prefetch_line(const uint8_t *p) {
  * batch on one thread; AVX2 768 x 2048 Q8_0_X8, 8 rows in two tiles of
  * 4, 294-309 -> 234-240 us). Past the last group these only touch
  * addresses a prefetch may touch: they never fault. */
-#ifndef X8_PREFETCH_BYTES
 #define X8_PREFETCH_BYTES 2048
-#endif
 #define X8_PREFETCH_L2_EXTRA 16384
 #define X8_PREFETCH_MIN_BATCH 4
 
-/* Prefetches for the X8 block at qk, bbytes long, `ahead` bytes on into L1
- * and X8_PREFETCH_L2_EXTRA further into L2. */
-ALWAYS_INLINE void x8_prefetch(const uint8_t *qk, size_t bbytes, size_t ahead) {
+/* Prefetches for the X8 block at qk, bbytes long, X8_PREFETCH_BYTES on
+ * into L1 and X8_PREFETCH_L2_EXTRA further into L2. */
+ALWAYS_INLINE void x8_prefetch(const uint8_t *qk, size_t bbytes) {
     for (size_t o = 0; o < bbytes; o += 64) {
-        _mm_prefetch((const char *)qk + ahead + o, _MM_HINT_T0);
-        _mm_prefetch((const char *)qk + ahead + X8_PREFETCH_L2_EXTRA + o, _MM_HINT_T1);
+        _mm_prefetch((const char *)qk + X8_PREFETCH_BYTES + o, _MM_HINT_T0);
+        _mm_prefetch((const char *)qk + X8_PREFETCH_BYTES + X8_PREFETCH_L2_EXTRA + o, _MM_HINT_T1);
     }
 }
 
@@ -63,7 +61,7 @@ ALWAYS_INLINE void x8_prefetch(const uint8_t *qk, size_t bbytes, size_t ahead) {
  * every line of the group, which prefetching from its quants did not (one
  * line in 9 was left to a demand miss: 8-row batches 15% slower). */
 ALWAYS_INLINE void x8_prefetch_block(const uint8_t *group, int64_t k, size_t bq) {
-    x8_prefetch(group + (size_t)k * (16 + bq), 16 + bq, X8_PREFETCH_BYTES);
+    x8_prefetch(group + (size_t)k * (16 + bq), 16 + bq);
 }
 
 ALWAYS_INLINE __m256i bcast4(const int8_t *p) {
@@ -327,7 +325,7 @@ ALWAYS_INLINE __m256 q6_K_x8_step(__m256 acc, __m256i isc, const q6_K_x8_sc *s, 
         for (int b = 0; b < B; b++) acc[b] = _mm256_setzero_ps();                                              \
         for (int64_t k = 0; k < n / QK_K; k++) {                                                               \
             const uint8_t *sb = group + (size_t)k * (bytes);                                                   \
-            if (B >= X8_PREFETCH_MIN_BATCH) x8_prefetch(sb, (bytes), X8_PREFETCH_BYTES);                     \
+            if (B >= X8_PREFETCH_MIN_BATCH) x8_prefetch(sb, (bytes));                                        \
             kind##_x8_sc s;                                                                                    \
             kind##_x8_scales(sb, &s, sc_pairs);                                                                \
             __m256i isc[X8_MAX_TILE];                                                                          \
