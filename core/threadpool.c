@@ -4,14 +4,20 @@
  * yields the CPU now and then: when there are more runnable threads than
  * cores, a pure spin would keep the thread we wait for off the CPU.
  *
- * The caller waits for the loop's chunks, not for the workers: a worker that
- * is descheduled (an oversubscribed machine) must not stall the loop. Chunks
- * are claimed from one atomic word that holds the loop's generation, its
- * chunk count and the next chunk, so a worker that wakes late cannot claim
- * work of a loop that has moved on, nor judge its claim against the chunk
- * count of the next loop (the caller writes that before it publishes the
- * loop: reading it from the pool let a late worker claim a chunk past the
- * end of its loop, which then ran with the next loop's body and argument). */
+ * The caller waits for the loop's units, not for the workers: a worker that
+ * is descheduled (an oversubscribed machine) must not stall the loop. Units
+ * (runs of at least `grain` items) are claimed from one atomic word that
+ * holds the loop's generation, its unit count and the next unit, so a worker
+ * that wakes late cannot claim work of a loop that has moved on, nor judge
+ * its claim against the unit count of the next loop (the caller writes that
+ * before it publishes the loop: reading it from the pool let a late worker
+ * claim a chunk past the end of its loop, which then ran with the next
+ * loop's body and argument).
+ *
+ * Claims are guided: a worker takes a share of what is left, so claims
+ * start large (few atomic operations) and end one unit long (the workers
+ * finish together). Fixed chunks of a quarter of a thread's share left one
+ * worker idle for up to a chunk at the end of every loop. */
 #include "threadpool.h"
 
 #include <pthread.h>
@@ -30,13 +36,14 @@
 enum {
     SPIN_ROUNDS = 1 << 17, /* ~ a few ms of spinning before sleeping */
     YIELD_EVERY = 1 << 8,  /* pause rounds between sched_yield() calls */
-    CHUNKS_PER_THREAD = 4, /* balances uneven work without much overhead */
-    MAX_THREADS = 1024,    /* so that a loop's chunk count fits 16 bits */
+    UNITS_PER_THREAD = 32, /* the finest split of a loop: a unit is its last claims */
+    SHARE_DIVISOR = 2,     /* a claim takes left / (SHARE_DIVISOR * threads) units */
+    MAX_THREADS = 1024,    /* so that a loop's unit count fits 16 bits */
 };
 
-/* The claim word: generation (32 bits) | chunk count (16) | next chunk (16). */
-static inline uint64_t claim_word(uint64_t gen, size_t n_chunks) {
-    return (gen & 0xffffffffu) << 32 | (uint64_t)n_chunks << 16;
+/* The claim word: generation (32 bits) | unit count (16) | next unit (16). */
+static inline uint64_t claim_word(uint64_t gen, size_t n_units) {
+    return (gen & 0xffffffffu) << 32 | (uint64_t)n_units << 16;
 }
 
 /* One round of waiting: mostly a pause, sometimes a yield. */
@@ -50,12 +57,12 @@ struct weft_threadpool {
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    /* the loop in flight; valid while any of its chunks is unfinished */
+    /* the loop in flight; valid while any of its units is unfinished */
     weft_parallel_body fn;
     void *arg;
-    size_t n, chunk, n_chunks;
-    atomic_uint_fast64_t next;       /* claim_word() + the next chunk's index */
-    atomic_size_t done;              /* chunks finished */
+    size_t n, unit, n_units;
+    atomic_uint_fast64_t next;       /* claim_word() + the next unit's index */
+    atomic_size_t done;              /* units finished */
     atomic_uint_fast64_t generation; /* wake-up signal for workers */
     uint64_t gen;                    /* the caller's count of loops */
     atomic_int sleeping;             /* workers blocked on `wake` */
@@ -67,21 +74,24 @@ typedef struct {
     int id;
 } worker_arg;
 
-/* Claims and runs chunks of loop `gen` until none is left. */
-static void run_chunks(weft_threadpool *tp, uint64_t gen, int worker) {
+/* Claims and runs units of loop `gen` until none is left. The size of a
+ * claim depends only on the word, never on the pool's loop fields. */
+static void run_units(weft_threadpool *tp, uint64_t gen, int worker) {
     const uint64_t tag = (gen & 0xffffffffu) << 32;
+    const size_t divisor = (size_t)SHARE_DIVISOR * (size_t)tp->n_threads;
     for (;;) {
         uint_fast64_t v = atomic_load_explicit(&tp->next, memory_order_acquire);
         if ((v & ~(uint_fast64_t)0xffffffffu) != tag) return; /* another loop */
-        size_t idx = (size_t)(v & 0xffffu), n_chunks = (size_t)(v >> 16 & 0xffffu);
-        if (idx >= n_chunks) return;
-        if (!atomic_compare_exchange_weak_explicit(&tp->next, &v, v + 1, memory_order_acq_rel,
+        size_t idx = (size_t)(v & 0xffffu), n_units = (size_t)(v >> 16 & 0xffffu);
+        if (idx >= n_units) return;
+        const size_t take = (n_units - idx) / divisor > 1 ? (n_units - idx) / divisor : 1;
+        if (!atomic_compare_exchange_weak_explicit(&tp->next, &v, v + take, memory_order_acq_rel,
                                                    memory_order_relaxed))
             continue;
-        /* a claimed chunk keeps the caller waiting, so fn/arg are this loop's */
-        size_t b = idx * tp->chunk, e = b + tp->chunk < tp->n ? b + tp->chunk : tp->n;
-        tp->fn(tp->arg, b, e, worker);
-        atomic_fetch_add_explicit(&tp->done, 1, memory_order_release);
+        /* a claimed unit keeps the caller waiting, so fn/arg are this loop's */
+        const size_t b = idx * tp->unit, end = (idx + take) * tp->unit;
+        tp->fn(tp->arg, b, end < tp->n ? end : tp->n, worker);
+        atomic_fetch_add_explicit(&tp->done, take, memory_order_release);
     }
 }
 
@@ -110,7 +120,7 @@ static void *worker_main(void *p) {
     for (;;) {
         seen = wait_for_work(tp, seen);
         if (atomic_load(&tp->stop)) break;
-        run_chunks(tp, seen, id);
+        run_units(tp, seen, id);
     }
     return NULL;
 }
@@ -162,23 +172,23 @@ void weft_threadpool_run(weft_threadpool *tp, size_t n, size_t grain, weft_paral
         fn(arg, 0, n, 0);
         return;
     }
-    /* at most CHUNKS_PER_THREAD * nt chunks: a larger grain only makes fewer */
-    size_t chunk = (n + (size_t)nt * CHUNKS_PER_THREAD - 1) / ((size_t)nt * CHUNKS_PER_THREAD);
-    if (chunk < grain) chunk = grain;
+    /* at most UNITS_PER_THREAD * nt units: a larger grain only makes fewer */
+    size_t unit = (n + (size_t)nt * UNITS_PER_THREAD - 1) / ((size_t)nt * UNITS_PER_THREAD);
+    if (unit < grain) unit = grain;
     tp->fn = fn;
     tp->arg = arg;
     tp->n = n;
-    tp->chunk = chunk;
-    tp->n_chunks = (n + chunk - 1) / chunk;
+    tp->unit = unit;
+    tp->n_units = (n + unit - 1) / unit;
     atomic_store_explicit(&tp->done, 0, memory_order_relaxed);
     uint64_t gen = ++tp->gen;
-    atomic_store_explicit(&tp->next, claim_word(gen, tp->n_chunks), memory_order_release);
+    atomic_store_explicit(&tp->next, claim_word(gen, tp->n_units), memory_order_release);
     atomic_store(&tp->generation, gen); /* seq_cst: pairs with `sleeping` */
     if (atomic_load(&tp->sleeping) > 0) {
         pthread_mutex_lock(&tp->mu);
         pthread_cond_broadcast(&tp->wake);
         pthread_mutex_unlock(&tp->mu);
     }
-    run_chunks(tp, gen, 0);
-    for (int i = 0; atomic_load_explicit(&tp->done, memory_order_acquire) < tp->n_chunks; i++) wait_round(i);
+    run_units(tp, gen, 0);
+    for (int i = 0; atomic_load_explicit(&tp->done, memory_order_acquire) < tp->n_units; i++) wait_round(i);
 }

@@ -50,3 +50,47 @@ Test(threadpool, every_item_once_under_preemption, .timeout = 120) {
     cr_assert_eq(atomic_load(&a.late), 0, "%ld chunks still ran after their loop returned", atomic_load(&a.late));
     cr_assert_eq(wrong, 0, "%ld items did not run exactly once", wrong);
 }
+
+/* Claims are guided: none is larger than half a thread's share of the loop
+ * (plus one unit), none is smaller than the grain unless it ends the loop,
+ * and the loop's last claim is a single unit, so workers finish together. */
+typedef struct claim_arg {
+    size_t n, grain, unit;
+    atomic_int hits[4096];
+    atomic_long too_big, too_small, last_too_big;
+} claim_arg;
+
+static void claim_body(void *p, size_t begin, size_t end, int worker) {
+    (void)worker;
+    claim_arg *a = p;
+    const size_t size = end - begin;
+    if (size > a->n / (2 * THREADS) + a->unit) atomic_fetch_add(&a->too_big, 1);
+    if (size < a->grain && end != a->n) atomic_fetch_add(&a->too_small, 1);
+    if (end == a->n && size > a->unit) atomic_fetch_add(&a->last_too_big, 1);
+    for (size_t i = begin; i < end; i++) atomic_fetch_add(&a->hits[i], 1);
+}
+
+Test(threadpool, claims_are_guided) {
+    weft_threadpool *tp = weft_threadpool_new(THREADS);
+    cr_assert_not_null(tp);
+    static claim_arg a;
+    long wrong = 0;
+    const size_t grains[] = {1, 3, 40};
+    for (size_t n = 1; n <= 4096; n += 1 + n / 8)
+        for (size_t g = 0; g < sizeof grains / sizeof grains[0]; g++) {
+            a.n = n;
+            a.grain = grains[g];
+            const size_t share = (n + 32 * THREADS - 1) / (32 * THREADS); /* UNITS_PER_THREAD */
+            a.unit = share > a.grain ? share : a.grain;
+            for (size_t i = 0; i < n; i++) atomic_store(&a.hits[i], 0);
+            weft_threadpool_run(tp, n, a.grain, claim_body, &a);
+            for (size_t i = 0; i < n; i++) wrong += atomic_load(&a.hits[i]) != 1;
+        }
+    weft_threadpool_free(tp);
+    cr_assert_eq(wrong, 0, "%ld items did not run exactly once", wrong);
+    cr_assert_eq(atomic_load(&a.too_big), 0, "%ld claims took more than half a thread's share",
+                 atomic_load(&a.too_big));
+    cr_assert_eq(atomic_load(&a.too_small), 0, "%ld claims were smaller than the grain", atomic_load(&a.too_small));
+    cr_assert_eq(atomic_load(&a.last_too_big), 0, "%ld loops ended in a claim of more than one unit",
+                 atomic_load(&a.last_too_big));
+}
