@@ -1060,6 +1060,57 @@ Test(kernels, attn_on_half_rows_is_attn_on_converted_rows) {
     kernels_init(-1);
 }
 
+/* Several queries per call (attn_*_rows), under every SIMD table: each
+ * query's scores and outputs have the one-query reference's bits, for
+ * query counts around the AVX-512 blocks (3 for scores, 4 or 2 for
+ * values), key counts around 8, head sizes with and without tails, float
+ * and half rows. */
+enum { ROWS_MAX_Q = 13 };
+static void attn_rows_match_one_query(void) {
+    static float keys[ATT_KEYS][ATT_MAX_HD], q[ROWS_MAX_Q][ATT_MAX_HD], p[ROWS_MAX_Q][ATT_KEYS];
+    static float init[ROWS_MAX_Q][ATT_MAX_HD], got[ROWS_MAX_Q][ATT_MAX_HD], want[ROWS_MAX_Q][ATT_MAX_HD];
+    static uint16_t halves[ATT_KEYS][ATT_MAX_HD];
+    const float *k[ATT_KEYS], *qr[ROWS_MAX_Q], *pr[ROWS_MAX_Q];
+    const uint16_t *h[ATT_KEYS];
+    float *gr[ROWS_MAX_Q];
+    static const int n_qs[] = {1, 2, 3, 4, 5, 7, ROWS_MAX_Q}, n_keys[] = {1, 7, 8, 9, ATT_KEYS};
+    for (size_t di = 0; di < sizeof att_dims / sizeof att_dims[0]; di++) {
+        const int hd = att_dims[di];
+        for (int s = 0; s < ATT_KEYS; s++) {
+            for (int i = 0; i < hd; i++) halves[s][i] = fp32_to_fp16(frand()), keys[s][i] = fp16_to_fp32(halves[s][i]);
+            k[s] = keys[s], h[s] = halves[s];
+        }
+        for (int r = 0; r < ROWS_MAX_Q; r++) {
+            fill(q[r], hd), fill(p[r], ATT_KEYS), fill(init[r], hd);
+            qr[r] = q[r], pr[r] = p[r], gr[r] = got[r];
+        }
+        for (size_t qi = 0; qi < sizeof n_qs / sizeof n_qs[0]; qi++)
+            for (size_t ki = 0; ki < sizeof n_keys / sizeof n_keys[0]; ki++)
+                for (int half = 0; half < 2; half++) {
+                    const int nq = n_qs[qi], nk = n_keys[ki];
+                    if (half) attn_scores_rows_f16(qr, nq, h, nk, hd, 0.125f, gr);
+                    else attn_scores_rows(qr, nq, k, nk, hd, 0.125f, gr);
+                    for (int r = 0; r < nq; r++) {
+                        attn_scores_ref(q[r], k, nk, hd, 0.125f, want[r]);
+                        cr_assert(memcmp(got[r], want[r], (size_t)nk * sizeof(float)) == 0,
+                                  "%s scores, hd %d, %d queries, %d keys, half %d: query %d differs", ISA, hd, nq,
+                                  nk, half, r);
+                    }
+                    memcpy(got, init, sizeof got);
+                    memcpy(want, init, sizeof want);
+                    if (half) attn_values_rows_f16(gr, pr, nq, h, nk, hd);
+                    else attn_values_rows(gr, pr, nq, k, nk, hd);
+                    for (int r = 0; r < nq; r++) {
+                        attn_values_ref(want[r], p[r], k, nk, hd);
+                        cr_assert(memcmp(got[r], want[r], (size_t)hd * sizeof(float)) == 0,
+                                  "%s values, hd %d, %d queries, %d values, half %d: query %d differs", ISA, hd,
+                                  nq, nk, half, r);
+                    }
+                }
+    }
+}
+Test(kernels, attn_rows_match_one_query) { for_each_simd_isa(attn_rows_match_one_query); }
+
 /* softmax and SwiGLU: SIMD == reference bit for bit, on lengths with and
  * without a tail, and both within a few ulp of double precision. */
 Test(kernels, softmax_and_swiglu_match_reference) {

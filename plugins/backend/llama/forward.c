@@ -88,6 +88,9 @@ enum { ATT_GROUP = 32 };
 /* At most this many batch rows share one pass over the cache, and their
  * scores at most ATT_SCORE_BYTES of scratch per worker. */
 enum { ATT_ROWS = 8, ATT_SCORE_BYTES = 4 << 20 };
+/* Queries per call of the attention kernels (a multiple of the AVX-512
+ * kernels' blocks of 3 and 4). */
+enum { ATT_CALL_QUERIES = 24 };
 
 /* ------------------------------------------------------------ parallelism */
 
@@ -253,18 +256,26 @@ static void attend_slots(const row_group *rg, bool values, int j0, int j1, int i
         /* the next group's rows, while this one is computed */
         for (int s = j + G; s < j1 && s < j + G + ATT_GROUP; s++)
             kv_prefetch(fs->kv, rg->L, visible_slot(&rg->vis[i0], s), rg->g, values);
+        /* every (row, query head) of the group, several per kernel call */
+        const float *in[ATT_CALL_QUERIES]; /* queries, or probabilities */
+        float *out[ATT_CALL_QUERIES];      /* scores, or attention outputs */
+        int n_q = 0;
         for (int i = i0; i < i1; i++) {
             const size_t head = (size_t)(rg->first + i) * rg->q_dim + (size_t)rg->g * rg->n_rep * hd;
             for (int r = 0; r < rg->n_rep; r++) {
                 float *p = group_scores(rg, i, r) + j;
+                in[n_q] = values ? p : fs->q + head + r * hd;
+                out[n_q] = values ? fs->att + head + r * hd : p;
+                if (++n_q < ATT_CALL_QUERIES && (i < i1 - 1 || r < rg->n_rep - 1)) continue;
                 if (values && half)
-                    attn_values_f16(fs->att + head + r * hd, p, halves, G, hd);
+                    attn_values_rows_f16(out, in, n_q, halves, G, hd);
                 else if (values)
-                    attn_values(fs->att + head + r * hd, p, rows, G, hd);
+                    attn_values_rows(out, in, n_q, rows, G, hd);
                 else if (half)
-                    attn_scores_f16(fs->q + head + r * hd, halves, G, hd, rg->scale, p);
+                    attn_scores_rows_f16(in, n_q, halves, G, hd, rg->scale, out);
                 else
-                    attn_scores(fs->q + head + r * hd, rows, G, hd, rg->scale, p);
+                    attn_scores_rows(in, n_q, rows, G, hd, rg->scale, out);
+                n_q = 0;
             }
         }
     }

@@ -2,9 +2,9 @@
  * -mavx512f -mavx512bw -mavx512vl -mavx512vnni; reached only through
  * kernels_avx512_table, which kernels_init() selects after cpuid. The X8,
  * F32/F16 (batches of 5+ rows) and K-quant matmuls have an AVX-512 form
- * here; the table takes every other entry (Q8_0/Q4_0 file layouts, split
- * rows, activation quantizers, attention, softmax, SwiGLU) from the AVX2
- * files.
+ * here, attention in kernels_float_avx512.c; the table takes every other
+ * entry (Q8_0/Q4_0 file layouts, split rows, activation quantizers,
+ * softmax, SwiGLU) from the AVX2 files.
  *
  * X8 groups (layouts: kernels.h, kernels_avx2.c): vpdpbusd multiplies
  * unsigned weight bytes by signed activation bytes and adds each lane's 4
@@ -408,6 +408,10 @@ const kernel_table kernels_avx512_table = {
     KERNELS_AVX2_SHARED,
     .matmul[SLOT_F32] = float_matmul_f32,
     .matmul[SLOT_F16] = float_matmul_f16,
+    .attn_scores = attn_scores_avx512,
+    .attn_values = attn_values_avx512,
+    .attn_scores_f16 = attn_scores_f16_avx512,
+    .attn_values_f16 = attn_values_f16_avx512,
     .matmul[SLOT_Q4_0_X8] = matmul_q4_0_x8_vnni,
     .matmul[SLOT_Q8_0_X8] = matmul_q8_0_x8_vnni,
     .matmul[SLOT_Q4_K_X8] = matmul_q4_K_x8_vnni,

@@ -94,20 +94,61 @@ void swiglu_ref(float *g, const float *u, int64_t n) {
     for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + exp_ref(-g[i])) * u[i];
 }
 
+/* The scalar table's entries: one query after another. */
+void attn_scores_rows_ref(const float *const *q, int n_q, const float *const *k, int n_keys, int hd, float scale,
+                          float *const *out) {
+    for (int r = 0; r < n_q; r++) scores_ref(q[r], k, NULL, n_keys, hd, scale, out[r]);
+}
+
+void attn_values_rows_ref(float *const *out, const float *const *p, int n_q, const float *const *v, int n_values,
+                          int hd) {
+    for (int r = 0; r < n_q; r++) values_ref(out[r], p[r], v, NULL, n_values, hd);
+}
+
+void attn_scores_rows_f16_ref(const float *const *q, int n_q, const uint16_t *const *k, int n_keys, int hd,
+                              float scale, float *const *out) {
+    for (int r = 0; r < n_q; r++) scores_ref(q[r], NULL, k, n_keys, hd, scale, out[r]);
+}
+
+void attn_values_rows_f16_ref(float *const *out, const float *const *p, int n_q, const uint16_t *const *v,
+                              int n_values, int hd) {
+    for (int r = 0; r < n_q; r++) values_ref(out[r], p[r], NULL, v, n_values, hd);
+}
+
+void attn_scores_rows(const float *const *q, int n_q, const float *const *k, int n_keys, int hd, float scale,
+                      float *const *out) {
+    kernels_active()->attn_scores(q, n_q, k, n_keys, hd, scale, out);
+}
+
+void attn_values_rows(float *const *out, const float *const *p, int n_q, const float *const *v, int n_values,
+                      int hd) {
+    kernels_active()->attn_values(out, p, n_q, v, n_values, hd);
+}
+
+void attn_scores_rows_f16(const float *const *q, int n_q, const uint16_t *const *k, int n_keys, int hd, float scale,
+                          float *const *out) {
+    kernels_active()->attn_scores_f16(q, n_q, k, n_keys, hd, scale, out);
+}
+
+void attn_values_rows_f16(float *const *out, const float *const *p, int n_q, const uint16_t *const *v,
+                          int n_values, int hd) {
+    kernels_active()->attn_values_f16(out, p, n_q, v, n_values, hd);
+}
+
 void attn_scores(const float *q, const float *const *k, int n_keys, int hd, float scale, float *out) {
-    kernels_active()->attn_scores(q, k, n_keys, hd, scale, out);
+    attn_scores_rows(&q, 1, k, n_keys, hd, scale, &out);
 }
 
 void attn_values(float *out, const float *p, const float *const *v, int n_values, int hd) {
-    kernels_active()->attn_values(out, p, v, n_values, hd);
+    attn_values_rows(&out, &p, 1, v, n_values, hd);
 }
 
 void attn_scores_f16(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out) {
-    kernels_active()->attn_scores_f16(q, k, n_keys, hd, scale, out);
+    attn_scores_rows_f16(&q, 1, k, n_keys, hd, scale, &out);
 }
 
 void attn_values_f16(float *out, const float *p, const uint16_t *const *v, int n_values, int hd) {
-    kernels_active()->attn_values_f16(out, p, v, n_values, hd);
+    attn_values_rows_f16(&out, &p, 1, v, n_values, hd);
 }
 
 void softmax(float *x, int n) { kernels_active()->softmax(x, n); }

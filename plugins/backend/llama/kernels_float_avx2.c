@@ -3,37 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernels_internal.h"
-
-/* The lane tree of eight accumulators at once: hadd pairs lanes (0+1, 2+3)
- * within each 128-bit half, a second hadd adds those pairs, and adding the
- * halves finishes ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)) for all eight. */
-static inline __m256 lane_trees8(const __m256 a[8]) {
-    const __m256 ab = _mm256_hadd_ps(a[0], a[1]), cd = _mm256_hadd_ps(a[2], a[3]);
-    const __m256 ef = _mm256_hadd_ps(a[4], a[5]), gh = _mm256_hadd_ps(a[6], a[7]);
-    const __m256 abcd = _mm256_hadd_ps(ab, cd), efgh = _mm256_hadd_ps(ef, gh);
-    /* abcd = [a b c d | a' b' c' d'] (low-half sums | high-half sums) */
-    const __m256 lo = _mm256_permute2f128_ps(abcd, efgh, 0x20);
-    const __m256 hi = _mm256_permute2f128_ps(abcd, efgh, 0x31);
-    return _mm256_add_ps(lo, hi);
-}
-
-static inline float lane_tree1(__m256 a) {
-    const __m256 h = _mm256_hadd_ps(a, a);
-    const __m256 hh = _mm256_hadd_ps(h, h);
-    return _mm_cvtss_f32(_mm_add_ps(_mm256_castps256_ps128(hh), _mm256_extractf128_ps(hh, 1)));
-}
-
-#define ATTN_INLINE static inline __attribute__((always_inline))
-
-/* Row s of the keys or values: float rows kf, or half rows kh when `half`
- * (an F16 cache, converted in registers: exact, so the same bits). */
-ATTN_INLINE __m256 row8(const float *const *kf, const uint16_t *const *kh, int s, int i, const bool half) {
-    return half ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kh[s] + i))) : _mm256_loadu_ps(kf[s] + i);
-}
-ATTN_INLINE float row1(const float *const *kf, const uint16_t *const *kh, int s, int i, const bool half) {
-    return half ? _cvtsh_ss(kh[s][i]) : kf[s][i];
-}
+#include "kernels_attn_x86.h"
 
 ATTN_INLINE void scores(const float *q, const float *const *kf, const uint16_t *const *kh, int n_keys, int hd,
                         float scale, float *out, const bool half) {
@@ -67,12 +37,16 @@ ATTN_INLINE void scores(const float *q, const float *const *kf, const uint16_t *
     }
 }
 
-void attn_scores_avx2(const float *q, const float *const *k, int n_keys, int hd, float scale, float *out) {
-    scores(q, k, NULL, n_keys, hd, scale, out, false);
+/* One query at a time: with 16 registers, blocking several queries
+ * spills (measured: no faster). */
+void attn_scores_avx2(const float *const *q, int n_q, const float *const *k, int n_keys, int hd, float scale,
+                      float *const *out) {
+    for (int r = 0; r < n_q; r++) scores(q[r], k, NULL, n_keys, hd, scale, out[r], false);
 }
 
-void attn_scores_f16_avx2(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out) {
-    scores(q, NULL, k, n_keys, hd, scale, out, true);
+void attn_scores_f16_avx2(const float *const *q, int n_q, const uint16_t *const *k, int n_keys, int hd, float scale,
+                          float *const *out) {
+    for (int r = 0; r < n_q; r++) scores(q[r], NULL, k, n_keys, hd, scale, out[r], true);
 }
 
 /* Up to 64 output floats stay in registers while all values pass. */
@@ -108,12 +82,14 @@ ATTN_INLINE void values(float *out, const float *p, const float *const *vf, cons
     }
 }
 
-void attn_values_avx2(float *out, const float *p, const float *const *v, int n_values, int hd) {
-    values(out, p, v, NULL, n_values, hd, false);
+void attn_values_avx2(float *const *out, const float *const *p, int n_q, const float *const *v, int n_values,
+                      int hd) {
+    for (int r = 0; r < n_q; r++) values(out[r], p[r], v, NULL, n_values, hd, false);
 }
 
-void attn_values_f16_avx2(float *out, const float *p, const uint16_t *const *v, int n_values, int hd) {
-    values(out, p, NULL, v, n_values, hd, true);
+void attn_values_f16_avx2(float *const *out, const float *const *p, int n_q, const uint16_t *const *v,
+                          int n_values, int hd) {
+    for (int r = 0; r < n_q; r++) values(out[r], p[r], NULL, v, n_values, hd, true);
 }
 
 /* exp_ref on 8 lanes, operation for operation. */

@@ -102,12 +102,15 @@ typedef void matmul_kernel(const void *w, int64_t n, int64_t r0, int64_t r1, con
 typedef matmul_kernel *matmul_fn;
 typedef void (*quant_fn)(const float *x, void *xq, int64_t n);
 typedef void (*quant_x8_fn)(const float *x, void *xq, int64_t n, int32_t offset);
-typedef void (*attn_scores_fn)(const float *q, const float *const *k, int n_keys, int hd, float scale,
-                               float *out);
-typedef void (*attn_values_fn)(float *out, const float *p, const float *const *v, int n_values, int hd);
-typedef void (*attn_scores_f16_fn)(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale,
-                                   float *out);
-typedef void (*attn_values_f16_fn)(float *out, const float *p, const uint16_t *const *v, int n_values, int hd);
+/* attention: the _rows forms of kernels.h */
+typedef void (*attn_scores_fn)(const float *const *q, int n_q, const float *const *k, int n_keys, int hd,
+                               float scale, float *const *out);
+typedef void (*attn_values_fn)(float *const *out, const float *const *p, int n_q, const float *const *v,
+                               int n_values, int hd);
+typedef void (*attn_scores_f16_fn)(const float *const *q, int n_q, const uint16_t *const *k, int n_keys, int hd,
+                                   float scale, float *const *out);
+typedef void (*attn_values_f16_fn)(float *const *out, const float *const *p, int n_q, const uint16_t *const *v,
+                                   int n_values, int hd);
 typedef void (*softmax_fn)(float *x, int n);
 typedef void (*swiglu_fn)(float *g, const float *u, int64_t n);
 typedef void (*f16_row_fn)(const uint16_t *src, float *dst, int64_t n);
@@ -145,7 +148,7 @@ typedef struct kernel_table {
 extern const kernel_table kernels_avx2_table;
 extern const kernel_table kernels_avx512_table;
 /* The AVX2 entries that the AVX-512 table shares: all but the float, X8
- * and K-quant kernels. */
+ * and K-quant kernels and attention. */
 matmul_kernel matmul_q8_0_avx2, matmul_q4_0_avx2, matmul_q8_0_split_avx2;
 void quant_q8_0_avx2(const float *x, void *xq, int64_t n);
 void quant_x8_avx2(const float *x, void *xq, int64_t n, int32_t offset);
@@ -154,9 +157,8 @@ void f16_to_f32_avx2(const uint16_t *src, float *dst, int64_t n);
 #define KERNELS_AVX2_SHARED                                                                                    \
     .matmul[SLOT_Q8_0] = matmul_q8_0_avx2, .matmul[SLOT_Q4_0] = matmul_q4_0_avx2,                              \
     .matmul[SLOT_Q8_0_SPLIT] = matmul_q8_0_split_avx2, .quant_q8_0 = quant_q8_0_avx2, .quant_x8 = quant_x8_avx2, \
-    .quant_q8_K = quant_q8_K_avx2, .attn_scores = attn_scores_avx2, .attn_values = attn_values_avx2,           \
-    .softmax = softmax_avx2, .swiglu = swiglu_avx2, .f16_to_f32 = f16_to_f32_avx2,                             \
-    .attn_scores_f16 = attn_scores_f16_avx2, .attn_values_f16 = attn_values_f16_avx2
+    .quant_q8_K = quant_q8_K_avx2, .softmax = softmax_avx2, .swiglu = swiglu_avx2,                             \
+    .f16_to_f32 = f16_to_f32_avx2
 /* The table in use (kernels_init() on first call). */
 const kernel_table *kernels_active(void);
 
@@ -180,10 +182,22 @@ float attn_lane_tree(const float lane[ATTN_LANES]);
 #define EXP_P5 5.0000001201e-1f
 void softmax_avx2(float *x, int n);
 void swiglu_avx2(float *g, const float *u, int64_t n);
-void attn_scores_avx2(const float *q, const float *const *k, int n_keys, int hd, float scale, float *out);
-void attn_values_avx2(float *out, const float *p, const float *const *v, int n_values, int hd);
-void attn_scores_f16_avx2(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out);
-void attn_values_f16_avx2(float *out, const float *p, const uint16_t *const *v, int n_values, int hd);
+void attn_scores_avx2(const float *const *q, int n_q, const float *const *k, int n_keys, int hd, float scale,
+                      float *const *out);
+void attn_values_avx2(float *const *out, const float *const *p, int n_q, const float *const *v, int n_values,
+                      int hd);
+void attn_scores_f16_avx2(const float *const *q, int n_q, const uint16_t *const *k, int n_keys, int hd, float scale,
+                          float *const *out);
+void attn_values_f16_avx2(float *const *out, const float *const *p, int n_q, const uint16_t *const *v,
+                          int n_values, int hd);
+void attn_scores_avx512(const float *const *q, int n_q, const float *const *k, int n_keys, int hd, float scale,
+                        float *const *out);
+void attn_values_avx512(float *const *out, const float *const *p, int n_q, const float *const *v, int n_values,
+                        int hd);
+void attn_scores_f16_avx512(const float *const *q, int n_q, const uint16_t *const *k, int n_keys, int hd,
+                            float scale, float *const *out);
+void attn_values_f16_avx512(float *const *out, const float *const *p, int n_q, const uint16_t *const *v,
+                            int n_values, int hd);
 
 /* Activations for Q8_0_SPLIT weights (kernels.h): the Q8_0 blocks, then,
  * 4-byte aligned, the block scales as floats (zero up to a multiple of 8
