@@ -12,7 +12,8 @@
  * --max-batch sets the rows per forward chunk (the plugin's max_batch, 64).
  * --batch-only K times only K-token chain batches, many times (to profile
  * the verify batch). --depth D times only single-token steps after D cached
- * tokens (llama-bench's -d D), where attention reads the whole cache.
+ * tokens (llama-bench's -d D), where attention reads the whole cache; with
+ * --batch-only K, K-token chain batches after D cached tokens.
  *
  * On a shared machine wall time includes time spent descheduled, so every
  * number is also given from process CPU time divided by the thread count
@@ -192,7 +193,7 @@ int main(int argc, char **argv) {
     eval(&b, toks, 16, 1);
     rollback_all(&b);
 
-    if (depth) { /* single-token steps after `depth` cached tokens, rolled back each time */
+    if (depth && !batch_only) { /* single-token steps after `depth` cached tokens, rolled back each time */
         eval(&b, toks, depth, 1);
         timing t = timing_new(threads);
         for (int r = 0; r < REPS; r++) {
@@ -208,14 +209,15 @@ int main(int argc, char **argv) {
         return 0;
     }
 
-    if (batch_only) {
-        eval(&b, toks, CTX_BATCH, 1);
+    if (batch_only) { /* after CTX_BATCH tokens, or `depth` (a verify batch at long context) */
+        const int context = depth ? depth : CTX_BATCH, reps = depth ? BATCH_REPS : 20 * BATCH_REPS;
+        eval(&b, toks, context, 1);
         timing t = timing_new(threads);
         tic(&t);
-        for (int r = 0; r < 20 * BATCH_REPS; r++) chain_batch(&b, toks + CTX_BATCH, batch_only, NULL);
+        for (int r = 0; r < reps; r++) chain_batch(&b, toks + context, batch_only, NULL);
         toc(&t);
-        printf("batch %d      %9.3f %9.3f  (wall, cpu ms per batch)\n", batch_only, 1e3 * t.wall / (20 * BATCH_REPS),
-               1e3 * t.cpu / (20 * BATCH_REPS));
+        printf("batch %d at depth %d  %9.3f %9.3f  (wall, cpu ms per batch)\n", batch_only, context,
+               1e3 * t.wall / reps, 1e3 * t.cpu / reps);
         bench_free(&b);
         free(toks);
         return 0;
