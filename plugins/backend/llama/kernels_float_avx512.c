@@ -10,10 +10,11 @@
  *   each value row, loaded once, is added to all 4 (2 queries for heads of
  *   128). Every output lane adds p[s] * v[s][i] in slot order, as the
  *   reference does.
- * Measured alone (L1-resident rows, hd 64): scores 25 -> 30-35 GMAC/s,
- * values 31 -> 49 (the FMA peak was 52). Shapes outside these blocks (head
- * sizes that are no multiple of 8, or of 16 for values beyond 128, the
- * last keys of a call) go to the AVX2 kernels, which give the same bits. */
+ * Measured alone (8 queries, L1-resident rows, hd 64), against the AVX2
+ * kernels: scores 31 -> 35-43 GMAC/s, values 30 -> 51-56, about the FMA
+ * peak. Other shapes (scores: heads that are no multiple of 8, and a
+ * call's last keys short of 8; values: heads other than 64 and 128) go to
+ * the AVX2 kernels, which give the same bits. */
 #include <immintrin.h>
 
 #include "kernels_attn_x86.h"
