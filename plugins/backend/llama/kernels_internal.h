@@ -102,15 +102,6 @@ typedef void matmul_kernel(const void *w, int64_t n, int64_t r0, int64_t r1, con
 typedef matmul_kernel *matmul_fn;
 typedef void (*quant_fn)(const float *x, void *xq, int64_t n);
 typedef void (*quant_x8_fn)(const float *x, void *xq, int64_t n, int32_t offset);
-/* attention: the _rows forms of kernels.h */
-typedef void (*attn_scores_fn)(const float *const *q, int n_q, const float *const *k, int n_keys, int hd,
-                               float scale, float *const *out);
-typedef void (*attn_values_fn)(float *const *out, const float *const *p, int n_q, const float *const *v,
-                               int n_values, int hd);
-typedef void (*attn_scores_f16_fn)(const float *const *q, int n_q, const uint16_t *const *k, int n_keys, int hd,
-                                   float scale, float *const *out);
-typedef void (*attn_values_f16_fn)(float *const *out, const float *const *p, int n_q, const uint16_t *const *v,
-                                   int n_values, int hd);
 typedef void (*softmax_fn)(float *x, int n);
 typedef void (*swiglu_fn)(float *g, const float *u, int64_t n);
 typedef void (*f16_row_fn)(const uint16_t *src, float *dst, int64_t n);
@@ -136,10 +127,10 @@ typedef struct kernel_table {
     quant_fn quant_q8_0; /* activations for Q8_0/Q4_0 weights */
     quant_x8_fn quant_x8; /* ... for Q4_0_X8/Q8_0_X8 weights (offset: 8 or 128) */
     quant_fn quant_q8_K; /* activations for K-quant weights */
-    attn_scores_fn attn_scores;
-    attn_values_fn attn_values;
-    attn_scores_f16_fn attn_scores_f16;
-    attn_values_f16_fn attn_values_f16;
+    attn_scores_rows_fn *attn_scores; /* attention: the _rows forms of kernels.h */
+    attn_values_rows_fn *attn_values;
+    attn_scores_rows_f16_fn *attn_scores_f16;
+    attn_values_rows_f16_fn *attn_values_f16;
     softmax_fn softmax;
     swiglu_fn swiglu;
     f16_row_fn f16_to_f32;
@@ -182,22 +173,10 @@ float attn_lane_tree(const float lane[ATTN_LANES]);
 #define EXP_P5 5.0000001201e-1f
 void softmax_avx2(float *x, int n);
 void swiglu_avx2(float *g, const float *u, int64_t n);
-void attn_scores_avx2(const float *const *q, int n_q, const float *const *k, int n_keys, int hd, float scale,
-                      float *const *out);
-void attn_values_avx2(float *const *out, const float *const *p, int n_q, const float *const *v, int n_values,
-                      int hd);
-void attn_scores_f16_avx2(const float *const *q, int n_q, const uint16_t *const *k, int n_keys, int hd, float scale,
-                          float *const *out);
-void attn_values_f16_avx2(float *const *out, const float *const *p, int n_q, const uint16_t *const *v,
-                          int n_values, int hd);
-void attn_scores_avx512(const float *const *q, int n_q, const float *const *k, int n_keys, int hd, float scale,
-                        float *const *out);
-void attn_values_avx512(float *const *out, const float *const *p, int n_q, const float *const *v, int n_values,
-                        int hd);
-void attn_scores_f16_avx512(const float *const *q, int n_q, const uint16_t *const *k, int n_keys, int hd,
-                            float scale, float *const *out);
-void attn_values_f16_avx512(float *const *out, const float *const *p, int n_q, const uint16_t *const *v,
-                            int n_values, int hd);
+attn_scores_rows_fn attn_scores_avx2, attn_scores_avx512;
+attn_values_rows_fn attn_values_avx2, attn_values_avx512;
+attn_scores_rows_f16_fn attn_scores_f16_avx2, attn_scores_f16_avx512;
+attn_values_rows_f16_fn attn_values_f16_avx2, attn_values_f16_avx512;
 
 /* Activations for Q8_0_SPLIT weights (kernels.h): the Q8_0 blocks, then,
  * 4-byte aligned, the block scales as floats (zero up to a multiple of 8
