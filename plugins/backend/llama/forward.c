@@ -121,9 +121,11 @@ typedef struct mm_task {
 
 /* The task whose quantized input task i reads (fs->xq[that task]): the
  * first with its weight type. -1 for F32/F16, which read the floats. */
+static bool reads_floats(const weight *w) { return w->type == GGML_TYPE_F32 || w->type == GGML_TYPE_F16; }
+
 static int input_slot(const mm_task *tasks, int i) {
     const ggml_type t = tasks[i].w->type;
-    if (t == GGML_TYPE_F32 || t == GGML_TYPE_F16) return -1;
+    if (reads_floats(tasks[i].w)) return -1;
     int j = 0;
     while (tasks[j].w->type != t) j++;
     return j;
@@ -439,13 +441,15 @@ static int layer_tasks(const forward_state *fs, int l, enum layer_matmul which, 
 
 static void layer_matmul(forward_state *fs, int l, enum layer_matmul which, const float *x, int n) {
     mm_task tasks[3];
-    matmul(fs, x, n, tasks, layer_tasks(fs, l, which, tasks));
+    const int n_tasks = layer_tasks(fs, l, which, tasks);
+    matmul(fs, x, n, tasks, n_tasks);
 }
 
 /* Quantizes row t of x for a layer matmul's weight types. */
 static void quantize_for(const forward_state *fs, int l, enum layer_matmul which, const float *x, int t) {
     mm_task tasks[3];
-    quantize_input_row(fs, tasks, layer_tasks(fs, l, which, tasks), x, t);
+    const int n_tasks = layer_tasks(fs, l, which, tasks);
+    quantize_input_row(fs, tasks, n_tasks, x, t);
 }
 
 /* ------------------------------------------------------------- row steps */
@@ -565,7 +569,7 @@ static void forward_chunk(forward_state *fs, const chunk *ch) {
         layer_matmul(fs, l, MM_QKV, fs->xn, n);
         row_steps(fs, ch, l, step_qkv_output, q_dim);
         attention(fs, l, ch->t0, n, ch->parents, ch->accum, ch->obs_from);
-        row_steps(fs, ch, l, step_attn_output, q_dim);
+        if (!reads_floats(&m->w.layers[l].wo)) row_steps(fs, ch, l, step_attn_output, q_dim);
         layer_matmul(fs, l, MM_WO, fs->att, n);
 
         /* feed-forward: down(silu(gate x) * up x) */
