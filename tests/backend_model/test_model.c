@@ -373,13 +373,13 @@ Test(model, batch_equals_steps) {
     check_batch_equals_steps(WEFT_KV_F16);
 }
 
-/* 1 and 2 workers: identical bits (work is split by output rows). The
- * stories260K matrices are too small to be split, so a wider random model
- * is checked as well. */
-static void check_threads(const char *path) {
+/* 1 and `threads` workers: identical bits (work is split by output rows,
+ * attention items and batch rows). The stories260K matrices are too small
+ * to be split, so wider random models are checked as well. */
+static void check_threads(const char *path, int threads) {
     llm A, B;
     llm_open(&A, path, 1, WEFT_KV_F32, 0, 64);
-    llm_open(&B, path, 2, WEFT_KV_F32, 0, 64);
+    llm_open(&B, path, threads, WEFT_KV_F32, 0, 64);
     enum { N = 64 };
     int32_t toks[N], parents[N], pos[N];
     for (int i = 0; i < N; i++) toks[i] = 3 + (int32_t)rnd((uint32_t)A.n_vocab - 3);
@@ -404,14 +404,29 @@ static void check_threads(const char *path) {
     llm_close(&B);
 }
 
-Test(model, threads_bit_identical_stories) { check_threads(stories_path()); }
+Test(model, threads_bit_identical_stories) { check_threads(stories_path(), 2); }
 
 Test(model, threads_bit_identical_wide, .timeout = 120) {
     char path[256];
     make_random(path, sizeof path, &LLAMA_SPEC);
-    check_threads(path);
+    check_threads(path, 2);
     check_tree_equals_paths(path, 2);
     unlink(path);
+}
+
+/* Quantized weights quantize their activations in the row steps between
+ * matmuls, which split a 64-row chunk of 256-wide rows between workers;
+ * three workers for uneven claims. */
+Test(model, threads_bit_identical_quantized, .timeout = 120) {
+    const ggml_type types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        rm_spec spec = LLAMA_SPEC;
+        spec.type = types[k];
+        char path[256];
+        make_random(path, sizeof path, &spec);
+        check_threads(path, 3);
+        unlink(path);
+    }
 }
 
 /* ------------------------------------------- approximate equivalences */
@@ -1018,7 +1033,7 @@ Test(model, qwen2_random_runs_and_tree_equals_paths, .timeout = 120) {
     free(lg);
     llm_close(&L);
     check_tree_equals_paths(path, 1);
-    check_threads(path);
+    check_threads(path, 2);
     unlink(path);
 }
 
