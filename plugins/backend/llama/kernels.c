@@ -203,9 +203,13 @@ static size_t q8x8_byte(int l, int e) { return (size_t)(32 * (e / 4) + 4 * l + e
  * (e / 4) is odd (Q4_0_X8 blocks, Q4_K_X8 / Q6_K_X8 nibbles). Whole bytes
  * at a time, as loading a model repacks every one. */
 static void x8_pack_nibbles(uint8_t *chunk, int l, const uint8_t u[32]) {
-    for (int m = 0; m < 4; m++)
-        for (int i = 0; i < 4; i++)
-            chunk[32 * m + 4 * l + i] = (uint8_t)((u[8 * m + i] & 0xF) | (u[8 * m + 4 + i] & 0xF) << 4);
+    for (int m = 0; m < 4; m++) { /* the 4 bytes of a run as one word */
+        uint32_t lo, hi;
+        memcpy(&lo, u + 8 * m, 4);
+        memcpy(&hi, u + 8 * m + 4, 4);
+        const uint32_t packed = (lo & 0x0F0F0F0Fu) | (hi & 0x0F0F0F0Fu) << 4;
+        memcpy(chunk + 32 * m + 4 * l, &packed, 4);
+    }
 }
 
 static void x8_unpack_nibbles(const uint8_t *chunk, int l, uint8_t u[32]) {
@@ -363,14 +367,27 @@ bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n) {
             for (int l = 0; l < 8; l++) {
                 const uint8_t *blk = tmp + (size_t)l * rb + (size_t)k * bsz;
                 memcpy(dst + x8_scales_at(k, q8) + 2 * l, blk, 2);
+                /* 4 quants at a time (q8x8_byte keeps runs of 4): byte by
+                 * byte, repacking was half of loading a Q8_0 model */
                 if (q8) {
                     const blk_q8_0 *b = (const blk_q8_0 *)blk;
-                    for (int e = 0; e < QK8_0; e++) q[q8x8_byte(l, e)] = (uint8_t)b->qs[e] ^ 0x80;
+                    for (int e = 0; e < QK8_0; e += 4) {
+                        uint32_t four;
+                        memcpy(&four, b->qs + e, 4);
+                        four ^= 0x80808080u; /* + 128 each */
+                        memcpy(q + q8x8_byte(l, e), &four, 4);
+                    }
                     continue;
                 }
                 const blk_q4_0 *b = (const blk_q4_0 *)blk;
-                uint8_t u[QK4_0];
-                for (int e = 0; e < QK4_0; e++) u[e] = (uint8_t)(e < 16 ? b->qs[e] & 0xF : b->qs[e - 16] >> 4);
+                uint8_t u[QK4_0]; /* elements 0-15 are the low nibbles, 16-31 the high ones */
+                for (int e = 0; e < QK4_0 / 2; e += 4) {
+                    uint32_t four;
+                    memcpy(&four, b->qs + e, 4);
+                    const uint32_t lo = four & 0x0F0F0F0Fu, hi = four >> 4 & 0x0F0F0F0Fu;
+                    memcpy(u + e, &lo, 4);
+                    memcpy(u + QK4_0 / 2 + e, &hi, 4);
+                }
                 x8_pack_nibbles(q, l, u);
             }
         }
