@@ -7,7 +7,8 @@
  * one at a time, logits each step), the cost of a k-token chain batch
  * relative to k = 1 (what a speculative verifier pays), decode speed as a
  * fraction of the memory-bandwidth floor (weight bytes per token over the
- * measured read bandwidth), peak RSS and KV cache bytes. Each timing is the
+ * measured read bandwidth), peak RSS and KV cache bytes, and the model's
+ * load time (read, checked, repacked: one run). Every other timing is the
  * best of several runs. --prefill-only stops after prefill (to profile it);
  * --max-batch sets the rows per forward chunk (the plugin's max_batch, 64).
  * --batch-only K times only K-token chain batches, many times (to profile
@@ -177,8 +178,10 @@ int main(int argc, char **argv) {
     const kernel_isa isa = kernels_init(-1);
     b.rt = weft_runtime_new(threads);
     b.env = weft_env_new(b.rt, "bench");
+    const double load_t0 = clock_s(CLOCK_MONOTONIC);
     b.m = model_load(path, err, sizeof err);
     if (!b.m) die("load", err);
+    const double load_ms = 1e3 * (clock_s(CLOCK_MONOTONIC) - load_t0); /* reading, checking, repacking */
     const model_config *c = &b.m->cfg;
     const int n_ctx = depth ? depth + N_DEPTH_DECODE : N_PREFILL + N_DECODE;
     if (!kv_cache_init(&b.kv, c, kv_type, n_ctx, err, sizeof err)) die("kv", err);
@@ -283,6 +286,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 5; i++) printf("%7.2f", batch[i].cpu / batch[0].cpu);
     printf("   (x the k=1 time, %.2f ms)\n", batch[0].cpu * 1e3);
     printf("memory       peak RSS %.1f MB, KV cache %.1f MB (%d slots)\n", rss_mb, kv_mb, b.kv.n_ctx);
+    printf("load         %.1f ms\n", load_ms);
 
     if (json) {
         FILE *f = fopen(json, "w");
@@ -300,8 +304,8 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 5; i++) fprintf(f, "%s\"%d\": %.4f", i ? ", " : "", ks[i], batch[i].wall / batch[0].wall);
         fprintf(f, "},\n \"batch_cost_cpu\": {");
         for (int i = 0; i < 5; i++) fprintf(f, "%s\"%d\": %.4f", i ? ", " : "", ks[i], batch[i].cpu / batch[0].cpu);
-        fprintf(f, "},\n \"batch1_ms\": %.4f, \"peak_rss_mb\": %.1f, \"kv_bytes\": %zu}\n", batch[0].wall * 1e3,
-                rss_mb, kv_cache_bytes(&b.kv));
+        fprintf(f, "},\n \"batch1_ms\": %.4f, \"peak_rss_mb\": %.1f, \"kv_bytes\": %zu, \"load_ms\": %.1f}\n",
+                batch[0].wall * 1e3, rss_mb, kv_cache_bytes(&b.kv), load_ms);
         fclose(f);
     }
     free(toks);
