@@ -1,4 +1,5 @@
-/* AVX2 + FMA attention inner loops; bit-identical to kernels_attn.c. */
+/* AVX2 + FMA attention inner loops, softmax and SwiGLU; bit-identical to
+ * the scalar reference in kernels_float.c. */
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
