@@ -136,18 +136,18 @@ void attn_values_f16_ref(float *out, const float *p, const uint16_t *const *v, i
  * one-query call. The AVX-512 kernels read each key or value row once for
  * several queries: the rows of a prefill chunk or a tree, the query heads
  * that share a kv head. The _ref forms loop the scalar reference. */
-typedef void attn_scores_rows_fn(const float *const *q, int n_q, const float *const *k, int n_keys, int hd,
-                                 float scale, float *const *out);
-typedef void attn_values_rows_fn(float *const *out, const float *const *p, int n_q, const float *const *v,
-                                 int n_values, int hd);
-typedef void attn_scores_rows_f16_fn(const float *const *q, int n_q, const uint16_t *const *k, int n_keys, int hd,
+typedef void attn_scores_rows_kernel(const float *const *q, int n_q, const float *const *k, int n_keys, int hd,
                                      float scale, float *const *out);
-typedef void attn_values_rows_f16_fn(float *const *out, const float *const *p, int n_q, const uint16_t *const *v,
+typedef void attn_values_rows_kernel(float *const *out, const float *const *p, int n_q, const float *const *v,
                                      int n_values, int hd);
-attn_scores_rows_fn attn_scores_rows, attn_scores_rows_ref;
-attn_values_rows_fn attn_values_rows, attn_values_rows_ref;
-attn_scores_rows_f16_fn attn_scores_rows_f16, attn_scores_rows_f16_ref;
-attn_values_rows_f16_fn attn_values_rows_f16, attn_values_rows_f16_ref;
+typedef void attn_scores_rows_f16_kernel(const float *const *q, int n_q, const uint16_t *const *k, int n_keys,
+                                         int hd, float scale, float *const *out);
+typedef void attn_values_rows_f16_kernel(float *const *out, const float *const *p, int n_q,
+                                         const uint16_t *const *v, int n_values, int hd);
+attn_scores_rows_kernel attn_scores_rows, attn_scores_rows_ref;
+attn_values_rows_kernel attn_values_rows, attn_values_rows_ref;
+attn_scores_rows_f16_kernel attn_scores_rows_f16, attn_scores_rows_f16_ref;
+attn_values_rows_f16_kernel attn_values_rows_f16, attn_values_rows_f16_ref;
 
 /* exp(x) for x clamped to [-87, 88], where the result is a normal float:
  * within 2 ulp. Softmax and SwiGLU use it (scalar and SIMD alike). */

@@ -127,10 +127,10 @@ typedef struct kernel_table {
     quant_fn quant_q8_0; /* activations for Q8_0/Q4_0 weights */
     quant_x8_fn quant_x8; /* ... for Q4_0_X8/Q8_0_X8 weights (offset: 8 or 128) */
     quant_fn quant_q8_K; /* activations for K-quant weights */
-    attn_scores_rows_fn *attn_scores; /* attention: the _rows forms of kernels.h */
-    attn_values_rows_fn *attn_values;
-    attn_scores_rows_f16_fn *attn_scores_f16;
-    attn_values_rows_f16_fn *attn_values_f16;
+    attn_scores_rows_kernel *attn_scores; /* attention: the _rows forms of kernels.h */
+    attn_values_rows_kernel *attn_values;
+    attn_scores_rows_f16_kernel *attn_scores_f16;
+    attn_values_rows_f16_kernel *attn_values_f16;
     softmax_fn softmax;
     swiglu_fn swiglu;
     f16_row_fn f16_to_f32;
@@ -173,10 +173,10 @@ float attn_lane_tree(const float lane[ATTN_LANES]);
 #define EXP_P5 5.0000001201e-1f
 void softmax_avx2(float *x, int n);
 void swiglu_avx2(float *g, const float *u, int64_t n);
-attn_scores_rows_fn attn_scores_avx2, attn_scores_avx512;
-attn_values_rows_fn attn_values_avx2, attn_values_avx512;
-attn_scores_rows_f16_fn attn_scores_f16_avx2, attn_scores_f16_avx512;
-attn_values_rows_f16_fn attn_values_f16_avx2, attn_values_f16_avx512;
+attn_scores_rows_kernel attn_scores_avx2, attn_scores_avx512;
+attn_values_rows_kernel attn_values_avx2, attn_values_avx512;
+attn_scores_rows_f16_kernel attn_scores_f16_avx2, attn_scores_f16_avx512;
+attn_values_rows_f16_kernel attn_values_f16_avx2, attn_values_f16_avx512;
 
 /* Activations for Q8_0_SPLIT weights (kernels.h): the Q8_0 blocks, then,
  * 4-byte aligned, the block scales as floats (zero up to a multiple of 8
