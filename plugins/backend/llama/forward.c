@@ -119,10 +119,11 @@ typedef struct mm_task {
     const void *xq; /* filled by matmul() */
 } mm_task;
 
-/* The task whose quantized input task i reads (fs->xq[that task]): the
- * first with its weight type. -1 for F32/F16, which read the floats. */
+/* F32/F16 weights take the activations as floats, unquantized. */
 static bool reads_floats(const weight *w) { return w->type == GGML_TYPE_F32 || w->type == GGML_TYPE_F16; }
 
+/* The task whose quantized input task i reads (fs->xq[that task]): the
+ * first with its weight type. -1 for F32/F16, which read the floats. */
 static int input_slot(const mm_task *tasks, int i) {
     const ggml_type t = tasks[i].w->type;
     if (reads_floats(tasks[i].w)) return -1;

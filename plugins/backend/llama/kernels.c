@@ -359,11 +359,11 @@ bool kernels_split_rows(ggml_type t, void *data, int64_t rows, int64_t n) {
                 continue;
             }
             /* X8: the 8 rows' scales of block k (each block starts with its
-             * fp16 scale), then their quants where kernels.h says */
+             * fp16 scale), then their quants where kernels.h says; the 8
+             * rows write every byte of both */
             const bool q8 = st == WEFT_TYPE_Q8_0_X8;
             const size_t bsz = row_bytes(t, QK8_0);
             uint8_t *q = dst + x8_quants_at(k, nb, q8);
-            memset(q, 0, x8_quant_bytes(q8));
             for (int l = 0; l < 8; l++) {
                 const uint8_t *blk = tmp + (size_t)l * rb + (size_t)k * bsz;
                 memcpy(dst + x8_scales_at(k, q8) + 2 * l, blk, 2);
