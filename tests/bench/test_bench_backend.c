@@ -1,0 +1,96 @@
+/* weft-bench-backend end to end, on small random models: it runs, writes
+ * its JSON report, and its floor under a k-token batch follows from the
+ * model's shape and the rates it measured. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "random_model.h"
+
+#define BENCH WEFT_TEST_BUILD_DIR "/tests/bench/weft-bench-backend"
+
+static const rm_spec Q8_SPEC = {.arch = "llama", .dim = 128, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2,
+                                .ffn = 256, .vocab = 320, .ctx = 1024, .type = GGML_TYPE_Q8_0, .seed = 3};
+
+/* Multiply-adds per token of spec's matrices, from its shape alone. */
+static double macs_of(const rm_spec *s) {
+    const double hd = (double)s->dim / s->n_heads, q = s->dim, kv = hd * s->n_kv_heads;
+    const double layer = s->dim * q + 2 * s->dim * kv + q * s->dim + 3.0 * s->dim * s->ffn;
+    return s->n_layers * layer + (double)s->vocab * s->dim;
+}
+
+/* Runs the benchmark on a model of spec `s`; returns its JSON report. */
+static cJSON *run_bench(const rm_spec *s, const char *tag) {
+    char model[256], json[256], cmd[1024], err[512];
+    snprintf(model, sizeof model, "/tmp/weft-test-bench-%d-%s.gguf", (int)getpid(), tag);
+    snprintf(json, sizeof json, "/tmp/weft-test-bench-%d-%s.json", (int)getpid(), tag);
+    cr_assert(rm_write(s, model, err, sizeof err), "%s", err);
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --threads 2 --json '%s' > /dev/null", BENCH, model, json);
+    const int rc = system(cmd);
+    remove(model);
+    cr_assert_eq(rc, 0, "%s exited with %d", cmd, rc);
+    FILE *f = fopen(json, "rb");
+    cr_assert_not_null(f, "no report at %s", json);
+    static char text[8192];
+    const size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    remove(json);
+    text[n] = 0;
+    cJSON *j = cJSON_Parse(text);
+    cr_assert_not_null(j, "the report is not JSON: %s", text);
+    return j;
+}
+
+static double num(const cJSON *j, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    cr_assert(cJSON_IsNumber(v), "report key '%s' is missing", key);
+    return v->valuedouble;
+}
+
+static double num_at(const cJSON *j, const char *obj, const char *key) {
+    return num(cJSON_GetObjectItemCaseSensitive(j, obj), key);
+}
+
+Test(bench_backend, floor_follows_from_shape_and_rates) {
+    cJSON *j = run_bench(&Q8_SPEC, "q8");
+    const char *kernels = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "kernels"));
+    cr_assert_not_null(kernels);
+    cr_expect_float_eq(num_at(j, "batch_cost_wall", "1"), 1.0, 1e-9);
+    cr_expect_gt(num(j, "decode_tok_s"), 0);
+    if (strcmp(kernels, "avx512") != 0) { /* no VNNI peak to measure: no floor */
+        cr_expect_eq(num(j, "int8_macs_per_token"), 0);
+        cr_expect_eq(num_at(j, "batch_floor", "8"), 0);
+        cJSON_Delete(j);
+        return;
+    }
+    const double macs = num(j, "int8_macs_per_token");
+    cr_expect_float_eq(macs, macs_of(&Q8_SPEC), 0.5, "multiply-adds a token: %.0f, the shape says %.0f", macs,
+                       macs_of(&Q8_SPEC));
+    const double peak = num(j, "int8_peak_gmac_s") * 1e9, bw = num(j, "read_bandwidth_gb_s") * 1e9;
+    const double t1 = num(j, "batch1_ms") * 1e-3, bytes = num(j, "weight_bytes");
+    cr_assert_gt(peak, 1e9, "a peak of %g multiply-adds a second", peak);
+    static const char *const ks[] = {"1", "2", "4", "8", "16"};
+    double last = 0;
+    for (int i = 0; i < 5; i++) {
+        const int k = atoi(ks[i]);
+        const double want = fmax(k * macs / peak, bytes / bw) / t1, got = num_at(j, "batch_floor", ks[i]);
+        cr_expect(fabs(got - want) <= 1e-2 * want, "k = %d: floor %.4f, expected %.4f", k, got, want);
+        cr_expect_geq(got, last, "the floor falls from %.4f to %.4f at k = %d", last, got, k);
+        last = got;
+    }
+    cJSON_Delete(j);
+}
+
+Test(bench_backend, no_int8_floor_for_float_weights) {
+    rm_spec s = Q8_SPEC;
+    s.type = GGML_TYPE_F32;
+    cJSON *j = run_bench(&s, "f32");
+    cr_expect_eq(num(j, "int8_macs_per_token"), 0);
+    cr_expect_eq(num_at(j, "batch_floor", "1"), 0);
+    cr_expect_eq(num_at(j, "batch_floor", "16"), 0);
+    cJSON_Delete(j);
+}
