@@ -22,7 +22,7 @@
  * the workers are busy or spinning (they spin between parallel loops).
  * Under the chain batch costs, a "floor" row gives the least a k-token
  * batch can cost on this CPU relative to the measured k = 1: the larger of
- * its block arithmetic at the measured peak (int8_peak_avx512.c) and one
+ * its int8 arithmetic at the measured peaks (int8_peak_avx512.c) and one
  * read of the weights at the measured bandwidth. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,30 +158,32 @@ static double read_bandwidth(const weft_env *env, int threads) {
     return best;
 }
 
-/* ---- block arithmetic peak: the compute floor of a k-token batch ---- */
+/* ---- int8 arithmetic peaks: the compute floor of a k-token batch ---- */
 
-enum { PEAK_ITEMS_PER_THREAD = 16, PEAK_ITERS = 1 << 17 };
+enum { PEAK_ITEMS_PER_THREAD = 8, PEAK_ITERS = 1 << 17, PEAK_PASSES = 10 };
 
 typedef struct peak_job {
+    bool block_scales;
     float *sinks;
 } peak_job;
 
 static void peak_body(void *arg, size_t begin, size_t end, int worker) {
     (void)worker;
     const peak_job *j = arg;
-    for (size_t it = begin; it < end; it++) int8_peak_run(PEAK_ITERS, &j->sinks[it]);
+    for (size_t it = begin; it < end; it++) int8_peak_run(PEAK_ITERS, j->block_scales, &j->sinks[it]);
 }
 
-/* Multiply-adds per second on all threads (best of 4, timed like the rest). */
-static double int8_peak(const weft_env *env, int threads) {
+/* Multiply-adds per second on all threads, timed like the rest; the best
+ * of many short passes, since a pass the hypervisor interrupts would
+ * lower the peak and so raise the floor. */
+static double int8_peak(const weft_env *env, int threads, bool block_scales) {
     const size_t n_items = (size_t)threads * PEAK_ITEMS_PER_THREAD;
     float *sinks = calloc(n_items, sizeof(float));
     if (!sinks) die("int8 peak", "out of memory");
-    float one;
-    const double macs = int8_peak_run(PEAK_ITERS, &one) * (double)n_items; /* also warms the clock up */
-    peak_job j = {sinks};
+    const double macs = int8_peak_run(PEAK_ITERS, block_scales, sinks) * (double)n_items; /* also a warm-up */
+    peak_job j = {block_scales, sinks};
     timing t = timing_new(threads);
-    for (int r = 0; r < 4; r++) {
+    for (int r = 0; r < PEAK_PASSES; r++) {
         tic(&t);
         env->host->parallel_for(env, n_items, 1, peak_body, &j);
         toc(&t);
@@ -190,21 +192,26 @@ static double int8_peak(const weft_env *env, int threads) {
     return macs / (t.cpu < t.wall ? t.cpu : t.wall);
 }
 
-/* Multiply-adds per token in the model's matrices (the LM head included),
- * or 0 when one of them is F32/F16, whose kernels are not int8 ones. */
-static double int8_macs_per_token(const model *m) {
-    const weight *head = &m->w.output;
-    if (head->type == GGML_TYPE_F32 || head->type == GGML_TYPE_F16) return 0;
-    double macs = (double)head->rows * (double)head->cols;
+/* Adds w's multiply-adds per token to *blocks (Q8_0/Q4_0: scaled every
+ * block) or *others (other quantized types); false for F32/F16, whose
+ * kernels are not int8 ones. */
+static bool add_int8_macs(const weight *w, double *blocks, double *others) {
+    const ggml_type t = kernels_file_type(w->type);
+    if (t == GGML_TYPE_F32 || t == GGML_TYPE_F16) return false;
+    *(t == GGML_TYPE_Q8_0 || t == GGML_TYPE_Q4_0 ? blocks : others) += (double)w->rows * (double)w->cols;
+    return true;
+}
+
+/* The multiply-adds per token of the model's matrices, the LM head included. */
+static bool int8_macs_per_token(const model *m, double *blocks, double *others) {
+    *blocks = *others = 0;
+    bool int8 = add_int8_macs(&m->w.output, blocks, others);
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const layer_weights *lw = &m->w.layers[l];
         const weight *mats[] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w_gate, &lw->w_up, &lw->w_down};
-        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++) {
-            if (mats[i]->type == GGML_TYPE_F32 || mats[i]->type == GGML_TYPE_F16) return 0;
-            macs += (double)mats[i]->rows * (double)mats[i]->cols;
-        }
+        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++) int8 &= add_int8_macs(mats[i], blocks, others);
     }
-    return macs;
+    return int8;
 }
 
 int main(int argc, char **argv) {
@@ -324,14 +331,18 @@ int main(int argc, char **argv) {
     const double rss_mb = ru.ru_maxrss / 1024.0;
     const double bw = read_bandwidth(b.env, threads);
     const double floor_tps = bw / (double)b.m->weight_bytes;
-    /* A k-token batch cannot take less than its int8 multiply-adds at the
+    /* A k-token batch cannot take less than its int8 arithmetic at the
      * CPU's peak, nor less than one read of the weights. Only for the
-     * AVX-512 VNNI kernels, whose multiply-adds that peak measures. */
-    const double macs = isa == KERNEL_AVX512 ? int8_macs_per_token(b.m) : 0;
-    const double peak = macs > 0 ? int8_peak(b.env, threads) : 0;
+     * AVX-512 VNNI kernels, whose arithmetic the peaks measure. */
+    double block_macs = 0, other_macs = 0, block_peak = 0, dot_peak = 0;
+    const bool int8 = isa == KERNEL_AVX512 && int8_macs_per_token(b.m, &block_macs, &other_macs);
+    if (int8) {
+        block_peak = int8_peak(b.env, threads, true);
+        dot_peak = int8_peak(b.env, threads, false);
+    }
     double batch_floor[5] = {0};
-    for (int i = 0; i < 5 && macs > 0; i++) {
-        const double compute = ks[i] * macs / peak, memory = 1 / floor_tps;
+    for (int i = 0; i < 5 && int8; i++) {
+        const double compute = ks[i] * (block_macs / block_peak + other_macs / dot_peak), memory = 1 / floor_tps;
         batch_floor[i] = (compute > memory ? compute : memory) / batch[0].wall;
     }
     const double kv_mb = kv_cache_bytes(&b.kv) / 1048576.0;
@@ -351,11 +362,12 @@ int main(int argc, char **argv) {
     printf("\n             wall:   ");
     for (int i = 0; i < 5; i++) printf("%7.2f", batch[i].wall / batch[0].wall);
     printf("   (x the k=1 time, %.2f ms)\n", batch[0].wall * 1e3);
-    if (macs > 0) {
+    if (int8) {
         printf("             floor:  ");
         for (int i = 0; i < 5; i++) printf("%7.2f", batch_floor[i]);
-        printf("   (x the k=1 wall time: %.0fM int8 multiply-adds a token at %.0f GMAC/s, or the weights' read)\n",
-               macs / 1e6, peak / 1e9);
+        printf("   (x the k=1 wall time: int8 arithmetic at peak, or one read of the weights)\n");
+        printf("int8 peak    %.0fM multiply-adds a token in Q8_0/Q4_0 blocks at %.0f GMAC/s, %.1fM in others at %.0f\n",
+               block_macs / 1e6, block_peak / 1e9, other_macs / 1e6, dot_peak / 1e9);
     }
     printf("memory       peak RSS %.1f MB, KV cache %.1f MB (%d slots)\n", rss_mb, kv_mb, b.kv.n_ctx);
     printf("load         %.1f ms\n", load_ms);
@@ -376,7 +388,10 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 5; i++) fprintf(f, "%s\"%d\": %.4f", i ? ", " : "", ks[i], batch[i].wall / batch[0].wall);
         fprintf(f, "},\n \"batch_floor\": {");
         for (int i = 0; i < 5; i++) fprintf(f, "%s\"%d\": %.6f", i ? ", " : "", ks[i], batch_floor[i]);
-        fprintf(f, "},\n \"int8_macs_per_token\": %.0f, \"int8_peak_gmac_s\": %.2f,", macs, peak / 1e9);
+        fprintf(f, "},\n \"int8_block_macs_per_token\": %.0f, \"int8_other_macs_per_token\": %.0f,", block_macs,
+                other_macs);
+        fprintf(f, "\n \"int8_block_peak_gmac_s\": %.3f, \"int8_dot_peak_gmac_s\": %.3f,", block_peak / 1e9,
+                dot_peak / 1e9);
         fprintf(f, "\n \"batch1_ms\": %.6f, \"peak_rss_mb\": %.1f, \"kv_bytes\": %zu, \"load_ms\": %.1f}\n",
                 batch[0].wall * 1e3, rss_mb, kv_cache_bytes(&b.kv), load_ms);
         fclose(f);

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,29 +56,36 @@ static double num_at(const cJSON *j, const char *obj, const char *key) {
     return num(cJSON_GetObjectItemCaseSensitive(j, obj), key);
 }
 
-Test(bench_backend, floor_follows_from_shape_and_rates) {
-    cJSON *j = run_bench(&Q8_SPEC, "q8");
+/* The floor row against the model's shape and the rates in the report:
+ * spec's matrices all count as `kind` ("block" for Q8_0/Q4_0, "other"). */
+static void check_floor(const rm_spec *spec, const char *tag, const char *kind) {
+    cJSON *j = run_bench(spec, tag);
     const char *kernels = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "kernels"));
     cr_assert_not_null(kernels);
     cr_expect_float_eq(num_at(j, "batch_cost_wall", "1"), 1.0, 1e-9);
     cr_expect_gt(num(j, "decode_tok_s"), 0);
+    const double blocks = num(j, "int8_block_macs_per_token"), others = num(j, "int8_other_macs_per_token");
     if (strcmp(kernels, "avx512") != 0) { /* no VNNI peak to measure: no floor */
-        cr_expect_eq(num(j, "int8_macs_per_token"), 0);
+        cr_expect_eq(blocks + others, 0);
         cr_expect_eq(num_at(j, "batch_floor", "8"), 0);
         cJSON_Delete(j);
         return;
     }
-    const double macs = num(j, "int8_macs_per_token");
-    cr_expect_float_eq(macs, macs_of(&Q8_SPEC), 0.5, "multiply-adds a token: %.0f, the shape says %.0f", macs,
-                       macs_of(&Q8_SPEC));
-    const double peak = num(j, "int8_peak_gmac_s") * 1e9, bw = num(j, "read_bandwidth_gb_s") * 1e9;
-    const double t1 = num(j, "batch1_ms") * 1e-3, bytes = num(j, "weight_bytes");
-    cr_assert_gt(peak, 1e9, "a peak of %g multiply-adds a second", peak);
+    const bool is_block = strcmp(kind, "block") == 0;
+    cr_expect_float_eq(is_block ? blocks : others, macs_of(spec), 0.5, "%s multiply-adds a token: %.0f, the shape says %.0f",
+                       kind, is_block ? blocks : others, macs_of(spec));
+    cr_expect_eq(is_block ? others : blocks, 0);
+    const double block_peak = num(j, "int8_block_peak_gmac_s") * 1e9, dot_peak = num(j, "int8_dot_peak_gmac_s") * 1e9;
+    const double bw = num(j, "read_bandwidth_gb_s") * 1e9, t1 = num(j, "batch1_ms") * 1e-3;
+    const double bytes = num(j, "weight_bytes");
+    cr_assert_gt(block_peak, 1e9, "a peak of %g multiply-adds a second", block_peak);
+    cr_assert_gt(dot_peak, 1e9, "a peak of %g multiply-adds a second", dot_peak);
     static const char *const ks[] = {"1", "2", "4", "8", "16"};
     double last = 0;
     for (int i = 0; i < 5; i++) {
         const int k = atoi(ks[i]);
-        const double want = fmax(k * macs / peak, bytes / bw) / t1, got = num_at(j, "batch_floor", ks[i]);
+        const double compute = k * (blocks / block_peak + others / dot_peak);
+        const double want = fmax(compute, bytes / bw) / t1, got = num_at(j, "batch_floor", ks[i]);
         cr_expect(fabs(got - want) <= 1e-2 * want, "k = %d: floor %.4f, expected %.4f", k, got, want);
         cr_expect_geq(got, last, "the floor falls from %.4f to %.4f at k = %d", last, got, k);
         last = got;
@@ -85,11 +93,19 @@ Test(bench_backend, floor_follows_from_shape_and_rates) {
     cJSON_Delete(j);
 }
 
+Test(bench_backend, floor_of_q8_0_blocks) { check_floor(&Q8_SPEC, "q8", "block"); }
+
+Test(bench_backend, floor_of_k_quants) {
+    rm_spec s = Q8_SPEC; /* K-quant rows are 256 elements */
+    s.dim = 256, s.ffn = 512, s.type = GGML_TYPE_Q4_K;
+    check_floor(&s, "q4k", "other");
+}
+
 Test(bench_backend, no_int8_floor_for_float_weights) {
     rm_spec s = Q8_SPEC;
     s.type = GGML_TYPE_F32;
     cJSON *j = run_bench(&s, "f32");
-    cr_expect_eq(num(j, "int8_macs_per_token"), 0);
+    cr_expect_eq(num(j, "int8_block_macs_per_token") + num(j, "int8_other_macs_per_token"), 0);
     cr_expect_eq(num_at(j, "batch_floor", "1"), 0);
     cr_expect_eq(num_at(j, "batch_floor", "16"), 0);
     cJSON_Delete(j);
