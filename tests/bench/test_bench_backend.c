@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json_check.h"
 #include "random_model.h"
 
 #define BENCH WEFT_TEST_BUILD_DIR "/tests/bench/weft-bench-backend"
@@ -46,25 +47,16 @@ static cJSON *run_bench(const rm_spec *s, const char *tag) {
     return j;
 }
 
-static double num(const cJSON *j, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    cr_assert(cJSON_IsNumber(v), "report key '%s' is missing", key);
-    return v->valuedouble;
-}
-
-static double num_at(const cJSON *j, const char *obj, const char *key) {
-    return num(cJSON_GetObjectItemCaseSensitive(j, obj), key);
-}
+static double num_at(const cJSON *j, const char *obj, const char *key) { return json_num(json_get(j, obj), key); }
 
 /* The floor row against the model's shape and the rates in the report:
  * spec's matrices all count as `kind` ("block" for Q8_0/Q4_0, "other"). */
 static void check_floor(const rm_spec *spec, const char *tag, const char *kind) {
     cJSON *j = run_bench(spec, tag);
-    const char *kernels = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "kernels"));
-    cr_assert_not_null(kernels);
+    const char *kernels = json_str(j, "kernels");
     cr_expect_float_eq(num_at(j, "batch_cost_wall", "1"), 1.0, 1e-9);
-    cr_expect_gt(num(j, "decode_tok_s"), 0);
-    const double blocks = num(j, "int8_block_macs_per_token"), others = num(j, "int8_other_macs_per_token");
+    cr_expect_gt(json_num(j, "decode_tok_s"), 0);
+    const double blocks = json_num(j, "int8_block_macs_per_token"), others = json_num(j, "int8_other_macs_per_token");
     if (strcmp(kernels, "avx512") != 0) { /* no VNNI peak to measure: no floor */
         cr_expect_eq(blocks + others, 0);
         cr_expect_eq(num_at(j, "batch_floor", "8"), 0);
@@ -72,12 +64,14 @@ static void check_floor(const rm_spec *spec, const char *tag, const char *kind) 
         return;
     }
     const bool is_block = strcmp(kind, "block") == 0;
-    cr_expect_float_eq(is_block ? blocks : others, macs_of(spec), 0.5, "%s multiply-adds a token: %.0f, the shape says %.0f",
-                       kind, is_block ? blocks : others, macs_of(spec));
+    const double mine = is_block ? blocks : others;
+    cr_expect_float_eq(mine, macs_of(spec), 0.5, "%s multiply-adds a token: %.0f, the shape says %.0f", kind, mine,
+                       macs_of(spec));
     cr_expect_eq(is_block ? others : blocks, 0);
-    const double block_peak = num(j, "int8_block_peak_gmac_s") * 1e9, dot_peak = num(j, "int8_dot_peak_gmac_s") * 1e9;
-    const double bw = num(j, "read_bandwidth_gb_s") * 1e9, t1 = num(j, "batch1_ms") * 1e-3;
-    const double bytes = num(j, "weight_bytes");
+    const double block_peak = json_num(j, "int8_block_peak_gmac_s") * 1e9;
+    const double dot_peak = json_num(j, "int8_dot_peak_gmac_s") * 1e9;
+    const double bw = json_num(j, "read_bandwidth_gb_s") * 1e9, t1 = json_num(j, "batch1_ms") * 1e-3;
+    const double bytes = json_num(j, "weight_bytes");
     cr_assert_gt(block_peak, 1e9, "a peak of %g multiply-adds a second", block_peak);
     cr_assert_gt(dot_peak, 1e9, "a peak of %g multiply-adds a second", dot_peak);
     static const char *const ks[] = {"1", "2", "4", "8", "16"};
@@ -105,7 +99,7 @@ Test(bench_backend, no_int8_floor_for_float_weights) {
     rm_spec s = Q8_SPEC;
     s.type = GGML_TYPE_F32;
     cJSON *j = run_bench(&s, "f32");
-    cr_expect_eq(num(j, "int8_block_macs_per_token") + num(j, "int8_other_macs_per_token"), 0);
+    cr_expect_eq(json_num(j, "int8_block_macs_per_token") + json_num(j, "int8_other_macs_per_token"), 0);
     cr_expect_eq(num_at(j, "batch_floor", "1"), 0);
     cr_expect_eq(num_at(j, "batch_floor", "16"), 0);
     cJSON_Delete(j);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core_harness.h"
+#include "json_check.h"
 
 #define MARKOV "\"backend\": {\"use\": \"markov\", \"n_vocab\": 16}"
 #define GREEDY "\"samplers\": [{\"use\": \"greedy\"}]"
@@ -65,52 +66,34 @@ static void bench_free(bench_run *r) {
     free(r->svg);
 }
 
-static const cJSON *get(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    cr_assert_not_null(v, "no \"%s\" in the report", key);
-    return v;
-}
-
-static double num(const cJSON *o, const char *key) {
-    const cJSON *v = get(o, key);
-    cr_assert(cJSON_IsNumber(v), "\"%s\" is not a number", key);
-    return v->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *key) {
-    const cJSON *v = get(o, key);
-    cr_assert(cJSON_IsString(v), "\"%s\" is not a string", key);
-    return v->valuestring;
-}
-
 static const cJSON *pipeline_report(const bench_run *r, int i) {
     cr_assert_not_null(r->json, "no JSON report; stderr:\n%s", r->cmd.err);
-    const cJSON *p = cJSON_GetArrayItem(get(r->json, "pipelines"), i);
+    const cJSON *p = cJSON_GetArrayItem(json_get(r->json, "pipelines"), i);
     cr_assert_not_null(p, "no pipeline %d in the report", i);
     return p;
 }
 
 /* The fields every side (baseline, pipeline) reports. */
 static void check_side(const cJSON *s, bool drafts) {
-    cr_assert_gt(num(s, "tokens_per_second"), 0);
-    cr_assert_eq(cJSON_GetArraySize(get(s, "tokens_per_second_reps")), 2);
-    const cJSON *totals = get(s, "totals");
-    cr_assert_eq(num(totals, "generated_tokens") > 0, true);
-    cr_assert_eq(cJSON_GetArraySize(get(totals, "accepted_histogram")), 17);
-    double tps = num(s, "tokens_per_step"), rate = num(s, "acceptance_rate");
+    cr_assert_gt(json_num(s, "tokens_per_second"), 0);
+    cr_assert_eq(cJSON_GetArraySize(json_get(s, "tokens_per_second_reps")), 2);
+    const cJSON *totals = json_get(s, "totals");
+    cr_assert_eq(json_num(totals, "generated_tokens") > 0, true);
+    cr_assert_eq(cJSON_GetArraySize(json_get(totals, "accepted_histogram")), 17);
+    double tps = json_num(s, "tokens_per_step"), rate = json_num(s, "acceptance_rate");
     if (drafts) {
-        cr_assert_gt(num(totals, "drafted"), 0);
+        cr_assert_gt(json_num(totals, "drafted"), 0);
         cr_assert(tps >= 1 && rate >= 0 && rate <= 1, "tokens/step %g, acceptance %g", tps, rate);
     } else {
-        cr_assert_eq(num(totals, "drafted"), 0, "the baseline must not draft");
+        cr_assert_eq(json_num(totals, "drafted"), 0, "the baseline must not draft");
         cr_assert_float_eq(tps, 1.0, 1e-9);
     }
-    const cJSON *share = get(s, "time_share");
+    const cJSON *share = json_get(s, "time_share");
     double sum = 0;
     for (const char *const *k = (const char *const[]){"prefill", "backend", "drafter", "grammar", "sampler",
                                                        "verifier", "kv", "other", NULL};
          *k; k++)
-        sum += num(share, *k);
+        sum += json_num(share, *k);
     cr_assert_float_eq(sum, 1.0, 1e-6, "time shares sum to %g", sum);
 }
 
@@ -120,29 +103,29 @@ Test(bench_cli, lossless_and_lossy_pipelines) {
     bench_run r;
     bench(&r, (const char *[]){lossless, lossy, NULL});
     cr_assert_eq(r.cmd.code, 0, "exit %d; stderr:\n%s", r.cmd.code, r.cmd.err);
-    cr_assert_eq(num(r.json, "prompts"), N_PROMPTS);
-    cr_assert_eq(num(r.json, "reps"), 2);
-    cr_assert_eq(num(r.json, "max_tokens"), 24);
-    cr_assert_eq(cJSON_GetArraySize(get(r.json, "pipelines")), 2);
+    cr_assert_eq(json_num(r.json, "prompts"), N_PROMPTS);
+    cr_assert_eq(json_num(r.json, "reps"), 2);
+    cr_assert_eq(json_num(r.json, "max_tokens"), 24);
+    cr_assert_eq(cJSON_GetArraySize(json_get(r.json, "pipelines")), 2);
 
     const cJSON *p = pipeline_report(&r, 0);
-    cr_assert_str_eq(str(p, "file"), lossless);
-    cr_assert_str_eq(str(p, "description"), "lossless");
-    cr_assert(cJSON_IsFalse(get(p, "lossy")));
-    cr_assert_str_eq(str(p, "output"), "identical");
-    cr_assert_eq(num(p, "compared"), 2 * N_PROMPTS);
-    cr_assert_eq(num(p, "differing"), 0);
-    cr_assert_gt(num(p, "speedup"), 0);
-    cr_assert_eq(cJSON_GetArraySize(get(p, "speedup_reps")), 2);
-    check_side(get(p, "baseline"), false);
-    check_side(get(p, "pipeline"), true);
+    cr_assert_str_eq(json_str(p, "file"), lossless);
+    cr_assert_str_eq(json_str(p, "description"), "lossless");
+    cr_assert(cJSON_IsFalse(json_get(p, "lossy")));
+    cr_assert_str_eq(json_str(p, "output"), "identical");
+    cr_assert_eq(json_num(p, "compared"), 2 * N_PROMPTS);
+    cr_assert_eq(json_num(p, "differing"), 0);
+    cr_assert_gt(json_num(p, "speedup"), 0);
+    cr_assert_eq(cJSON_GetArraySize(json_get(p, "speedup_reps")), 2);
+    check_side(json_get(p, "baseline"), false);
+    check_side(json_get(p, "pipeline"), true);
 
     /* lossy: outputs differ from the sampled baseline, and that is no failure */
     p = pipeline_report(&r, 1);
-    cr_assert(cJSON_IsTrue(get(p, "lossy")));
-    cr_assert_str_eq(str(p, "output"), "lossy");
-    cr_assert_gt(num(p, "differing"), 0);
-    check_side(get(p, "pipeline"), true);
+    cr_assert(cJSON_IsTrue(json_get(p, "lossy")));
+    cr_assert_str_eq(json_str(p, "output"), "lossy");
+    cr_assert_gt(json_num(p, "differing"), 0);
+    check_side(json_get(p, "pipeline"), true);
 
     cr_assert(strstr(r.cmd.out, "speedup") && strstr(r.cmd.out, "tok/step") && strstr(r.cmd.out, "backend"),
               "no table on stdout:\n%s", r.cmd.out);
@@ -167,9 +150,9 @@ Test(bench_cli, lossless_claim_broken_is_a_mismatch) {
     cr_assert(strstr(r.cmd.out, "MISMATCH"), "%s", r.cmd.out);
     cr_assert(strstr(r.cmd.err, "MISMATCH"), "%s", r.cmd.err);
     const cJSON *p = pipeline_report(&r, 0);
-    cr_assert_str_eq(str(p, "output"), "mismatch");
-    cr_assert(cJSON_IsFalse(get(p, "lossy")));
-    cr_assert_gt(num(p, "differing"), 0);
+    cr_assert_str_eq(json_str(p, "output"), "mismatch");
+    cr_assert(cJSON_IsFalse(json_get(p, "lossy")));
+    cr_assert_gt(json_num(p, "differing"), 0);
     cr_assert_not_null(r.svg, "the report is still written");
     bench_free(&r);
     free(broken);
@@ -180,7 +163,7 @@ Test(bench_cli, sampled_lossless_is_not_compared) {
     bench_run r;
     bench(&r, (const char *[]){sampled, NULL});
     cr_assert_eq(r.cmd.code, 0, "exit %d; stderr:\n%s", r.cmd.code, r.cmd.err);
-    cr_assert_str_eq(str(pipeline_report(&r, 0), "output"), "sampled");
+    cr_assert_str_eq(json_str(pipeline_report(&r, 0), "output"), "sampled");
     bench_free(&r);
     free(sampled);
 }
@@ -197,8 +180,8 @@ Test(bench_cli, repetitions_start_fresh_unless_keep_state) {
         bench_with(&r, (const char *[]){tr, NULL}, keep ? "--keep-state" : NULL);
         cr_assert_eq(r.cmd.code, 0, "exit %d; stderr:\n%s", r.cmd.code, r.cmd.err);
         const cJSON *p = pipeline_report(&r, 0);
-        cr_assert_str_eq(str(p, "output"), "identical");
-        const cJSON *reps = get(get(p, "pipeline"), "tokens_per_step_reps");
+        cr_assert_str_eq(json_str(p, "output"), "identical");
+        const cJSON *reps = json_get(json_get(p, "pipeline"), "tokens_per_step_reps");
         cr_assert_eq(cJSON_GetArraySize(reps), 2);
         for (int i = 0; i < 2; i++) steps[keep][i] = cJSON_GetArrayItem(reps, i)->valuedouble;
         cr_assert_gt(steps[keep][0], 1.0, "token recycling never got a draft accepted");

@@ -10,13 +10,8 @@
 #include <unistd.h>
 
 #include "core_harness.h"
+#include "json_check.h"
 #include "presets.h"
-
-static double num(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    cr_assert(cJSON_IsNumber(v), "%s missing", k);
-    return v->valuedouble;
-}
 
 Test(presets, llama_cpp_order_and_values) {
     const char *json = sampler_preset_json("llama.cpp");
@@ -33,26 +28,26 @@ Test(presets, llama_cpp_order_and_values) {
     }
     /* the defaults of common_params_sampling */
     const cJSON *pen = cJSON_GetArrayItem(a, 0), *dry = cJSON_GetArrayItem(a, 1);
-    cr_assert_eq(num(pen, "last_n"), 64);
-    cr_assert_eq(num(pen, "repeat"), 1.0);
-    cr_assert_eq(num(pen, "frequency"), 0.0);
-    cr_assert_eq(num(pen, "presence"), 0.0);
-    cr_assert_eq(num(dry, "multiplier"), 0.0);
-    cr_assert_eq(num(dry, "base"), 1.75);
-    cr_assert_eq(num(dry, "allowed_length"), 2);
-    cr_assert_eq(num(dry, "penalty_last_n"), 64);
+    cr_assert_eq(json_num(pen, "last_n"), 64);
+    cr_assert_eq(json_num(pen, "repeat"), 1.0);
+    cr_assert_eq(json_num(pen, "frequency"), 0.0);
+    cr_assert_eq(json_num(pen, "presence"), 0.0);
+    cr_assert_eq(json_num(dry, "multiplier"), 0.0);
+    cr_assert_eq(json_num(dry, "base"), 1.75);
+    cr_assert_eq(json_num(dry, "allowed_length"), 2);
+    cr_assert_eq(json_num(dry, "penalty_last_n"), 64);
     const cJSON *br = cJSON_GetObjectItemCaseSensitive(dry, "sequence_breakers");
     static const char *const breakers[] = {"\n", ":", "\"", "*"};
     cr_assert_eq(cJSON_GetArraySize(br), 4);
     for (int i = 0; i < 4; i++) cr_assert_str_eq(cJSON_GetArrayItem(br, i)->valuestring, breakers[i]);
-    cr_assert_eq(num(cJSON_GetArrayItem(a, 2), "n"), -1.0);
-    cr_assert_eq(num(cJSON_GetArrayItem(a, 3), "k"), 40);
-    cr_assert_eq(num(cJSON_GetArrayItem(a, 4), "p"), 1.0);
-    cr_assert_eq(num(cJSON_GetArrayItem(a, 5), "p"), 0.95);
-    cr_assert_eq(num(cJSON_GetArrayItem(a, 6), "p"), 0.05);
-    cr_assert_eq(num(cJSON_GetArrayItem(a, 7), "probability"), 0.0);
-    cr_assert_eq(num(cJSON_GetArrayItem(a, 7), "threshold"), 0.1);
-    cr_assert_eq(num(cJSON_GetArrayItem(a, 8), "t"), 0.8);
+    cr_assert_eq(json_num(cJSON_GetArrayItem(a, 2), "n"), -1.0);
+    cr_assert_eq(json_num(cJSON_GetArrayItem(a, 3), "k"), 40);
+    cr_assert_eq(json_num(cJSON_GetArrayItem(a, 4), "p"), 1.0);
+    cr_assert_eq(json_num(cJSON_GetArrayItem(a, 5), "p"), 0.95);
+    cr_assert_eq(json_num(cJSON_GetArrayItem(a, 6), "p"), 0.05);
+    cr_assert_eq(json_num(cJSON_GetArrayItem(a, 7), "probability"), 0.0);
+    cr_assert_eq(json_num(cJSON_GetArrayItem(a, 7), "threshold"), 0.1);
+    cr_assert_eq(json_num(cJSON_GetArrayItem(a, 8), "t"), 0.8);
     cJSON_Delete(a);
 }
 
