@@ -339,6 +339,8 @@ int main(int argc, char **argv) {
     if (int8) {
         block_peak = int8_peak(b.env, threads, true);
         dot_peak = int8_peak(b.env, threads, false);
+    } else {
+        block_macs = other_macs = 0; /* no floor: the report says so with zeros */
     }
     double batch_floor[5] = {0};
     for (int i = 0; i < 5 && int8; i++) {
