@@ -128,8 +128,6 @@ void attn_values_ref(float *out, const float *p, const float *const *v, int n_va
  * bits of attn_scores / attn_values on the rows converted first. */
 void attn_scores_f16(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out);
 void attn_values_f16(float *out, const float *p, const uint16_t *const *v, int n_values, int hd);
-void attn_scores_f16_ref(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out);
-void attn_values_f16_ref(float *out, const float *p, const uint16_t *const *v, int n_values, int hd);
 
 /* The same for n_q queries against the same rows (q[r] scored into
  * out[r]; p[r] weighting values into out[r]), each with the bits of the

@@ -69,14 +69,6 @@ void attn_values_ref(float *out, const float *p, const float *const *v, int n_va
     values_ref(out, p, v, NULL, n_values, hd);
 }
 
-void attn_scores_f16_ref(const float *q, const uint16_t *const *k, int n_keys, int hd, float scale, float *out) {
-    scores_ref(q, NULL, k, n_keys, hd, scale, out);
-}
-
-void attn_values_f16_ref(float *out, const float *p, const uint16_t *const *v, int n_values, int hd) {
-    values_ref(out, p, NULL, v, n_values, hd);
-}
-
 void softmax_ref(float *x, int n) {
     float max = x[0];
     for (int i = 1; i < n; i++) max = x[i] > max ? x[i] : max;
